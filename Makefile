@@ -1,0 +1,26 @@
+# Two commands do all the set-up on a machine that has only Python 3.11:
+#   make run    fits the 2-D example and writes saved_models/two_moons.png
+#   make test   runs the test suite
+# Both create .venv from requirements.txt when it is missing or older than
+# requirements.txt.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test run clean-venv
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+run: $(STAMP)
+	$(PY) -m examples.two_moons
+
+clean-venv:
+	rm -rf $(VENV)

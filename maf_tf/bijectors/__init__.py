@@ -1,0 +1,7 @@
+"""TFP bijectors built from maf_tf's Keras layers."""
+
+from maf_tf.bijectors.batch_norm import BatchNormBijector, BatchNormLayer
+from maf_tf.bijectors.maf import MAFBijector, made_to_base, made_to_data
+
+__all__ = ["BatchNormBijector", "BatchNormLayer", "MAFBijector",
+           "made_to_base", "made_to_data"]

@@ -1,0 +1,286 @@
+"""The MAF model: MADE layers, batch norm and permutations as one flow.
+
+`MAF` is a keras.Model that owns every variable. From it you get
+  * log_prob(x): one fused pass data -> base (what training calls),
+  * sample(n): base -> data, exact,
+  * distribution(): a tfd.TransformedDistribution over a tfb.Chain of
+    MAFBijector, BatchNormBijector and tfb.Permute, equal to log_prob.
+
+Papamakarios, Pavlakou and Murray 2017, "Masked Autoregressive Flow for
+Density Estimation", arXiv 1705.07057.
+"""
+
+from typing import Optional, Sequence, Union
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
+                              made_to_base, made_to_data)
+from maf_tf.distributions import make_base
+from maf_tf.made import MADE
+
+tfb = tfp.bijectors
+tfd = tfp.distributions
+
+__all__ = ["MAF", "IAF", "layer_permutations"]
+
+BATCH_NORM_PLACEMENTS = (None, "between", "after_each")
+
+
+def layer_permutations(event_size: int, num_layers: int,
+                       ordering: Union[str, Sequence] = "alternate",
+                       seed: Optional[int] = None) -> list:
+  """The permutation applied (data -> base) before each MADE layer.
+
+  Args:
+    event_size: D.
+    num_layers: number of MADE layers.
+    ordering: 'alternate' (natural first, then reverse the variables before
+      every further layer: the paper's choice), 'random' (a seeded random
+      permutation before every layer), or a list of `num_layers`
+      permutations of 0..D-1 (layer k sees x[..., perm_k] of its input).
+    seed: seed for 'random'.
+
+  Returns:
+    list of int arrays or None (no permutation), one per layer.
+  """
+  if isinstance(ordering, str):
+    if ordering == "alternate":
+      return [None] + [np.arange(event_size)[::-1]] * (num_layers - 1)
+    if ordering == "random":
+      rng = np.random.default_rng(seed)
+      return [rng.permutation(event_size) for _ in range(num_layers)]
+    raise ValueError("ordering must be 'alternate', 'random' or a list of "
+                     f"{num_layers} permutations; got {ordering!r}")
+  perms = [np.asarray(p) for p in ordering]
+  identity = np.arange(event_size)
+  if len(perms) != num_layers or any(
+      not np.array_equal(np.sort(p), identity) for p in perms):
+    raise ValueError(f"ordering must list {num_layers} permutations of "
+                     f"0..{event_size - 1}; got {len(perms)} entries")
+  return [None if np.array_equal(p, identity) else p for p in perms]
+
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class MAF(keras.Model):
+  """Masked Autoregressive Flow: a stack of MADEs with Gaussian base.
+
+  Density (data -> base) is one pass per layer; sampling (base -> data) is
+  D sequential passes per layer. All arguments are keyword arguments.
+
+  Args:
+    event_size: D, the dimension of the data.
+    num_layers: number of MADE layers.
+    hidden_units: hidden layer sizes of each MADE.
+    activation: 'relu' or 'tanh' (any Keras activation).
+    hidden_degrees: 'sequential' or 'random'.
+    ordering: see `layer_permutations`.
+    batch_norm: None, 'between' (after every MADE but the last) or
+      'after_each' (after every MADE, as the paper).
+    batch_norm_momentum, batch_norm_eps: batch-norm settings.
+    base: 'normal' (standard normal) or 'mixture' (learnable Gaussian
+      mixture with `num_components` components).
+    context_size: size of the conditioning input (0: unconditional).
+    log_scale_bound: bound on every MADE log-scale.
+    seed: seeds masks, permutations and initialisers.
+
+  Example:
+    >>> flow = MAF(event_size=2, num_layers=2, hidden_units=[16])
+    >>> tuple(flow.log_prob(tf.zeros([3, 2])).shape)
+    (3,)
+  """
+
+  def __init__(self, *, event_size: int, num_layers: int = 5,
+               hidden_units: Sequence[int] = (512,), activation: str = "relu",
+               hidden_degrees: str = "sequential",
+               ordering: Union[str, Sequence] = "alternate",
+               batch_norm: Optional[str] = None,
+               batch_norm_momentum: float = 0.95, batch_norm_eps: float = 1e-5,
+               base: str = "normal", num_components: int = 10,
+               context_size: int = 0, log_scale_bound: float = 10.0,
+               seed: int = 0, **kwargs):
+    super().__init__(**kwargs)
+    if batch_norm not in BATCH_NORM_PLACEMENTS:
+      raise ValueError(f"batch_norm must be one of {BATCH_NORM_PLACEMENTS}; "
+                       f"got {batch_norm!r}")
+    if not isinstance(num_layers, int) or num_layers < 1:
+      raise ValueError(f"num_layers must be a positive integer; got "
+                       f"{num_layers!r}")
+    self.event_size = int(event_size)
+    self.num_layers = num_layers
+    self.context_size = int(context_size)
+    self._config = dict(
+        event_size=self.event_size, num_layers=num_layers,
+        hidden_units=[int(u) for u in hidden_units], activation=activation,
+        hidden_degrees=hidden_degrees,
+        ordering=ordering if isinstance(ordering, str)
+        else [[int(i) for i in p] for p in ordering],
+        batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
+        batch_norm_eps=batch_norm_eps, base=base,
+        num_components=num_components, context_size=self.context_size,
+        log_scale_bound=log_scale_bound, seed=seed)
+    self.permutations = layer_permutations(self.event_size, num_layers,
+                                           ordering, seed)
+    self.mades = [
+        MADE(self.event_size, hidden_units, activation, hidden_degrees,
+             context_size=self.context_size, log_scale_bound=log_scale_bound,
+             seed=seed * 100 + k, dtype=self.dtype_policy, name=f"made_{k}")
+        for k in range(num_layers)]
+    with_norm = {"between": range(num_layers - 1),
+                 "after_each": range(num_layers), None: ()}[batch_norm]
+    self.batch_norms = [
+        BatchNormLayer(self.event_size, batch_norm_momentum, batch_norm_eps,
+                       dtype=self.dtype_policy, name=f"batch_norm_{k}")
+        for k in with_norm]
+    self._norm_after = {k: i for i, k in enumerate(with_norm)}
+    self.base = make_base(base, self.event_size, num_components, seed,
+                          self.dtype_policy)
+    for layer in [*self.mades, *self.batch_norms, self.base]:
+      layer.build((None, self.event_size))
+    self.built = True
+
+  # ---- input checks -------------------------------------------------------
+
+  def _check(self, value, size: int, what: str) -> tf.Tensor:
+    value = tf.convert_to_tensor(value)
+    if not value.dtype.is_floating:
+      raise TypeError(f"{what} must be a floating-point tensor "
+                      f"({self.compute_dtype}); got dtype {value.dtype.name}")
+    if value.shape.rank == 0 or (value.shape[-1] is not None and
+                                 value.shape[-1] != size):
+      raise ValueError(f"{what} must have shape [..., {size}]; got shape "
+                       f"{value.shape.as_list() if value.shape.rank is not None else 'unknown'}")
+    return tf.cast(value, self.compute_dtype)
+
+  def _check_context(self, context, what: str) -> Optional[tf.Tensor]:
+    if not self.context_size:
+      if context is not None:
+        raise ValueError(f"this flow is unconditional (context_size=0); "
+                         f"{what} got a context")
+      return None
+    if context is None:
+      raise ValueError(f"this flow is conditional: {what} needs a context of "
+                       f"shape [..., {self.context_size}]; got None")
+    return self._check(context, self.context_size, "context")
+
+  # ---- the two directions -------------------------------------------------
+
+  def _made_to_base(self, made, x, context):
+    return made_to_base(made, x, context)
+
+  def _made_to_data(self, made, z, context):
+    return made_to_data(made, z, context)
+
+  def _made_bijector(self, made, context) -> tfb.Bijector:
+    return MAFBijector(made, context, name=made.name)
+
+  def to_base(self, x, context=None, training=False):
+    """Maps data to base in one pass: returns (z, log|det dz/dx|)."""
+    log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
+    for k, made in enumerate(self.mades):
+      if self.permutations[k] is not None:
+        x = tf.gather(x, self.permutations[k], axis=-1)
+      x, made_log_det = self._made_to_base(made, x, context)
+      log_det += made_log_det
+      if k in self._norm_after:
+        x, norm_log_det = self.batch_norms[self._norm_after[k]](
+            x, training=training)
+        log_det += norm_log_det
+    return x, log_det
+
+  def to_data(self, z, context=None):
+    """Maps base to data (inference statistics for batch norm)."""
+    for k in reversed(range(self.num_layers)):
+      if k in self._norm_after:
+        layer = self.batch_norms[self._norm_after[k]]
+        z = layer.to_data(z, *layer.statistics(z, False))
+      z = self._made_to_data(self.mades[k], z, context)
+      if self.permutations[k] is not None:
+        z = tf.gather(z, np.argsort(self.permutations[k]), axis=-1)
+    return z
+
+  # ---- public API ---------------------------------------------------------
+
+  def log_prob(self, x, context=None, training=False) -> tf.Tensor:
+    """log p(x | context), shape [...] for x of shape [..., D].
+
+    With training=True, batch norm uses the batch statistics and updates its
+    moving averages (once).
+    """
+    x = self._check(x, self.event_size, "x")
+    context = self._check_context(context, "log_prob")
+    z, log_det = self.to_base(x, context, training)
+    return self.base.distribution().log_prob(z) + log_det
+
+  def sample(self, n: int, context=None, seed=None) -> tf.Tensor:
+    """n exact samples, shape [n, D]; context [C] or [n, C] if conditional.
+
+    Args:
+      n: number of samples.
+      context: conditioning input for a conditional flow.
+      seed: an int for reproducible samples, or None.
+    """
+    context = self._check_context(context, "sample")
+    if context is not None and context.shape.rank == 1:
+      context = tf.broadcast_to(context, [n, self.context_size])
+    if isinstance(seed, int):
+      seed = tf.constant([seed, 0], dtype=tf.int32)
+    z = self.base.distribution().sample(n, seed=seed)
+    return self.to_data(z, context)
+
+  def bijector(self, context=None, training=False) -> tfb.Bijector:
+    """The flow as a tfb.Chain whose forward maps base -> data."""
+    context = self._check_context(context, "bijector")
+    steps = []  # data -> base order; Chain inverts its list front to back
+    for k, made in enumerate(self.mades):
+      if self.permutations[k] is not None:
+        steps.append(tfb.Permute(np.argsort(self.permutations[k]),
+                                 name=f"permute_{k}"))
+      steps.append(self._made_bijector(made, context))
+      if k in self._norm_after:
+        layer = self.batch_norms[self._norm_after[k]]
+        steps.append(BatchNormBijector(layer, training, name=layer.name))
+    return tfb.Chain(steps, name=self.name)
+
+  def distribution(self, context=None,
+                   training=False) -> tfd.TransformedDistribution:
+    """The flow as a tfd.TransformedDistribution over the base density.
+
+    With training=True batch norm uses batch statistics (no update).
+    """
+    return tfd.TransformedDistribution(self.base.distribution(),
+                                       self.bijector(context, training))
+
+  def call(self, inputs, training=False):
+    """log_prob of inputs x, or of (x, context) for a conditional flow."""
+    if self.context_size:
+      x, context = inputs
+      return self.log_prob(x, context, training=training)
+    return self.log_prob(inputs, training=training)
+
+  def get_config(self):
+    return {**super().get_config(), **self._config}
+
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class IAF(MAF):
+  """Inverse Autoregressive Flow from the same parts (Kingma et al. 2016).
+
+  Every MADE layer is used in the other direction: sampling (base -> data)
+  is one pass per layer, density (data -> base) is D sequential passes.
+  Takes the same arguments as `MAF`.
+  """
+
+  def _made_to_base(self, made, x, context):
+    z = made_to_data(made, x, context)
+    _, log_det = made_to_base(made, z, context)
+    return z, -log_det
+
+  def _made_to_data(self, made, z, context):
+    return made_to_base(made, z, context)[0]
+
+  def _made_bijector(self, made, context):
+    return tfb.Invert(MAFBijector(made, context, name=made.name))
