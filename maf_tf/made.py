@@ -146,7 +146,8 @@ class MADE(keras.layers.Layer):
     if self.log_scale_bound <= 0:
       raise ValueError(f"log_scale_bound must be > 0; got {log_scale_bound}")
     self.degrees = masks.made_degrees(self.event_size, self.hidden_units,
-                                      self.order, hidden_degrees, seed)
+                                      self.order, hidden_degrees, seed,
+                                      conditional=self.context_size > 0)
     keras.activations.get(activation)  # fails early on an unknown name
     layer_seed = (lambda i: None if seed is None else seed * 1000 + i)
     self.hidden = [

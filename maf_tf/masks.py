@@ -97,8 +97,13 @@ def hidden_degrees(num_units: int, event_size: int, kind: str = "sequential",
 
 def made_degrees(event_size: int, hidden_units: Sequence[int],
                  order: Order = "natural", kind: str = "sequential",
-                 seed: Optional[int] = None) -> list:
+                 seed: Optional[int] = None,
+                 conditional: bool = False) -> list:
   """Degrees of every layer of a MADE: [inputs, hidden_1, ..., hidden_L].
+
+  In a conditional MADE hidden degrees start at 0: units of degree 0 see
+  only the context, and they are what lets the context reach the output of
+  degree 1 (which may see no input at all).
 
   Args:
     event_size: D.
@@ -106,6 +111,7 @@ def made_degrees(event_size: int, hidden_units: Sequence[int],
     order: input order, see `input_degrees`.
     kind: hidden degree assignment, see `hidden_degrees`.
     seed: seeds the random order and the random hidden degrees.
+    conditional: True when a context feeds the first hidden layer.
 
   Returns:
     list of int arrays.
@@ -115,9 +121,11 @@ def made_degrees(event_size: int, hidden_units: Sequence[int],
                      "got []")
   rng = np.random.default_rng(seed)
   degrees = [input_degrees(event_size, order, seed=rng.integers(2**31))]
+  min_degree = 0 if conditional else 1
   for units in hidden_units:
     degrees.append(hidden_degrees(units, event_size, kind,
-                                  min_degree=int(degrees[-1].min()),
+                                  min_degree=min(min_degree,
+                                                 int(degrees[-1].min())),
                                   seed=rng.integers(2**31)))
   return degrees
 

@@ -105,7 +105,9 @@ class BatchNormBijector(tfb.Bijector):
   With training=True the inverse (data -> base) uses the statistics of the
   batch it is given, without updating the moving averages (the flow model's
   log_prob(training=True) does the update, once per step). The forward
-  (base -> data) always uses the stored statistics.
+  (base -> data) always uses the stored statistics. Only the inverse
+  log-det is implemented: TFP derives the forward one through its cache,
+  which keeps the pair (x, z) of a training-mode inverse consistent.
 
   Args:
     layer: the BatchNormLayer.
@@ -128,9 +130,6 @@ class BatchNormBijector(tfb.Bijector):
 
   def _forward(self, z):
     return self._layer.to_data(z, *self._layer.statistics(z, False))
-
-  def _forward_log_det_jacobian(self, z):
-    return -self._layer.to_base(z, *self._layer.statistics(z, False))[1]
 
   def _inverse(self, x):
     stats = self._layer.statistics(x, self._training)

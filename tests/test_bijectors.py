@@ -1,0 +1,109 @@
+"""Generic bijector contract, driven by one registry of named constructors.
+
+A new bijector is tested by adding one line to BIJECTORS. Every entry is a
+float64 bijector on R^3 with non-trivial weights.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from conftest import randomize
+from maf_tf import IAF, MAF, MADE, BatchNormBijector, BatchNormLayer
+from maf_tf import MAFBijector
+
+tfb = tfp.bijectors
+D, BATCH = 3, 6
+CONTEXT = tf.constant(np.random.default_rng(9).normal(size=(BATCH, 2)))
+
+
+def _made(**kwargs):
+  made = MADE(D, kwargs.pop("hidden_units", [10]), dtype="float64", seed=1,
+              **kwargs)
+  made(tf.zeros([1, D], tf.float64),
+       tf.zeros([1, 2], tf.float64) if made.context_size else None)
+  randomize(made, seed=2)
+  return made
+
+
+def _batch_norm():
+  layer = BatchNormLayer(D, dtype="float64")
+  layer.build()
+  randomize(layer, seed=3)
+  return BatchNormBijector(layer)
+
+
+def _flow(cls=MAF, context=None, **kwargs):
+  flow = cls(event_size=D, num_layers=3, hidden_units=[10], dtype="float64",
+             context_size=0 if context is None else 2, **kwargs)
+  randomize(flow, seed=4)
+  return flow.bijector(context)
+
+
+BIJECTORS = {
+    "maf": lambda: MAFBijector(_made()),
+    "maf_tanh_two_hidden_random": lambda: MAFBijector(_made(
+        hidden_units=[10, 8], activation="tanh", hidden_degrees="random",
+        order="random")),
+    "maf_conditional": lambda: MAFBijector(_made(context_size=2), CONTEXT),
+    "iaf": lambda: tfb.Invert(MAFBijector(_made(order="reversed"))),
+    "batch_norm": _batch_norm,
+    "flow_chain": lambda: _flow(),
+    "flow_chain_batch_norm_conditional": lambda: _flow(
+        context=CONTEXT, batch_norm="after_each", ordering="random"),
+    "iaf_chain_batch_norm": lambda: _flow(IAF, batch_norm="between"),
+}
+
+
+def _points(seed):
+  return tf.constant(np.random.default_rng(seed).normal(size=(BATCH, D)))
+
+
+@pytest.fixture(params=sorted(BIJECTORS))
+def bijector(request):
+  return BIJECTORS[request.param]()
+
+
+def test_forward_and_inverse_are_each_others_inverse(bijector):
+  z, x = _points(0), _points(1)
+  np.testing.assert_allclose(bijector.inverse(bijector.forward(z)), z,
+                             atol=1e-6)
+  np.testing.assert_allclose(bijector.forward(bijector.inverse(x)), x,
+                             atol=1e-6)
+
+
+def test_forward_log_det_is_minus_inverse_log_det(bijector):
+  z = _points(2)
+  x = bijector.forward(z)
+  np.testing.assert_allclose(
+      bijector.forward_log_det_jacobian(z, event_ndims=1),
+      -bijector.inverse_log_det_jacobian(tf.identity(x), event_ndims=1),
+      atol=1e-6)
+
+
+@pytest.mark.parametrize("direction", ["forward", "inverse"])
+def test_log_det_equals_autodiff_jacobian(bijector, direction):
+  points = _points(3)
+  transform = getattr(bijector, direction)
+  with tf.GradientTape() as tape:
+    tape.watch(points)
+    outputs = transform(points)
+  jacobian = tape.batch_jacobian(outputs, points).numpy()
+  expected = np.linalg.slogdet(jacobian)[1]
+  log_det = getattr(bijector, f"{direction}_log_det_jacobian")(
+      tf.identity(points), event_ndims=1)
+  np.testing.assert_allclose(np.broadcast_to(log_det, expected.shape),
+                             expected, atol=1e-6)
+
+
+def test_jacobian_of_one_maf_layer_is_triangular_in_its_order():
+  made = _made(order="random")
+  points = _points(4)
+  with tf.GradientTape() as tape:
+    tape.watch(points)
+    z = MAFBijector(made).inverse(points)
+  jacobian = np.abs(tape.batch_jacobian(z, points).numpy()).max(axis=0)
+  degrees = made.input_degrees
+  assert np.all(jacobian[degrees[:, None] < degrees[None, :]] == 0.0)
+  assert np.all(np.diag(jacobian) > 0.0)

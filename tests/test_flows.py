@@ -1,0 +1,209 @@
+"""The MAF/IAF model: normalisation, sampling, gradients, state and errors."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import randomize
+from maf_tf import IAF, MAF
+
+
+def _flow(cls=MAF, event_size=2, context_size=0, dtype="float64", **kwargs):
+  kwargs = {"num_layers": 3, "hidden_units": [16], **kwargs}
+  flow = cls(event_size=event_size, context_size=context_size, dtype=dtype,
+             **kwargs)
+  randomize(flow, seed=5)
+  return flow
+
+
+def _grid(half_width=25.0, n=1200):
+  """Points of a square grid that holds all but ~1e-3 of the mass."""
+  axis = np.linspace(-half_width, half_width, n)
+  xx, yy = np.meshgrid(axis, axis)
+  return np.stack([xx.ravel(), yy.ravel()], axis=1), (axis[1] - axis[0])**2
+
+
+FLOWS = {
+    "maf": lambda: _flow(),
+    "maf_batch_norm": lambda: _flow(batch_norm="after_each"),
+    "maf_conditional_mixture": lambda: _flow(context_size=3, base="mixture",
+                                             num_components=3,
+                                             batch_norm="between"),
+    "iaf": lambda: _flow(IAF, num_layers=2),
+}
+
+
+def _context(flow, n):
+  if not flow.context_size:
+    return None
+  return tf.constant(np.tile([[0.5, -1.0, 2.0]], (n, 1)), dtype=flow.dtype)
+
+
+@pytest.mark.parametrize("name", sorted(FLOWS))
+def test_density_integrates_to_one(name):
+  flow = FLOWS[name]()
+  points, cell = _grid()
+  log_p = flow.log_prob(points, _context(flow, len(points)))
+  assert abs(np.exp(log_p.numpy()).sum() * cell - 1.0) < 0.01
+
+
+@pytest.mark.parametrize("name", ["maf_batch_norm", "maf_conditional_mixture",
+                                  "iaf"])
+def test_samples_follow_the_density(name):
+  """Histogram of samples against the density integrated over the bins."""
+  flow = FLOWS[name]()
+  n = 40_000
+  samples = flow.sample(n, _context(flow, 1)[0] if flow.context_size else None,
+                        seed=1).numpy()
+  points, cell = _grid(n=800)
+  probability = np.exp(flow.log_prob(points, _context(flow, len(points)))) \
+      * cell
+  edges = np.array([-25, -6, -4, -2, -1, 0, 1, 2, 4, 6, 25])
+  which = lambda p: np.clip(np.digitize(p, edges) - 1, 0, 9)  # noqa: E731
+  expected = np.zeros((10, 10))
+  np.add.at(expected, (which(points[:, 0]), which(points[:, 1])), probability)
+  observed = np.zeros((10, 10))
+  np.add.at(observed, (which(samples[:, 0]), which(samples[:, 1])), 1.0 / n)
+  total_variation = 0.5 * np.abs(observed - expected).sum()
+  assert total_variation < 0.03
+  # The same test tells a wrong density apart: the base alone.
+  base = np.exp(flow.base.distribution().log_prob(points)) * cell
+  base_expected = np.zeros((10, 10))
+  np.add.at(base_expected, (which(points[:, 0]), which(points[:, 1])), base)
+  assert 0.5 * np.abs(observed - base_expected).sum() > 0.1
+
+
+@pytest.mark.parametrize("name", sorted(FLOWS))
+@pytest.mark.parametrize("training", [False, True])
+def test_fused_log_prob_equals_the_tfp_distribution(name, training):
+  flow = FLOWS[name]()
+  x = tf.constant(np.random.default_rng(0).normal(size=(7, 2)))
+  context = _context(flow, 7)
+  fused = flow.log_prob(x, context, training=training)
+  tfp_log_prob = flow.distribution(context, training=training).log_prob(x)
+  np.testing.assert_allclose(fused, tfp_log_prob, rtol=1e-10, atol=1e-10)
+
+
+def test_samples_are_reproducible_with_a_seed_and_invert_exactly():
+  flow = FLOWS["maf_batch_norm"]()
+  first = flow.sample(5, seed=3)
+  np.testing.assert_array_equal(first, flow.sample(5, seed=3))
+  assert not np.allclose(first, flow.sample(5, seed=4))
+  z, _ = flow.to_base(first)
+  np.testing.assert_allclose(flow.to_data(z), first, atol=1e-8)
+
+
+def test_every_trainable_variable_receives_a_gradient():
+  flow = _flow(event_size=4, context_size=2, base="mixture", num_components=2,
+               batch_norm="after_each", dtype="float32")
+  x = tf.random.normal([32, 4])
+  context = tf.random.normal([32, 2])
+  with tf.GradientTape() as tape:
+    loss = -tf.reduce_mean(flow.log_prob(x, context, training=True))
+  gradients = tape.gradient(loss, flow.trainable_variables)
+  missing = [v.path for v, g in zip(flow.trainable_variables, gradients)
+             if g is None or not np.any(g.numpy() != 0)]
+  assert not missing
+  # 3 MADEs (2 kernels, 2 biases, context kernel), 3 batch norms, mixture.
+  assert len(flow.trainable_variables) == 3 * 5 + 3 * 2 + 3
+
+
+def test_batch_norm_uses_batch_statistics_only_in_training():
+  flow = MAF(event_size=2, num_layers=2, hidden_units=[8],
+             batch_norm="after_each", batch_norm_momentum=0.5,
+             dtype="float64")
+  x = tf.constant(np.random.default_rng(0).normal(3.0, 2.0, size=(500, 2)))
+  norm = flow.batch_norms[0]
+  before = norm.moving_mean.numpy().copy()
+  inference = flow.log_prob(x).numpy()
+  np.testing.assert_array_equal(norm.moving_mean.numpy(), before)
+  training = flow.log_prob(x, training=True).numpy()
+  assert not np.allclose(training, inference)
+  # One update with momentum 0.5 moves the stored mean half way.
+  made_out, _ = flow.to_base.__self__._made_to_base(flow.mades[0], x, None)
+  np.testing.assert_allclose(norm.moving_mean.numpy(),
+                             0.5 * before + 0.5 * made_out.numpy().mean(0),
+                             rtol=1e-10)
+  # In training, the normalised output has the batch's zero mean, unit var.
+  z, _ = norm(made_out, training=True)
+  np.testing.assert_allclose(z.numpy().mean(0), 0.0, atol=1e-10)
+  np.testing.assert_allclose(z.numpy().var(0), 1.0, atol=1e-3)
+
+
+def test_save_and_load_give_identical_log_prob(tmp_path):
+  flow = _flow(event_size=3, context_size=2, base="mixture", num_components=2,
+               batch_norm="between", ordering="random", dtype="float32")
+  x = tf.random.normal([5, 3])
+  context = tf.random.normal([5, 2])
+  path = str(tmp_path / "flow.keras")
+  flow.save(path)
+  loaded = keras.models.load_model(path)
+  assert type(loaded) is MAF
+  np.testing.assert_array_equal(loaded.log_prob(x, context),
+                                flow.log_prob(x, context))
+  np.testing.assert_array_equal(loaded.sample(4, context[0], seed=2),
+                                flow.sample(4, context[0], seed=2))
+
+
+def test_flow_trains_on_a_simple_density():
+  flow = MAF(event_size=2, num_layers=2, hidden_units=[32], seed=1)
+  data = np.random.default_rng(0).normal(size=(512, 2)).astype(np.float32)
+  data[:, 1] = data[:, 0] ** 2 + 0.1 * data[:, 1]  # a curved density
+  optimizer = keras.optimizers.Adam(1e-2)
+
+  @tf.function
+  def step(x):
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(flow.log_prob(x, training=True))
+    optimizer.apply_gradients(zip(
+        tape.gradient(loss, flow.trainable_variables),
+        flow.trainable_variables))
+    return loss
+
+  first = float(step(data))
+  for _ in range(200):
+    last = float(step(data))
+  assert last < first - 1.0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda f: f.log_prob(tf.zeros([4, 3]), tf.zeros([4, 2])), ValueError,
+     r"x must have shape \[\.\.\., 2\]; got shape \[4, 3\]"),
+    (lambda f: f.log_prob(tf.constant(1.0), tf.zeros([2])), ValueError,
+     r"x must have shape \[\.\.\., 2\]; got shape \[\]"),
+    (lambda f: f.log_prob(tf.zeros([4, 2], tf.int32), tf.zeros([4, 2])),
+     TypeError, r"floating-point tensor \(float32\); got dtype int32"),
+    (lambda f: f.log_prob([["a", "b"]], tf.zeros([1, 2])), TypeError,
+     "got dtype string"),
+    (lambda f: f.log_prob(tf.zeros([4, 2]), tf.zeros([4, 5])), ValueError,
+     r"context must have shape \[\.\.\., 2\]; got shape \[4, 5\]"),
+    (lambda f: f.log_prob(tf.zeros([4, 2])), ValueError,
+     r"needs a context of shape \[\.\.\., 2\]; got None"),
+    (lambda f: f.sample(3), ValueError, r"needs a context of shape"),
+    (lambda f: f.sample(3, tf.zeros([3])), ValueError,
+     r"context must have shape \[\.\.\., 2\]; got shape \[3\]"),
+])
+def test_bad_input_names_what_was_expected(call, error, message):
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[4], context_size=2)
+  with pytest.raises(error, match=message):
+    call(flow)
+
+
+def test_unconditional_flow_rejects_a_context():
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[4])
+  with pytest.raises(ValueError, match="unconditional"):
+    flow.log_prob(tf.zeros([1, 2]), tf.zeros([1, 1]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_norm": "before"}, "batch_norm must be one of"),
+    ({"num_layers": 0}, "num_layers must be a positive integer"),
+    ({"base": "laplace"}, "base must be 'normal' or 'mixture'"),
+    ({"ordering": "shuffled"}, "ordering must be"),
+    ({"ordering": [[0, 1]]}, "must list 2 permutations"),
+    ({"hidden_degrees": "cyclic"}, "'sequential' or 'random'"),
+])
+def test_bad_constructor_arguments(kwargs, message):
+  with pytest.raises(ValueError, match=message):
+    MAF(event_size=2, num_layers=kwargs.pop("num_layers", 2), **kwargs)
