@@ -140,6 +140,7 @@ class MAF(keras.Model):
                           self.dtype_policy)
     for layer in [*self.mades, *self.batch_norms, self.base]:
       layer.build((None, self.event_size))
+    self.nll_tracker = keras.metrics.Mean(name="nll")
     self.built = True
 
   # ---- input checks -------------------------------------------------------
@@ -260,6 +261,32 @@ class MAF(keras.Model):
       x, context = inputs
       return self.log_prob(x, context, training=training)
     return self.log_prob(inputs, training=training)
+
+  # ---- keras.Model.fit / evaluate -----------------------------------------
+
+  def _unpack(self, data):
+    """x, or (x, context) for a conditional flow (fit(x, context))."""
+    x, context, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return x, context
+
+  @property
+  def metrics(self):
+    return [self.nll_tracker]
+
+  def train_step(self, data):
+    """One Adam step on the negative mean log-likelihood (nats)."""
+    x, context = self._unpack(data)
+    with tf.GradientTape() as tape:
+      loss = -tf.reduce_mean(self.log_prob(x, context, training=True))
+    gradients = tape.gradient(loss, self.trainable_variables)
+    self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+    self.nll_tracker.update_state(loss)
+    return {"nll": self.nll_tracker.result()}
+
+  def test_step(self, data):
+    x, context = self._unpack(data)
+    self.nll_tracker.update_state(-tf.reduce_mean(self.log_prob(x, context)))
+    return {"nll": self.nll_tracker.result()}
 
   def get_config(self):
     return {**super().get_config(), **self._config}
