@@ -16,9 +16,9 @@ from typing import Optional, Tuple
 
 import keras
 import tensorflow as tf
-import tensorflow_probability as tfp
 
-tfb = tfp.bijectors
+from maf_tf.bijectors.vector import VectorBijector
+
 
 __all__ = ["BatchNormLayer", "BatchNormBijector"]
 
@@ -99,7 +99,7 @@ class BatchNormLayer(keras.layers.Layer):
     return config
 
 
-class BatchNormBijector(tfb.Bijector):
+class BatchNormBijector(VectorBijector):
   """A `BatchNormLayer` as a TFP bijector; holds no variables itself.
 
   With training=True the inverse (data -> base) uses the statistics of the
@@ -120,13 +120,7 @@ class BatchNormBijector(tfb.Bijector):
     parameters = dict(locals())
     self._layer = layer
     self._training = bool(training)
-    super().__init__(forward_min_event_ndims=1, is_constant_jacobian=False,
-                     dtype=tf.as_dtype(layer.compute_dtype), parameters=parameters,
-                     name=name)
-
-  @classmethod
-  def _parameter_properties(cls, dtype):
-    return {}
+    super().__init__(layer.compute_dtype, parameters, name)
 
   def _forward(self, z):
     return self._layer.to_data(z, *self._layer.statistics(z, False))

@@ -13,11 +13,9 @@ Estimation", arXiv 1705.07057, eq. (2)-(5).
 from typing import Optional, Tuple
 
 import tensorflow as tf
-import tensorflow_probability as tfp
 
+from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.made import MADE
-
-tfb = tfp.bijectors
 
 __all__ = ["MAFBijector", "made_to_base", "made_to_data"]
 
@@ -51,7 +49,7 @@ def made_to_data(made: MADE, z: tf.Tensor,
   return x
 
 
-class MAFBijector(tfb.Bijector):
+class MAFBijector(VectorBijector):
   """One MAF layer as a TFP bijector (forward z -> x is the slow direction).
 
   The bijector holds no variables: the weights live in the Keras `MADE`
@@ -76,13 +74,7 @@ class MAFBijector(tfb.Bijector):
     parameters = dict(locals())
     self._made = made
     self._context = context
-    super().__init__(forward_min_event_ndims=1, is_constant_jacobian=False,
-                     dtype=tf.as_dtype(made.compute_dtype), parameters=parameters,
-                     name=name)
-
-  @classmethod
-  def _parameter_properties(cls, dtype):
-    return {}
+    super().__init__(made.compute_dtype, parameters, name)
 
   @property
   def made(self) -> MADE:
