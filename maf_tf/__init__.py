@@ -1,11 +1,13 @@
 """maf_tf: Masked Autoregressive Flow in TensorFlow, Keras 3 and TFP."""
 
-from maf_tf.bijectors import BatchNormBijector, BatchNormLayer, MAFBijector
+from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer,
+                              LogitBijector, MAFBijector)
 from maf_tf.distributions import GaussianMixture, StandardNormal
 from maf_tf.flows import IAF, MAF
 from maf_tf.made import MADE, MaskedDense
+from maf_tf.pixel_flows import PixelMAF
 
-__all__ = ["MAF", "IAF", "MADE", "MaskedDense", "MAFBijector",
-           "BatchNormBijector", "BatchNormLayer", "StandardNormal",
+__all__ = ["MAF", "IAF", "PixelMAF", "MADE", "MaskedDense", "MAFBijector",
+           "BatchNormBijector", "BatchNormLayer", "LogitBijector", "StandardNormal",
            "GaussianMixture"]
 __version__ = "0.1.0"

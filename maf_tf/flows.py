@@ -235,7 +235,11 @@ class MAF(keras.Model):
   def bijector(self, context=None, training=False) -> tfb.Bijector:
     """The flow as a tfb.Chain whose forward maps base -> data."""
     context = self._check_context(context, "bijector")
-    steps = []  # data -> base order; Chain inverts its list front to back
+    # Listed data -> base: a Chain applies its inverses front to back.
+    return tfb.Chain(self._bijector_steps(context, training), name=self.name)
+
+  def _bijector_steps(self, context, training) -> list:
+    steps = []
     for k, made in enumerate(self.mades):
       if self.permutations[k] is not None:
         steps.append(tfb.Permute(np.argsort(self.permutations[k]),
@@ -244,7 +248,7 @@ class MAF(keras.Model):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
         steps.append(BatchNormBijector(layer, training, name=layer.name))
-    return tfb.Chain(steps, name=self.name)
+    return steps
 
   def distribution(self, context=None,
                    training=False) -> tfd.TransformedDistribution:

@@ -10,8 +10,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from conftest import randomize
-from maf_tf import IAF, MAF, MADE, BatchNormBijector, BatchNormLayer
-from maf_tf import MAFBijector
+from maf_tf import (IAF, MAF, MADE, BatchNormBijector, BatchNormLayer,
+                    LogitBijector, MAFBijector, PixelMAF)
 
 tfb = tfp.bijectors
 D, BATCH = 3, 6
@@ -53,20 +53,31 @@ BIJECTORS = {
     "flow_chain_batch_norm_conditional": lambda: _flow(
         context=CONTEXT, batch_norm="after_each", ordering="random"),
     "iaf_chain_batch_norm": lambda: _flow(IAF, batch_norm="between"),
+    "logit_mnist": lambda: LogitBijector(1e-6, dtype=tf.float64),
+    "logit_cifar10": lambda: LogitBijector(0.05, dtype=tf.float64),
+    "pixel_flow_chain": lambda: _flow(PixelMAF, alpha=0.05,
+                                      batch_norm="between"),
 }
+# Where the data (inverse-direction inputs) live, when not all of R^D.
+UNIT_CUBE = {"logit_mnist", "logit_cifar10", "pixel_flow_chain"}
 
 
-def _points(seed):
-  return tf.constant(np.random.default_rng(seed).normal(size=(BATCH, D)))
+def _points(seed, unit_cube=False):
+  rng = np.random.default_rng(seed)
+  if unit_cube:
+    return tf.constant(rng.uniform(0.01, 0.99, size=(BATCH, D)))
+  return tf.constant(rng.normal(size=(BATCH, D)))
 
 
 @pytest.fixture(params=sorted(BIJECTORS))
 def bijector(request):
-  return BIJECTORS[request.param]()
+  instance = BIJECTORS[request.param]()
+  instance.test_unit_cube = request.param in UNIT_CUBE
+  return instance
 
 
 def test_forward_and_inverse_are_each_others_inverse(bijector):
-  z, x = _points(0), _points(1)
+  z, x = _points(0), _points(1, bijector.test_unit_cube)
   np.testing.assert_allclose(bijector.inverse(bijector.forward(z)), z,
                              atol=1e-6)
   np.testing.assert_allclose(bijector.forward(bijector.inverse(x)), x,
@@ -84,7 +95,7 @@ def test_forward_log_det_is_minus_inverse_log_det(bijector):
 
 @pytest.mark.parametrize("direction", ["forward", "inverse"])
 def test_log_det_equals_autodiff_jacobian(bijector, direction):
-  points = _points(3)
+  points = _points(3, direction == "inverse" and bijector.test_unit_cube)
   transform = getattr(bijector, direction)
   with tf.GradientTape() as tape:
     tape.watch(points)

@@ -1,7 +1,9 @@
 """TFP bijectors built from maf_tf's Keras layers."""
 
 from maf_tf.bijectors.batch_norm import BatchNormBijector, BatchNormLayer
+from maf_tf.bijectors.logit import LogitBijector, pixels_to_logits
 from maf_tf.bijectors.maf import MAFBijector, made_to_base, made_to_data
 
-__all__ = ["BatchNormBijector", "BatchNormLayer", "MAFBijector",
+__all__ = ["BatchNormBijector", "BatchNormLayer", "LogitBijector",
+           "MAFBijector", "pixels_to_logits",
            "made_to_base", "made_to_data"]

@@ -1,0 +1,171 @@
+"""Readers of the published offline formats; nothing is ever unpickled.
+
+  * IDX (MNIST, Fashion-MNIST): train-images-idx3-ubyte[.gz],
+    train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],
+    t10k-labels-idx1-ubyte[.gz]. Big-endian header: magic 0x00000803
+    (images) or 0x00000801 (labels), then one uint32 per dimension.
+  * CIFAR-10 binary: data_batch_1.bin .. data_batch_5.bin, test_batch.bin;
+    records of 1 label byte + 3072 bytes (R, G, B planes of 32x32).
+  * NumPy: <dataset>.npz with x_train, y_train, x_test, y_test (the
+    keras.datasets layout), or the four arrays as x_train.npy, ... .
+
+Every reader returns {'train': (images, labels), 'test': (images, labels)}
+with uint8 images [N, H, W, C] and int64 labels [N].
+"""
+
+import gzip
+import os
+from typing import Dict, Tuple
+
+import numpy as np
+
+from maf_tf.data.specs import DataError, ImageSpec
+
+__all__ = ["read_idx", "read_idx_dataset", "read_cifar10_binary",
+           "read_numpy_dataset", "check_images"]
+
+Arrays = Tuple[np.ndarray, np.ndarray]
+IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # by number of dimensions
+CIFAR_RECORD = 1 + 32 * 32 * 3
+
+
+def _require_dir(directory: str) -> None:
+  if not directory or not os.path.isdir(directory):
+    raise DataError(f"data directory {directory!r} does not exist")
+
+
+def _find(directory: str, name: str) -> str:
+  for candidate in (name, name + ".gz"):
+    path = os.path.join(directory, candidate)
+    if os.path.isfile(path):
+      return path
+  raise DataError(f"missing file {name}[.gz] in {directory}")
+
+
+def read_idx(path: str, ndim: int) -> np.ndarray:
+  """An IDX file of unsigned bytes with `ndim` dimensions (gzip or not)."""
+  opener = gzip.open if path.endswith(".gz") else open
+  try:
+    with opener(path, "rb") as stream:
+      data = stream.read()
+  except (OSError, EOFError) as error:
+    raise DataError(f"cannot read {path}: {error}") from None
+  header = 4 + 4 * ndim
+  if len(data) < header:
+    raise DataError(f"{path} is truncated: {len(data)} bytes, expected an "
+                    f"IDX header of {header}")
+  magic = int.from_bytes(data[:4], "big")
+  if magic != IDX_MAGIC[ndim]:
+    raise DataError(f"{path} has IDX magic number 0x{magic:08x}; expected "
+                    f"0x{IDX_MAGIC[ndim]:08x}")
+  shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
+                for i in range(ndim))
+  expected = header + int(np.prod(shape))
+  if len(data) != expected:
+    raise DataError(f"{path} is truncated or too long: {len(data)} bytes, "
+                    f"expected {expected} for shape {shape}")
+  return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
+
+
+def read_idx_dataset(directory: str, spec: ImageSpec) -> Dict[str, Arrays]:
+  """MNIST or Fashion-MNIST from the four IDX files in `directory`."""
+  _require_dir(directory)
+  splits = {}
+  for split, prefix in (("train", "train"), ("test", "t10k")):
+    images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"), 3)
+    labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"), 1)
+    splits[split] = check_images(images, labels, spec, f"{prefix} IDX files")
+  return splits
+
+
+def read_cifar10_binary(directory: str, spec: ImageSpec) -> Dict[str, Arrays]:
+  """CIFAR-10 from the binary version (`directory` or its
+  cifar-10-batches-bin subdirectory)."""
+  _require_dir(directory)
+  nested = os.path.join(directory, "cifar-10-batches-bin")
+  if os.path.isdir(nested):
+    directory = nested
+  files = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)],
+           "test": ["test_batch.bin"]}
+  splits = {}
+  for split, names in files.items():
+    records = []
+    for name in names:
+      path = _find(directory, name)
+      with open(path, "rb") as stream:
+        data = stream.read()
+      if len(data) == 0 or len(data) % CIFAR_RECORD:
+        raise DataError(f"{path} is truncated: {len(data)} bytes is not a "
+                        f"multiple of the {CIFAR_RECORD}-byte record")
+      records.append(np.frombuffer(data, np.uint8).reshape(-1, CIFAR_RECORD))
+    records = np.concatenate(records)
+    images = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    splits[split] = check_images(images, records[:, 0], spec,
+                                 f"CIFAR-10 {split} batches")
+  return splits
+
+
+def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
+  """x_train, y_train, x_test, y_test from a .npz file, a directory holding
+  <dataset>.npz, or a directory of the four .npy files."""
+  if os.path.isdir(path):
+    archive = os.path.join(path, f"{spec.name}.npz")
+    if os.path.isfile(archive):
+      path = archive
+    else:
+      arrays = {key: _load_array(_find(path, key + ".npy"))
+                for key in ("x_train", "y_train", "x_test", "y_test")}
+      return _numpy_splits(arrays, spec, path)
+  if not os.path.isfile(path):
+    raise DataError(f"no .npz file or directory at {path!r}")
+  try:
+    with np.load(path, allow_pickle=False) as archive:
+      missing = {"x_train", "y_train", "x_test", "y_test"} - set(archive)
+      if missing:
+        raise DataError(f"{path} lacks arrays {sorted(missing)}; expected "
+                        "x_train, y_train, x_test, y_test")
+      arrays = {key: archive[key] for key in archive.files}
+  except (OSError, ValueError) as error:
+    if isinstance(error, DataError):
+      raise
+    raise DataError(f"cannot read {path} as .npz: {error}") from None
+  return _numpy_splits(arrays, spec, path)
+
+
+def _load_array(path: str) -> np.ndarray:
+  try:
+    return np.load(path, allow_pickle=False)
+  except (OSError, ValueError) as error:
+    raise DataError(f"cannot read {path} as .npy: {error}") from None
+
+
+def _numpy_splits(arrays, spec, where) -> Dict[str, Arrays]:
+  return {split: check_images(arrays[f"x_{split}"], arrays[f"y_{split}"],
+                              spec, f"{split} arrays of {where}")
+          for split in ("train", "test")}
+
+
+def check_images(images: np.ndarray, labels: np.ndarray, spec: ImageSpec,
+                 what: str) -> Arrays:
+  """Images as uint8 [N, H, W, C] matching `spec`, labels as int64 [N]."""
+  images = np.asarray(images)
+  labels = np.asarray(labels).reshape(-1)
+  height, width, channels = spec.shape
+  if images.ndim == 3 and channels == 1:
+    images = images[..., None]
+  if images.ndim != 4 or images.shape[1:] != spec.shape:
+    raise DataError(f"{what}: images of shape {list(images.shape)} do not "
+                    f"match {spec.name}; expected [N, {height}, {width}, "
+                    f"{channels}]")
+  if images.dtype != np.uint8:
+    if not np.issubdtype(images.dtype, np.integer) or images.size and (
+        images.min() < 0 or images.max() > 255):
+      raise DataError(f"{what}: images must be 8-bit integers 0..255; got "
+                      f"dtype {images.dtype}")
+    images = images.astype(np.uint8)
+  if len(labels) != len(images):
+    raise DataError(f"{what}: {len(labels)} labels for {len(images)} images")
+  if labels.size and (labels.min() < 0 or labels.max() >= spec.num_classes):
+    raise DataError(f"{what}: labels must be in 0..{spec.num_classes - 1}; "
+                    f"got {labels.min()}..{labels.max()}")
+  return images, labels.astype(np.int64)

@@ -1,0 +1,240 @@
+"""Image sources, splits and the tf.data pipeline, on files the tests write
+in the official layouts (and tfds mock data)."""
+
+import gzip
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from maf_tf.data import (DataError, evaluation_dataset, image_spec,
+                         load_splits, steps_per_epoch, training_dataset)
+from maf_tf.data import files, sources
+
+RNG = np.random.default_rng(0)
+
+
+def write_idx(path, array, compress):
+  """An IDX file exactly as published: magic, big-endian dims, bytes."""
+  magic = 0x00000800 | array.ndim
+  payload = magic.to_bytes(4, "big") + b"".join(
+      d.to_bytes(4, "big") for d in array.shape) + array.tobytes()
+  with (gzip.open if compress else open)(path, "wb") as stream:
+    stream.write(payload)
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+  """A tiny MNIST in IDX files: 30 training and 8 test images."""
+  arrays = {}
+  for prefix, count in (("train", 30), ("t10k", 8)):
+    images = RNG.integers(0, 256, (count, 28, 28), dtype=np.uint8)
+    labels = RNG.integers(0, 10, count, dtype=np.uint8)
+    write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", images, True)
+    write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", labels, False)
+    arrays[prefix] = (images, labels)
+  return tmp_path, arrays
+
+
+def write_cifar_batches(directory, counts, rng=RNG):
+  """CIFAR-10 binary batches: per record a label byte, then R, G, B planes."""
+  os.makedirs(directory, exist_ok=True)
+  names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+  records = {}
+  for name, count in zip(names, counts):
+    record = rng.integers(0, 256, (count, 3073), dtype=np.uint8)
+    record[:, 0] %= 10
+    record.tofile(os.path.join(directory, name))
+    records[name] = record
+  return records
+
+
+def test_idx_files_read_back_exactly(idx_dir):
+  directory, arrays = idx_dir
+  raw = files.read_idx_dataset(str(directory), image_spec("mnist"))
+  np.testing.assert_array_equal(raw["train"][0][..., 0], arrays["train"][0])
+  np.testing.assert_array_equal(raw["test"][1], arrays["t10k"][1])
+  assert raw["train"][0].shape == (30, 28, 28, 1)
+
+
+def test_idx_splits_take_validation_from_the_end(idx_dir):
+  directory, arrays = idx_dir
+  splits = load_splits("mnist", "idx", str(directory), validation_size=10)
+  assert [len(s[0]) for s in (splits.train, splits.validation,
+                              splits.test)] == [20, 10, 8]
+  np.testing.assert_array_equal(splits.validation[0][..., 0],
+                                arrays["train"][0][20:])
+
+
+def test_cifar_binary_records_become_hwc_images(tmp_path):
+  records = write_cifar_batches(tmp_path / "cifar-10-batches-bin",
+                                [4, 4, 4, 4, 4, 3])
+  splits = load_splits("cifar10", "cifar_binary", str(tmp_path),
+                       validation_size=2)
+  first = records["data_batch_1.bin"][0]
+  image = splits.train[0][0]
+  assert image.shape == (32, 32, 3)
+  # Pixel (row 1, column 2): offset 32 + 2 in each of the R, G, B planes.
+  assert list(image[1, 2]) == [first[1 + 34], first[1 + 1024 + 34],
+                               first[1 + 2048 + 34]]
+  assert splits.train[1][0] == first[0]
+  assert [len(s[1]) for s in (splits.train, splits.validation,
+                              splits.test)] == [18, 2, 3]
+
+
+def test_paper_split_sizes_for_full_sized_files(tmp_path):
+  mnist = tmp_path / "mnist.npz"
+  np.savez(mnist, x_train=np.zeros((60000, 28, 28), np.uint8),
+           y_train=np.zeros(60000, np.uint8),
+           x_test=np.zeros((10000, 28, 28), np.uint8),
+           y_test=np.zeros(10000, np.uint8))
+  splits = load_splits("mnist", "numpy", str(mnist))
+  assert [len(s[0]) for s in (splits.train, splits.validation,
+                              splits.test)] == [50000, 10000, 10000]
+  write_cifar_batches(tmp_path / "cifar", [10000] * 6)
+  splits = load_splits("cifar10", "cifar_binary", str(tmp_path / "cifar"))
+  assert [len(s[0]) for s in (splits.train, splits.validation,
+                              splits.test)] == [45000, 5000, 10000]
+  assert steps_per_epoch(45000, 100, flips=True) == 900
+
+
+def test_numpy_directory_of_npy_files(tmp_path):
+  for split, count in (("train", 12), ("test", 5)):
+    np.save(tmp_path / f"x_{split}.npy",
+            RNG.integers(0, 256, (count, 28, 28, 1), dtype=np.uint8))
+    np.save(tmp_path / f"y_{split}.npy", np.arange(count) % 10)
+  splits = load_splits("fashion_mnist", "numpy", str(tmp_path),
+                       validation_size=2)
+  assert len(splits.train[0]) == 10 and len(splits.test[0]) == 5
+
+
+def test_sklearn_digits_are_real_8_bit_images():
+  splits = load_splits("digits")
+  assert [len(s[0]) for s in (splits.train, splits.validation,
+                              splits.test)] == [1257, 270, 270]
+  assert splits.train[0].shape[1:] == (8, 8, 1)
+  assert splits.train[0].dtype == np.uint8 and splits.train[0].max() == 255
+  assert set(np.unique(splits.test[1])) == set(range(10))
+
+
+def test_tfds_source_on_mock_data(monkeypatch, tmp_path):
+  import tensorflow_datasets as tfds
+  monkeypatch.setattr(sources, "can_reach_tfds_host", lambda: True)
+  with tfds.testing.mock_data(num_examples=24):
+    splits = load_splits("mnist", "tfds", str(tmp_path), validation_size=4)
+  assert [len(s[0]) for s in (splits.train, splits.validation,
+                              splits.test)] == [20, 4, 24]
+  assert splits.train[0].shape[1:] == (28, 28, 1)
+  assert splits.train[0].dtype == np.uint8
+
+
+def test_tfds_without_network_fails_fast_naming_offline_options(monkeypatch,
+                                                                tmp_path):
+  monkeypatch.setattr(sources, "can_reach_tfds_host", lambda: False)
+  with pytest.raises(DataError, match="no network.*offline options") as info:
+    load_splits("cifar10", "tfds", str(tmp_path))
+  assert "\n" not in str(info.value)
+
+
+def _truncate(path):
+  data = open(path, "rb").read()
+  open(path, "wb").write(data[:len(data) - 7])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: d / "absent", r"does not exist"),
+    (lambda d: (os.remove(d / "t10k-labels-idx1-ubyte"), d)[1],
+     r"missing file t10k-labels-idx1-ubyte\[\.gz\]"),
+    (lambda d: (_truncate(d / "t10k-labels-idx1-ubyte"), d)[1],
+     r"truncated or too long: .* expected 16"),
+    (lambda d: (write_idx(d / "train-images-idx3-ubyte.gz",
+                          np.zeros((3, 28, 28), np.int32).view(np.uint8)
+                          .reshape(3, 28, 112), True), d)[1],
+     r"do not match mnist; expected \[N, 28, 28, 1\]"),
+    (lambda d: (open(d / "t10k-labels-idx1-ubyte", "r+b").write(b"\0\0\x08\x03"),
+                d)[1], r"magic number 0x00000803; expected 0x00000801"),
+])
+def test_bad_files_give_one_line_errors(idx_dir, damage, message):
+  directory = damage(idx_dir[0])
+  with pytest.raises(DataError, match=message) as info:
+    load_splits("mnist", "idx", str(directory), validation_size=10)
+  assert "\n" not in str(info.value)
+
+
+def test_truncated_cifar_batch(tmp_path):
+  write_cifar_batches(tmp_path, [3] * 6)
+  _truncate(tmp_path / "test_batch.bin")
+  with pytest.raises(DataError, match="not a multiple of the 3073-byte"):
+    load_splits("cifar10", "cifar_binary", str(tmp_path), validation_size=2)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("svhn",), r"unknown image dataset 'svhn'; expected one of"),
+    (("mnist", "torrent"), r"unknown data source 'torrent'; expected one of"),
+    (("mnist", "idx"), r"source 'idx' needs a data_dir"),
+    (("cifar10", "idx", "/tmp"), r"IDX files hold mnist or fashion_mnist"),
+    (("mnist", "sklearn"), r"provides only the dataset 'digits'"),
+])
+def test_bad_names_give_one_line_errors(args, message):
+  with pytest.raises(DataError, match=message):
+    load_splits(*args)
+
+
+def _batches(dataset, count):
+  return [tuple(t.numpy() for t in tf.nest.flatten(b))
+          for b in dataset.take(count)]
+
+
+def test_training_stream_is_seeded_dequantised_and_resumable():
+  images = RNG.integers(0, 256, (10, 4, 4, 1), dtype=np.uint8)
+  labels = np.arange(10) % 3
+  make = lambda **kw: training_dataset(  # noqa: E731
+      images, labels, batch_size=4, seed=7, num_classes=3, **kw)
+  stream = _batches(make(), 6)  # 2 steps per epoch: three epochs
+  again = _batches(make(), 6)
+  for a, b in zip(stream, again):
+    np.testing.assert_array_equal(a[0], b[0])
+  x, context = stream[0]
+  assert x.shape == (4, 16) and context.shape == (4, 3)
+  # Each x is its image's value plus noise in [0, 1), over 256.
+  source = [np.flatnonzero(np.all(np.floor(row * 256) == images.reshape(
+      10, 16), axis=1)) for row in x]
+  assert all(len(s) == 1 for s in source)
+  np.testing.assert_array_equal(context.argmax(1),
+                                labels[[s[0] for s in source]])
+  # Epochs differ in order and noise; resuming mid-run continues exactly.
+  assert not np.array_equal(stream[0][0], stream[2][0])
+  resumed = _batches(make(start_epoch=1, skip_steps=1), 3)
+  for a, b in zip(resumed, stream[3:]):
+    np.testing.assert_array_equal(a[0], b[0])
+  assert not np.array_equal(_batches(training_dataset(
+      images, batch_size=4, seed=8), 1)[0][0], stream[0][0])
+
+
+def test_flips_double_the_training_set_with_mirrored_images():
+  images = RNG.integers(0, 256, (6, 2, 3, 1), dtype=np.uint8)
+  batch = _batches(training_dataset(images, batch_size=12, seed=0,
+                                    flips=True), 1)[0][0]
+  values = np.floor(batch * 256).astype(np.uint8).reshape(12, 2, 3, 1)
+  expected = np.concatenate([images, images[:, :, ::-1]])
+  assert sorted(map(bytes, values)) == sorted(map(bytes, expected))
+
+
+def test_evaluation_noise_is_fixed_whatever_the_batch_size():
+  images = RNG.integers(0, 256, (7, 3, 3, 1), dtype=np.uint8)
+  whole = np.concatenate([b[0] for b in _batches(
+      evaluation_dataset(images, batch_size=7, seed=1), 1)])
+  pieces = np.concatenate([b[0] for b in _batches(
+      evaluation_dataset(images, batch_size=3, seed=1), 3)])
+  np.testing.assert_array_equal(whole, pieces)
+  np.testing.assert_array_equal(np.floor(whole * 256),
+                                images.reshape(7, 9))
+
+
+def test_float_data_passes_through_unchanged():
+  points = RNG.normal(size=(8, 2)).astype(np.float32)
+  batch = _batches(evaluation_dataset(points, batch_size=8, seed=0), 1)[0][0]
+  np.testing.assert_array_equal(batch, points)
+  with pytest.raises(DataError, match="larger than the 8 training"):
+    training_dataset(points, batch_size=9, seed=0)

@@ -1,0 +1,81 @@
+"""Pixel-space flows and the units of their scores."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import randomize
+from maf_tf import PixelMAF
+from maf_tf.metrics import bits_per_dim, format_mean_error, mean_and_error
+from maf_tf.pixel_flows import to_uint8
+
+
+def test_a_uniform_density_is_exactly_8_bits_per_dim():
+  # p_x = 1 on [0, 1]^D, i.e. each of the 256 levels has probability 1/256.
+  assert bits_per_dim(np.zeros(3), 784).tolist() == [8.0, 8.0, 8.0]
+  # Halving the density of every one of D dimensions costs one bit each.
+  assert bits_per_dim(-10 * np.log(2.0), 10) == pytest.approx(9.0)
+
+
+def test_mean_and_two_standard_errors():
+  mean, error = mean_and_error([1.0, 2.0, 3.0, 4.0])
+  assert mean == 2.5
+  assert error == pytest.approx(2 * np.sqrt(1.25) / 2)
+  assert format_mean_error([1.0, 2.0, 3.0, 4.0]) == "2.50 ± 1.12"
+  with pytest.raises(ValueError, match="at least one value"):
+    mean_and_error([])
+
+
+def _pixel_flow(alpha=0.05, **kwargs):
+  flow = PixelMAF(event_size=2, alpha=alpha, num_layers=2, hidden_units=[16],
+                  dtype="float64", **kwargs)
+  randomize(flow, seed=3)
+  return flow
+
+
+def test_pixel_and_logit_densities_differ_by_the_hand_computed_log_det():
+  alpha = 1e-6
+  flow = _pixel_flow(alpha)
+  x = np.array([[0.3, 0.9], [0.001, 0.999]])
+  pixel, logit = flow.log_probs(x)
+  s = alpha + (1 - 2 * alpha) * x
+  y = np.log(s / (1 - s))
+  expected_logit = flow.distribution().log_prob(x) - np.sum(
+      np.log(1 - 2 * alpha) - np.log(s) - np.log(1 - s), axis=1)
+  np.testing.assert_allclose(logit, expected_logit, rtol=1e-10)
+  # The logit density is the MAF's density evaluated at y (REFERENCE.md).
+  z, log_det = super(PixelMAF, flow).to_base(tf.constant(y))
+  np.testing.assert_allclose(
+      logit, flow.base.distribution().log_prob(z) + log_det, rtol=1e-10)
+  np.testing.assert_allclose(flow.bits_per_dim(x),
+                             -pixel / (2 * np.log(2)) + 8, rtol=1e-12)
+
+
+def test_pixel_density_integrates_to_one_on_the_unit_square():
+  flow = _pixel_flow(0.05, batch_norm="between")
+  axis = (np.arange(800) + 0.5) / 800
+  points = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+  mass = np.exp(flow.log_prob(points).numpy()).sum() / 800**2
+  assert abs(mass - 1.0) < 0.01
+
+
+def test_samples_are_pixels_and_round_trip(tmp_path):
+  flow = PixelMAF(event_size=6, alpha=1e-6, num_layers=2, hidden_units=[8],
+                  context_size=2)
+  samples = flow.sample(50, tf.constant([1.0, 0.0]), seed=1)
+  assert np.all((samples.numpy() >= 0) & (samples.numpy() <= 1))
+  images = to_uint8(samples)
+  assert images.dtype == tf.uint8
+  path = str(tmp_path / "pixel.keras")
+  flow.save(path)
+  loaded = keras.models.load_model(path)
+  assert loaded.alpha == 1e-6
+  context = tf.tile([[1.0, 0.0]], [50, 1])
+  np.testing.assert_array_equal(loaded.log_prob(samples, context),
+                                flow.log_prob(samples, context))
+
+
+def test_bad_alpha():
+  with pytest.raises(ValueError, match=r"alpha must be in \(0, 0.5\)"):
+    PixelMAF(event_size=2, alpha=0.5)
