@@ -21,6 +21,7 @@ from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base, made_to_data)
 from maf_tf.distributions import make_base
 from maf_tf.made import MADE
+from maf_tf.training import FlowTraining
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -65,7 +66,7 @@ def layer_permutations(event_size: int, num_layers: int,
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
-class MAF(keras.Model):
+class MAF(FlowTraining, keras.Model):
   """Masked Autoregressive Flow: a stack of MADEs with Gaussian base.
 
   Density (data -> base) is one pass per layer; sampling (base -> data) is
@@ -140,7 +141,6 @@ class MAF(keras.Model):
                           self.dtype_policy)
     for layer in [*self.mades, *self.batch_norms, self.base]:
       layer.build((None, self.event_size))
-    self.nll_tracker = keras.metrics.Mean(name="nll")
     self.built = True
 
   # ---- input checks -------------------------------------------------------
@@ -266,31 +266,14 @@ class MAF(keras.Model):
       return self.log_prob(x, context, training=training)
     return self.log_prob(inputs, training=training)
 
-  # ---- keras.Model.fit / evaluate -----------------------------------------
+  # ---- keras.Model.fit / evaluate (see maf_tf.training) -----------------
 
-  def _unpack(self, data):
-    """x, or (x, context) for a conditional flow (fit(x, context))."""
-    x, context, _ = keras.utils.unpack_x_y_sample_weight(data)
-    return x, context
+  metric_names = ("nll",)
 
-  @property
-  def metrics(self):
-    return [self.nll_tracker]
-
-  def train_step(self, data):
-    """One Adam step on the negative mean log-likelihood (nats)."""
-    x, context = self._unpack(data)
-    with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(self.log_prob(x, context, training=True))
-    gradients = tape.gradient(loss, self.trainable_variables)
-    self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-    self.nll_tracker.update_state(loss)
-    return {"nll": self.nll_tracker.result()}
-
-  def test_step(self, data):
-    x, context = self._unpack(data)
-    self.nll_tracker.update_state(-tf.reduce_mean(self.log_prob(x, context)))
-    return {"nll": self.nll_tracker.result()}
+  def scores(self, x, context=None, training=False):
+    """(log_prob, {'nll': -log_prob}) for fit() and evaluate()."""
+    log_prob = self.log_prob(x, context, training)
+    return log_prob, {"nll": -log_prob}
 
   def get_config(self):
     return {**super().get_config(), **self._config}

@@ -67,6 +67,15 @@ class PixelMAF(MAF):
     pixel = self.log_prob(x, context, training)
     return pixel, pixel - logit_log_det
 
+  metric_names = ("nll", "bits_per_dim")
+
+  def scores(self, x, context=None, training=False):
+    """Pixel log_prob (the loss) with logit-space 'nll' (nats, the paper's
+    Table 2) and pixel-space 'bits_per_dim'."""
+    pixel, logit = self.log_probs(x, context, training)
+    return pixel, {"nll": -logit,
+                   "bits_per_dim": bits_per_dim(pixel, self.event_size)}
+
   def bits_per_dim(self, x, context=None) -> tf.Tensor:
     """Bits per dimension of the 8-bit data for dequantised pixels x."""
     return bits_per_dim(self.log_prob(x, context), self.event_size)

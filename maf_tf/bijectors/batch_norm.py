@@ -52,18 +52,26 @@ class BatchNormLayer(keras.layers.Layer):
     self.log_gamma = self.add_weight(name="log_gamma", shape=shape,
                                      initializer="zeros")
     self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
+    # Replicas update these with identical (synchronised) statistics.
     self.moving_mean = self.add_weight(name="moving_mean", shape=shape,
-                                       initializer="zeros", trainable=False)
+                                       initializer="zeros", trainable=False,
+                                       aggregation="mean")
     self.moving_variance = self.add_weight(
         name="moving_variance", shape=shape, initializer="ones",
-        trainable=False)
+        trainable=False, aggregation="mean")
 
   def statistics(self, x: tf.Tensor, training: bool
                  ) -> Tuple[tf.Tensor, tf.Tensor]:
-    """(mean, variance): of the batch x in training, the stored ones else."""
+    """(mean, variance): of the batch x in training, the stored ones else.
+
+    Under tf.distribute the batch statistics are those of the global batch
+    (all replicas), so the result does not depend on the replica count.
+    """
     if training:
-      axes = list(range(x.shape.rank - 1))
-      return tf.nn.moments(x, axes=axes)
+      replicas = tf.distribute.get_replica_context()
+      if replicas is None or replicas.num_replicas_in_sync == 1:
+        return tf.nn.moments(x, axes=list(range(x.shape.rank - 1)))
+      return _global_moments(x, replicas)
     return (tf.convert_to_tensor(self.moving_mean),
             tf.convert_to_tensor(self.moving_variance))
 
@@ -79,11 +87,14 @@ class BatchNormLayer(keras.layers.Layer):
         variance + self.eps) + mean
 
   def update_statistics(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
-    """Moves the stored statistics towards the given batch statistics."""
-    self.moving_mean.assign(self.momentum * self.moving_mean +
-                            (1.0 - self.momentum) * mean)
-    self.moving_variance.assign(self.momentum * self.moving_variance +
-                                (1.0 - self.momentum) * variance)
+    """Moves the stored statistics towards the given batch statistics,
+    unless those are NaN/Inf (a bad batch must not poison them)."""
+    finite = tf.logical_and(tf.reduce_all(tf.math.is_finite(mean)),
+                            tf.reduce_all(tf.math.is_finite(variance)))
+    for stored, batch in ((self.moving_mean, mean),
+                          (self.moving_variance, variance)):
+      moved = self.momentum * stored + (1.0 - self.momentum) * batch
+      stored.assign(tf.where(finite, moved, stored))
 
   def call(self, x, training=False):
     mean, variance = self.statistics(x, bool(training))
@@ -97,6 +108,18 @@ class BatchNormLayer(keras.layers.Layer):
     config.update(event_size=self.event_size, momentum=self.momentum,
                   eps=self.eps)
     return config
+
+
+def _global_moments(x, replicas) -> Tuple[tf.Tensor, tf.Tensor]:
+  """Mean and (biased) variance over the batches of all replicas."""
+  flat = tf.reshape(x, [-1, x.shape[-1]])
+  total, count = replicas.all_reduce(
+      tf.distribute.ReduceOp.SUM,
+      (tf.reduce_sum(flat, 0), tf.cast(tf.shape(flat)[0], x.dtype)))
+  mean = total / count
+  squares = replicas.all_reduce(tf.distribute.ReduceOp.SUM,
+                                tf.reduce_sum(tf.square(flat - mean), 0))
+  return mean, squares / count
 
 
 class BatchNormBijector(VectorBijector):

@@ -1,0 +1,51 @@
+"""Checks of a TrainConfig, run before any output is written."""
+
+import os
+
+from configs.base import TrainConfig
+
+__all__ = ["check_config"]
+
+CHOICES = {
+    "activation": ("relu", "tanh"),
+    "hidden_degrees": ("sequential", "random"),
+    "ordering": ("alternate", "random"),
+    "batch_norm": (None, "between", "after_each"),
+    "base": ("normal", "mixture"),
+}
+POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
+            "epochs", "patience", "max_bad_steps", "sample_every",
+            "num_samples", "toy_size")
+NON_NEGATIVE_FLOATS = ("weight_decay", "clip_norm")
+
+
+def check_config(config: TrainConfig) -> None:
+  """Raises ValueError (one line, naming what was expected) on a bad value."""
+  for name, choices in CHOICES.items():
+    value = getattr(config, name)
+    if value not in choices:
+      raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
+  for name in POSITIVE:
+    value = getattr(config, name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+      raise ValueError(f"{name} must be a positive integer; got {value!r}")
+  for name in NON_NEGATIVE_FLOATS:
+    if getattr(config, name) < 0:
+      raise ValueError(f"{name} must be >= 0; got {getattr(config, name)}")
+  if not config.learning_rate > 0:
+    raise ValueError(f"learning_rate must be > 0; got {config.learning_rate}")
+  units = config.hidden_units
+  if not units or any(not isinstance(u, int) or u < 1 for u in units):
+    raise ValueError("hidden_units must be one or more positive integers "
+                     f"(a MADE needs at least one hidden layer); got "
+                     f"{list(units)}")
+  if config.alpha is not None and not 0 < config.alpha < 0.5:
+    raise ValueError(f"alpha must be in (0, 0.5); got {config.alpha}")
+  if config.validation_size is not None and config.validation_size < 1:
+    raise ValueError("validation_size must be a positive integer; got "
+                     f"{config.validation_size}")
+  if config.data_dir is not None:
+    if not os.path.exists(config.data_dir):
+      raise ValueError(f"data_dir {config.data_dir!r} does not exist")
+    if not os.access(config.data_dir, os.R_OK):
+      raise ValueError(f"data_dir {config.data_dir!r} is not readable")

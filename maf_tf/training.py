@@ -1,0 +1,146 @@
+"""Keras fit() support for flows: the train and test steps.
+
+One training step, on every replica:
+  loss = -sum(log p(x)) / global_batch + weight_decay * sum(kernel^2) / R
+  gradients -> all-reduce (sum) -> one finite check, same on every replica
+  -> clip to the global norm -> Adam, or skip the step entirely if any
+  loss or gradient was NaN/Inf (weights and optimizer state untouched).
+
+Losses are scaled for the global batch (R replicas), so a run gives the
+same updates whatever the replica count. The skip decision is taken in
+cross-replica context, as keras.optimizers.LossScaleOptimizer does,
+because a tf.cond around merge_call is not allowed in a replica context.
+"""
+
+from typing import Optional
+
+import keras
+import tensorflow as tf
+
+__all__ = ["FlowTraining"]
+
+
+def _num_replicas() -> int:
+  return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _as_logs(logs: dict) -> dict:
+  """Keras 3 reduces multi-worker step outputs with strategy.reduce(MEAN,
+  axis=0), which needs a batch axis: give scalars one there."""
+  strategy = tf.distribute.get_strategy()
+  multi_worker = (isinstance(strategy,
+                             tf.distribute.MultiWorkerMirroredStrategy) and
+                  strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
+  return {k: tf.reshape(v, [1]) for k, v in logs.items()} if multi_worker \
+      else logs
+
+
+def _all_finite(tensors) -> tf.Tensor:
+  return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
+
+
+class FlowTraining:
+  """Mixin for a keras.Model with `scores(x, context, training)`.
+
+  `scores` returns (log_prob, {name: per-example values}) with one entry
+  per name in `metric_names`: the training loss is the mean negative
+  log_prob; each metric (and, in training, the gradient norm before
+  clipping) is averaged over the epoch.
+
+  compile() takes, besides the optimizer:
+    clip_norm: clip gradients to this global norm (None: no clipping).
+    weight_decay: L2 penalty on the kernels (the paper's 1e-6).
+  """
+
+  def compile(self, optimizer="adam", clip_norm: Optional[float] = None,
+              weight_decay: float = 0.0, **kwargs):
+    self.clip_norm = clip_norm
+    self.weight_decay = float(weight_decay)
+    super().compile(optimizer=optimizer, **kwargs)
+    self._trackers = {name: keras.metrics.Mean(name=name)
+                      for name in (*self.metric_names, "grad_norm")}
+    self._skipped = keras.metrics.Sum(name="skipped_steps")
+
+  @property
+  def metrics(self):
+    if not hasattr(self, "_trackers"):
+      return []
+    return [*self._trackers.values(), self._skipped]
+
+  def _track(self, values: dict, keep=True) -> dict:
+    """Averages the values into the epoch's metrics (unless keep is False:
+    a skipped step leaves the averages as they were)."""
+    keep = tf.cast(keep, tf.float32)
+    for name, value in values.items():
+      value = tf.cast(value, tf.float32)
+      self._trackers[name].update_state(
+          tf.where(keep > 0, value, tf.zeros_like(value)),
+          sample_weight=keep * tf.ones_like(value))
+    return {name: self._trackers[name].result() for name in values}
+
+  def _split_batch(self, data):
+    x, context, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return x, context
+
+  def _penalty(self) -> tf.Tensor:
+    kernels = [v for v in self.trainable_variables if "kernel" in v.path]
+    return self.weight_decay * tf.add_n([tf.reduce_sum(tf.square(k))
+                                         for k in kernels])
+
+  def train_step(self, data):
+    x, context = self._split_batch(data)
+    replicas = _num_replicas()
+    with tf.GradientTape() as tape:
+      log_prob, values = self.scores(x, context, training=True)
+      global_batch = tf.cast(tf.shape(log_prob)[0] * replicas, log_prob.dtype)
+      loss = -tf.reduce_sum(log_prob) / global_batch
+      if self.weight_decay:
+        loss += self._penalty() / replicas
+    variables = self.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    context_ = tf.distribute.get_replica_context()
+    gradients, total_loss = context_.all_reduce(
+        tf.distribute.ReduceOp.SUM, (gradients, loss))
+    finite = tf.logical_and(_all_finite(gradients),
+                            tf.math.is_finite(total_loss))
+    norm = tf.linalg.global_norm(gradients)
+    if self.clip_norm:
+      gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
+                                            use_norm=norm)
+    # The optimizer sums gradients over replicas again: hand it 1/R each.
+    gradients = [g / replicas for g in gradients]
+    self._apply_if(finite, gradients, variables)
+    logs = self._track({**values, "grad_norm": norm}, keep=finite)
+    self._skipped.update_state(1.0 - tf.cast(finite, tf.float32))
+    return _as_logs({**logs, "skipped_steps": self._skipped.result()})
+
+  def _apply_if(self, finite, gradients, variables):
+    def apply():
+      self.optimizer.apply_gradients(zip(gradients, variables))
+      return tf.constant(True)
+
+    def skip():
+      return tf.constant(False)
+
+    if tf.__internal__.distribute.strategy_supports_no_merge_call():
+      tf.cond(finite, apply, skip)
+      return
+
+    def cross_replica(strategy, finite, gradients):
+      finite = strategy.experimental_local_results(finite)[0]
+
+      def apply_each():
+        strategy.extended.call_for_each_replica(
+            lambda g: self.optimizer.apply_gradients(zip(g, variables)),
+            args=(gradients,))
+        return tf.constant(True)
+
+      tf.cond(finite, apply_each, skip)
+
+    tf.distribute.get_replica_context().merge_call(
+        cross_replica, args=(finite, gradients))
+
+  def test_step(self, data):
+    x, context = self._split_batch(data)
+    _, values = self.scores(x, context, training=False)
+    return _as_logs(self._track(values))

@@ -1,0 +1,192 @@
+"""The trainer end to end: outputs, strategies, resume, guards, bad flags."""
+
+import os
+import signal
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from maf_tf import MAF
+from maf_tf.data import sources
+from trainers.callbacks import NonFiniteGuard
+from trainer_helpers import (TINY, command, free_ports, results,
+                             run_command, run_in_process, tensorboard_tags,
+                             training_log)
+
+
+def test_end_to_end_on_tfds_mock_data(tmp_path, monkeypatch):
+  import tensorflow_datasets as tfds
+  monkeypatch.setattr(sources, "can_reach_tfds_host", lambda: True)
+  run_dir = str(tmp_path / "mnist")
+  with tfds.testing.mock_data(num_examples=40):
+    error = run_in_process(["--dataset=mnist", f"--model_dir={run_dir}",
+                            "--epochs=2", "--validation_size=10",
+                            "--conditional", *TINY])
+  assert error is None
+  for name in ("config.json", "results.json", "results.txt", "samples.png",
+               "state.json", "training_log.csv", "train.log"):
+    assert os.path.isfile(os.path.join(run_dir, name)), name
+  for kind in ("latest", "best"):
+    assert os.listdir(os.path.join(run_dir, "checkpoints", kind))
+  tags = tensorboard_tags(run_dir)
+  assert {"epoch_nll", "epoch_bits_per_dim", "epoch_grad_norm",
+          "epoch_skipped_steps", "learning_rate", "skipped_steps_total",
+          "samples"} <= tags["train"]
+  assert {"epoch_nll", "epoch_bits_per_dim"} <= tags["validation"]
+  summary = results(run_dir)
+  assert summary["epochs"] == 2 and summary["test_nll_2se"] > 0
+  assert 0 < summary["test_bits_per_dim"] < 16
+  assert [row["epoch"] for row in training_log(run_dir)] == [0, 1]
+
+
+def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
+  common = ["--dataset=two_moons", "--toy_size=2000", "--epochs=2",
+            "--batch_norm=between", "--num_layers=2", "--hidden_units=16"]
+  logs = []
+  for strategy, devices in (("one_device", 1), ("mirrored", 2)):
+    run_dir = str(tmp_path / strategy)
+    code, _, err = run_command([*common, f"--model_dir={run_dir}",
+                                f"--strategy={strategy}",
+                                f"--num_cpu_devices={devices}"])
+    assert code == 0, err[-2000:]
+    logs.append((training_log(run_dir), results(run_dir)))
+  (one_log, one), (two_log, two) = logs
+  assert two["replicas"] == 2 and one["replicas"] == 1
+  for a, b in zip(one_log, two_log):
+    np.testing.assert_allclose([a["nll"], a["val_nll"]],
+                               [b["nll"], b["val_nll"]], rtol=1e-4)
+  np.testing.assert_allclose(one["test_nll"], two["test_nll"], rtol=1e-4)
+
+
+def test_multi_worker_on_two_processes_agree(tmp_path):
+  ports = free_ports(2)
+  cluster = [f"127.0.0.1:{p}" for p in ports]
+  run_dir = str(tmp_path / "run")
+  workers = []
+  for index in range(2):
+    config = ('{"cluster": {"worker": ["%s", "%s"]}, "task": {"type": '
+              '"worker", "index": %d}}' % (*cluster, index))
+    workers.append(command(
+        ["--dataset=two_moons", "--toy_size=2000", "--epochs=2",
+         "--strategy=multi_worker", f"--model_dir={run_dir}",
+         "--num_layers=2", "--hidden_units=16"], env={"TF_CONFIG": config}))
+  outputs = [w.communicate(timeout=300) for w in workers]
+  assert [w.returncode for w in workers] == [0, 0], outputs[0][1][-2000:]
+  chief, other = results(run_dir), results(run_dir + ".worker-1")
+  assert chief["replicas"] == 2
+  assert chief["test_nll"] == other["test_nll"]
+  assert training_log(run_dir) == training_log(run_dir + ".worker-1")
+
+
+def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
+  args = ["--dataset=two_moons", "--toy_size=30000", "--epochs=3",
+          "--num_layers=2", "--hidden_units=32", "--sample_every=100"]
+  whole, broken = str(tmp_path / "whole"), str(tmp_path / "broken")
+  code, _, err = run_command([*args, f"--model_dir={whole}"])
+  assert code == 0, err[-2000:]
+  process = command([*args, f"--model_dir={broken}"])
+  first = os.path.join(broken, "checkpoints", "latest", "checkpoint")
+  while not os.path.exists(first) and process.poll() is None:
+    time.sleep(0.05)  # waiting for the first epoch's checkpoint
+  process.send_signal(signal.SIGKILL)
+  process.communicate()
+  assert process.returncode == -signal.SIGKILL
+  assert not os.path.exists(os.path.join(broken, "results.json"))
+  code, _, err = run_command([*args, f"--model_dir={broken}"])
+  assert code == 0, err[-2000:]
+  assert "resuming run" in err
+  assert results(broken)["epochs"] == results(whole)["epochs"] == 3
+  assert [r["epoch"] for r in training_log(broken)][-1] == 2
+  # TF op determinism is on: the weights match exactly.
+  for name in ("ckpt-3",):
+    whole_reader = tf.train.load_checkpoint(
+        os.path.join(whole, "checkpoints", "latest", name))
+    broken_reader = tf.train.load_checkpoint(
+        os.path.join(broken, "checkpoints", "latest", name))
+    for key in whole_reader.get_variable_to_shape_map():
+      if "model" in key:
+        np.testing.assert_array_equal(whole_reader.get_tensor(key),
+                                      broken_reader.get_tensor(key))
+  # Scoring runs in a fresh process: equal up to float32 summation order.
+  np.testing.assert_allclose(results(broken)["test_nll"],
+                             results(whole)["test_nll"], rtol=1e-6)
+
+
+def test_a_nan_batch_is_skipped_and_leaves_the_weights_alone():
+  flow = MAF(event_size=2, num_layers=2, hidden_units=[8],
+             batch_norm="between")
+  flow.compile(keras.optimizers.Adam(1e-2), clip_norm=5.0, weight_decay=1e-6)
+  good = np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32)
+  flow.train_on_batch(good)
+  before = [w.numpy().copy() for w in flow.weights]
+  steps = int(flow.optimizer.iterations)
+  bad = good.copy()
+  bad[3, 1] = np.nan
+  logs = flow.train_on_batch(bad, return_dict=True)
+  assert logs["skipped_steps"] == 1.0
+  assert int(flow.optimizer.iterations) == steps
+  for a, b in zip(before, flow.weights):
+    np.testing.assert_array_equal(a, b.numpy())
+  flow.train_on_batch(good)
+  assert int(flow.optimizer.iterations) == steps + 1
+
+
+def test_consecutive_bad_steps_stop_the_run():
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[8])
+  flow.compile(keras.optimizers.Adam(1e-3))
+  data = np.full((40, 2), np.inf, np.float32)
+  guard = NonFiniteGuard(max_bad_steps=3, steps_per_epoch=4)
+  flow.fit(data, batch_size=10, epochs=5, callbacks=[guard], verbose=0)
+  assert guard.failed and guard.failed_step == 3 and guard.total == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--dataset=svhn"], "unknown dataset 'svhn'; expected one of"),
+    (["--dataset=digits", "--epochs=-1"],
+     "epochs must be a positive integer; got -1"),
+    (["--dataset=digits", "--hidden_units=0"],
+     r"hidden_units must be one or more positive integers"),
+    (["--dataset=digits", "--hidden_units=a,b"],
+     "hidden_units must be comma-separated positive integers"),
+    (["--dataset=mnist", "--source=idx", "--data_dir=/no/such/dir"],
+     "data_dir '/no/such/dir' does not exist"),
+    (["--dataset=mnist", "--batch_norm=sometimes"],
+     "batch_norm must be one of"),
+    ([], "--dataset is required"),
+])
+def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
+  run_dir = tmp_path / "run"
+  error = run_in_process([*args, f"--model_dir={run_dir}"])
+  assert error is not None and message in error.replace("\\", "")
+  assert "\n" not in error
+  assert not run_dir.exists()
+
+
+def test_unreadable_data_fails_with_one_line_and_exit_code(tmp_path):
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  run_dir = tmp_path / "run"
+  code, _, err = run_command(["--dataset=fashion_mnist", "--source=idx",
+                              f"--data_dir={empty}", f"--model_dir={run_dir}"])
+  assert code != 0
+  last = err.strip().splitlines()[-1]
+  assert last.startswith("train: error: missing file train-images-idx3")
+  assert not run_dir.exists()
+
+
+def test_a_different_config_never_overwrites_a_run(tmp_path):
+  run_dir = tmp_path / "run"
+  args = ["--dataset=two_moons", "--toy_size=500", "--epochs=1",
+          "--num_layers=1", "--hidden_units=8", f"--model_dir={run_dir}"]
+  assert run_in_process(args) is None
+  before = (run_dir / "results.json").read_text()
+  error = run_in_process([*args, "--seed=3"])
+  assert "holds a run with a different seed; pass --fresh" in error
+  assert (run_dir / "results.json").read_text() == before
+  assert run_in_process([*args, "--seed=3", "--fresh"]) is None
+  kept = [p for p in os.listdir(tmp_path) if p.startswith("run.previous-")]
+  assert len(kept) == 1
+  assert (tmp_path / kept[0] / "results.json").read_text() == before

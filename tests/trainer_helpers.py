@@ -1,0 +1,83 @@
+"""Running the trainer in tests: in-process (for mocks) or as a command."""
+
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+
+from absl import flags
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--num_layers=2", "--hidden_units=16", "--batch_size=10",
+        "--eval_batch_size=20", "--sample_every=1", "--num_samples=4",
+        "--learning_rate=1e-3"]
+
+
+def run_in_process(args):
+  """train.main with these flags; returns the SystemExit message or None."""
+  from trainers import train
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(["train"] + list(args))
+  try:
+    train.main(["train"])
+  except SystemExit as stop:
+    return str(stop)
+  finally:
+    flags.FLAGS.unparse_flags()
+  return None
+
+
+def command(args, env=None, **kwargs):
+  """`python -m trainers.train ARGS` as a subprocess (started, not run)."""
+  environment = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
+                 **(env or {})}
+  return subprocess.Popen([sys.executable, "-m", "trainers.train", *args],
+                          cwd=ROOT, env=environment, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def run_command(args, env=None, timeout=300):
+  process = command(args, env)
+  out, err = process.communicate(timeout=timeout)
+  return process.returncode, out, err
+
+
+def free_ports(count):
+  sockets = [socket.socket() for _ in range(count)]
+  for s in sockets:
+    s.bind(("127.0.0.1", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+def results(run_dir):
+  with open(os.path.join(run_dir, "results.json")) as stream:
+    return json.load(stream)
+
+
+def training_log(run_dir):
+  """Rows of training_log.csv as dicts of floats."""
+  import csv
+  with open(os.path.join(run_dir, "training_log.csv")) as stream:
+    return [{k: float(v) for k, v in row.items()}
+            for row in csv.DictReader(stream)]
+
+
+def tensorboard_tags(run_dir):
+  """{'train': set of tags, 'validation': ...} read back from event files."""
+  from tensorboard.backend.event_processing.event_accumulator import (
+      EventAccumulator)
+  tags = {}
+  for folder in ("train", "validation"):
+    found = set()
+    for path in glob.glob(os.path.join(run_dir, "tensorboard", folder,
+                                       "events.*")):
+      accumulator = EventAccumulator(path, size_guidance={"tensors": 0})
+      accumulator.Reload()
+      found |= set(accumulator.Tags()["tensors"])
+    tags[folder] = found
+  return tags

@@ -1,0 +1,169 @@
+"""Keras callbacks of a training run: resumable early stopping,
+checkpoints, the non-finite guard, and TensorBoard extras."""
+
+import json
+import os
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from trainers import pictures
+
+__all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
+           "SampleSummaries"]
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+  """keras EarlyStopping on val_nll whose state survives a restart."""
+
+  def __init__(self, patience: int):
+    super().__init__(monitor="val_nll", mode="min", patience=patience)
+    self._resume_state = None
+
+  def resume(self, best: float, best_epoch: int, wait: int) -> None:
+    self._resume_state = (best, best_epoch, wait)
+
+  def on_train_begin(self, logs=None):
+    super().on_train_begin(logs)
+    if self._resume_state and np.isfinite(self._resume_state[0]):
+      self.best, self.best_epoch, self.wait = self._resume_state
+
+
+class RunCheckpoints(keras.callbacks.Callback):
+  """tf.train checkpoints of model, optimizer and run state.
+
+  checkpoints/latest is written after every epoch, checkpoints/best when
+  the validation NLL improves; state.json says the same for people.
+  """
+
+  def __init__(self, run_dir: str, model, optimizer,
+               early_stopping: ResumableEarlyStopping, guard=None):
+    super().__init__()
+    self.run_dir = run_dir
+    self.early_stopping = early_stopping
+    self.guard = guard
+    self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.best_nll = tf.Variable(np.inf, dtype=tf.float64, trainable=False)
+    self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.wait = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.skipped = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.checkpoint = tf.train.Checkpoint(
+        model=model, optimizer=optimizer, epoch=self.epoch,
+        best_nll=self.best_nll, best_epoch=self.best_epoch, wait=self.wait,
+        skipped=self.skipped)
+    folder = os.path.join(run_dir, "checkpoints")
+    self.latest = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(folder, "latest"), max_to_keep=1)
+    self.best = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(folder, "best"), max_to_keep=1)
+
+  def restore_latest(self) -> int:
+    """Restores the latest checkpoint, if any; returns its epoch."""
+    if self.latest.latest_checkpoint:
+      self.checkpoint.restore(self.latest.latest_checkpoint).assert_consumed()
+      self.early_stopping.resume(float(self.best_nll.numpy()),
+                                 int(self.best_epoch.numpy()) - 1,
+                                 int(self.wait.numpy()))
+      if self.guard is not None:
+        self.guard.total = int(self.skipped.numpy())
+    return int(self.epoch.numpy())
+
+  def restore_best(self) -> None:
+    """The model weights of the epoch with the best validation NLL."""
+    if self.best.latest_checkpoint:
+      tf.train.Checkpoint(model=self.checkpoint.model).restore(
+          self.best.latest_checkpoint).expect_partial()
+
+  @property
+  def stopped_early(self) -> bool:
+    return int(self.wait.numpy()) >= self.early_stopping.patience
+
+  def on_epoch_end(self, epoch, logs=None):
+    if self.guard is not None and self.guard.failed:
+      return  # keep the last good checkpoint as it is
+    improved = self.early_stopping.wait == 0
+    self.epoch.assign(epoch + 1)
+    self.wait.assign(self.early_stopping.wait)
+    if self.guard is not None:
+      self.skipped.assign(self.guard.total)
+    if improved:
+      self.best_nll.assign(float(logs["val_nll"]))
+      self.best_epoch.assign(epoch + 1)
+    self.latest.save(checkpoint_number=epoch + 1)
+    if improved:
+      self.best.save(checkpoint_number=epoch + 1)
+    state = {"epoch": epoch + 1, "best_epoch": int(self.best_epoch.numpy()),
+             "best_val_nll": float(self.best_nll.numpy()),
+             "epochs_without_improvement": int(self.wait.numpy()),
+             "skipped_steps": int(self.skipped.numpy())}
+    with open(os.path.join(self.run_dir, "state.json"), "w") as stream:
+      json.dump(state, stream, indent=2)
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+  """Logs every step skipped for NaN/Inf loss or gradients (train_step skips
+  them) and stops the run after `max_bad_steps` in a row."""
+
+  def __init__(self, max_bad_steps: int, steps_per_epoch: int):
+    super().__init__()
+    self.max_bad_steps = max_bad_steps
+    self.steps_per_epoch = steps_per_epoch
+    self.total = 0
+    self.consecutive = 0
+    self.failed = False
+    self.failed_step = None
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.epoch = epoch
+    self.seen = 0
+
+  def on_train_batch_end(self, batch, logs=None):
+    count = int(round(float(logs.get("skipped_steps", 0.0))))
+    if count <= self.seen:
+      self.consecutive = 0
+      return
+    self.seen = count
+    self.total += 1
+    self.consecutive += 1
+    step = self.epoch * self.steps_per_epoch + batch + 1
+    logging.warning("step %d (epoch %d): non-finite loss or gradients, step "
+                    "skipped (%d in a row, %d in all)", step, self.epoch + 1,
+                    self.consecutive, self.total)
+    if self.consecutive >= self.max_bad_steps:
+      self.failed = True
+      self.failed_step = step
+      self.model.stop_training = True
+
+
+class SampleSummaries(keras.callbacks.Callback):
+  """Learning rate and skipped steps per epoch, and every `every` epochs a
+  sample picture, to TensorBoard (tensorboard/train) and samples.png."""
+
+  def __init__(self, run_dir: str, draw, every: int, guard: NonFiniteGuard):
+    super().__init__()
+    self.run_dir = run_dir
+    self.draw = draw  # () -> uint8 image [H, W, C]
+    self.every = every
+    self.guard = guard
+    self.writer = tf.summary.create_file_writer(
+        os.path.join(run_dir, "tensorboard", "train"))
+
+  def on_epoch_end(self, epoch, logs=None):
+    optimizer = self.model.optimizer
+    rate = optimizer.learning_rate
+    if callable(rate):
+      rate = rate(optimizer.iterations)
+    with self.writer.as_default(step=epoch):
+      tf.summary.scalar("learning_rate", float(np.asarray(rate)))
+      tf.summary.scalar("skipped_steps_total", self.guard.total)
+      if (epoch + 1) % self.every == 0:
+        self.write_samples(epoch)
+    self.writer.flush()
+
+  def write_samples(self, step: int) -> None:
+    image = self.draw()
+    pictures.save_png(image, os.path.join(self.run_dir, "samples.png"))
+    with self.writer.as_default(step=step):
+      tf.summary.image("samples", image[None])

@@ -1,0 +1,112 @@
+"""What train.py and evaluate.py share: strategy, data and model from a
+config, and scoring a dataset."""
+
+import dataclasses
+import json
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from configs.base import TrainConfig
+from maf_tf import MAF, PixelMAF
+from maf_tf.data import (IMAGE_SPECS, TOYS, evaluation_dataset, load_splits,
+                         sample_toy)
+
+__all__ = ["RunData", "load_data", "build_model", "make_strategy",
+           "score_dataset", "split_cpu"]
+
+
+def split_cpu(count: int) -> None:
+  """Splits the CPU into `count` logical devices (before TF starts)."""
+  if count > 1:
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+  """'mirrored' (all local GPUs, else all logical CPUs), 'one_device', or
+  'multi_worker' (MultiWorkerMirroredStrategy; TF_CONFIG must be set)."""
+  if name == "multi_worker":
+    if "TF_CONFIG" not in os.environ:
+      raise ValueError("strategy multi_worker needs the TF_CONFIG "
+                       "environment variable (cluster and task); it is unset")
+    # Before anything else touches TF: collectives are set up at start-up.
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  gpus = tf.config.list_logical_devices("GPU")
+  if name == "one_device":
+    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else
+                                           "/cpu:0")
+  if name == "mirrored":
+    devices = gpus or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+  raise ValueError(f"strategy must be mirrored, one_device or multi_worker; "
+                   f"got {name!r}")
+
+
+@dataclasses.dataclass
+class RunData:
+  """Arrays of one dataset: images uint8 [N, H, W, C] or toy floats [N, 2]."""
+  train: tuple
+  validation: tuple
+  test: tuple
+  event_size: int
+  num_classes: int
+  image_shape: Optional[tuple]  # None for 2-D toys
+  alpha: Optional[float]
+
+
+def load_data(config: TrainConfig) -> RunData:
+  """The config's dataset split into train / validation / test."""
+  if config.dataset in TOYS:
+    arrays = [(sample_toy(config.dataset, size, config.seed + offset), None)
+              for offset, size in ((0, config.toy_size), (1, 10_000),
+                                   (2, 10_000))]
+    return RunData(*arrays, event_size=2, num_classes=0, image_shape=None,
+                   alpha=None)
+  if config.dataset not in IMAGE_SPECS:
+    raise ValueError(f"unknown dataset {config.dataset!r}; expected one of "
+                     f"{sorted(IMAGE_SPECS) + sorted(TOYS)}")
+  splits = load_splits(config.dataset, config.source, config.data_dir,
+                       validation_size=config.validation_size)
+  spec = splits.spec
+  alpha = spec.alpha if config.alpha is None else config.alpha
+  return RunData(splits.train, splits.validation, splits.test,
+                 event_size=spec.event_size, num_classes=spec.num_classes,
+                 image_shape=spec.shape, alpha=alpha)
+
+
+def build_model(config: TrainConfig, data: RunData) -> MAF:
+  """A PixelMAF for images, a MAF for toys, as the config says."""
+  kwargs = dict(
+      event_size=data.event_size, num_layers=config.num_layers,
+      hidden_units=config.hidden_units, activation=config.activation,
+      hidden_degrees=config.hidden_degrees, ordering=config.ordering,
+      batch_norm=config.batch_norm, base=config.base,
+      num_components=config.num_components,
+      context_size=data.num_classes if config.conditional else 0,
+      log_scale_bound=config.log_scale_bound, seed=config.seed)
+  if data.image_shape is None:
+    return MAF(**kwargs)
+  return PixelMAF(alpha=data.alpha, **kwargs)
+
+
+def score_dataset(model: MAF, arrays: tuple, config: TrainConfig,
+                  num_classes: int, seed: int) -> dict:
+  """Per-example scores ({'nll': ..., 'bits_per_dim': ...}) over a split,
+  with one fixed dequantisation draw."""
+  dataset = evaluation_dataset(arrays[0], arrays[1],
+                               batch_size=config.eval_batch_size, seed=seed,
+                               num_classes=num_classes)
+  score = tf.function(lambda *batch: model.scores(*batch)[1])
+  parts = [score(*tf.nest.flatten(batch)) for batch in dataset]
+  return {name: np.concatenate([p[name].numpy() for p in parts])
+          for name in parts[0]}
+
+
+def write_json(path: str, values: dict) -> None:
+  with open(path + ".tmp", "w") as stream:
+    json.dump(values, stream, indent=2, sort_keys=True)
+  os.replace(path + ".tmp", path)

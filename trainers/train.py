@@ -1,0 +1,236 @@
+"""Trains a MAF: `python -m trainers.train --dataset=mnist`.
+
+main(): flags -> config (preset + overrides, checked) -> data -> strategy
+-> model inside strategy.scope() -> Model.fit with callbacks (checkpoints,
+early stopping, non-finite guard, TensorBoard, CSV log) -> best weights ->
+test scores -> results. Run `--helpfull` for every flag and its preset
+values.
+"""
+
+import io
+import os
+import sys
+import time
+
+from absl import app, flags, logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from configs.base import TrainConfig
+from configs.checks import check_config
+from configs.presets import PRESETS, preset
+from maf_tf.data import DataError, evaluation_dataset, training_dataset
+from maf_tf.data import steps_per_epoch as count_steps
+from maf_tf.metrics import mean_and_error
+from maf_tf.pixel_flows import to_uint8
+from trainers import callbacks as run_callbacks
+from trainers import common, pictures
+from trainers.flags import config_from_flags, define_config_flags
+from trainers.flags import define_run_flags
+from trainers.run_dir import prepare_run_dir
+
+FLAGS = flags.FLAGS
+define_run_flags()
+define_config_flags()
+
+
+class RunError(RuntimeError):
+  """A run that cannot go on; the message is one line."""
+
+
+def make_optimizer(config: TrainConfig, total_steps: int):
+  rate = config.learning_rate
+  if config.cosine_decay:
+    rate = keras.optimizers.schedules.CosineDecay(rate, total_steps)
+  return keras.optimizers.Adam(rate)
+
+
+def sample_picture(model, data: common.RunData, count: int, seed: int):
+  """uint8 picture of `count` samples (one row per class if conditional)."""
+  context = None
+  if model.context_size:
+    labels = np.arange(count) % data.num_classes
+    context = tf.one_hot(labels, data.num_classes)
+  samples = model.sample(count, context, seed=seed)
+  if data.image_shape is None:
+    return samples.numpy()
+  images = to_uint8(samples).numpy().reshape((count,) + data.image_shape)
+  return pictures.image_grid(images, columns=data.num_classes
+                             if model.context_size else None)
+
+
+def _is_chief(strategy) -> bool:
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.task_type:
+    return True
+  return resolver.task_type == "chief" or (
+      resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+def _log_to_file(run_dir: str) -> None:
+  handler = logging.logging.FileHandler(os.path.join(run_dir, "train.log"))
+  handler.setFormatter(logging.logging.Formatter(
+      "%(asctime)s %(levelname)s %(message)s"))
+  logging.get_absl_logger().addHandler(handler)
+
+
+def train(name: str, config: TrainConfig, model_dir: str,
+          strategy: tf.distribute.Strategy) -> dict:
+  """One run; returns the results written to model_dir/results.json."""
+  data = common.load_data(config)
+  chief = _is_chief(strategy)
+  # Every worker saves (checkpointing is collective); only the chief's
+  # directory is the run, the others write beside it.
+  run_dir = model_dir if chief else (
+      f"{model_dir}.worker-{strategy.cluster_resolver.task_id}")
+  resumed = prepare_run_dir(run_dir, config, FLAGS.fresh)
+  _log_to_file(run_dir)
+  logging.info("%s run %s in %s (%d replicas)", "resuming" if resumed
+               else "starting", name, run_dir, strategy.num_replicas_in_sync)
+  keras.utils.set_random_seed(config.seed)
+  image_data = data.image_shape is not None
+  flips = config.flips and image_data
+  steps = count_steps(len(data.train[0]), config.batch_size, flips)
+  num_classes = data.num_classes if config.conditional else 0
+  with strategy.scope():
+    model = common.build_model(config, data)
+    optimizer = make_optimizer(config, steps * config.epochs)
+    model.compile(optimizer, clip_norm=config.clip_norm or None,
+                  weight_decay=config.weight_decay)
+    optimizer.build(model.trainable_variables)
+
+  guard = run_callbacks.NonFiniteGuard(config.max_bad_steps, steps)
+  stopping = run_callbacks.ResumableEarlyStopping(config.patience)
+  checkpoints = run_callbacks.RunCheckpoints(run_dir, model, optimizer,
+                                             stopping, guard)
+  initial_epoch = checkpoints.restore_latest()
+  draw = lambda: sample_picture(model, data, config.num_samples,  # noqa: E731
+                                config.seed)
+  if data.image_shape is None:
+    draw = lambda: _toy_picture(model, data, config)  # noqa: E731
+  summaries = run_callbacks.SampleSummaries(run_dir, draw,
+                                            config.sample_every, guard)
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = (
+      tf.data.experimental.AutoShardPolicy.DATA)
+  train_data = training_dataset(
+      *data.train, batch_size=config.batch_size, seed=config.seed,
+      num_classes=num_classes, flips=flips,
+      start_epoch=initial_epoch).with_options(options)
+  validation = evaluation_dataset(
+      *data.validation, batch_size=config.eval_batch_size,
+      seed=config.seed + 1, num_classes=num_classes).with_options(options)
+
+  start = time.time()
+  done = initial_epoch >= config.epochs or checkpoints.stopped_early
+  if not done:
+    model.fit(train_data, validation_data=validation, epochs=config.epochs,
+              initial_epoch=initial_epoch, steps_per_epoch=steps,
+              verbose=2 if not sys.stdout.isatty() else 1,
+              callbacks=[
+                  stopping, checkpoints, guard, summaries,
+                  keras.callbacks.TensorBoard(
+                      os.path.join(run_dir, "tensorboard"),
+                      write_graph=False, profile_batch=0),
+                  keras.callbacks.CSVLogger(
+                      os.path.join(run_dir, "training_log.csv"),
+                      append=True)])
+  seconds = time.time() - start
+  if guard.failed:
+    raise RunError(
+        f"stopped at step {guard.failed_step}: {guard.consecutive} "
+        "consecutive steps with non-finite loss or gradients; the last good "
+        f"checkpoint is {checkpoints.latest.latest_checkpoint}")
+  checkpoints.restore_best()
+  epochs_run = int(checkpoints.epoch.numpy()) - initial_epoch
+  results = _test_results(model, data, config, num_classes)
+  results.update(
+      dataset=config.dataset, preset=name, epochs=int(checkpoints.epoch.numpy()),
+      best_epoch=int(checkpoints.best_epoch.numpy()),
+      stopped_early=checkpoints.stopped_early,
+      skipped_steps=int(checkpoints.skipped.numpy()),
+      train_seconds=round(seconds, 1),
+      train_samples_per_second=round(
+          epochs_run * steps * config.batch_size / seconds, 1)
+      if epochs_run and seconds > 0 else None,
+      replicas=strategy.num_replicas_in_sync)
+  summaries.write_samples(int(checkpoints.epoch.numpy()))
+  _write_results(run_dir, results)
+  return results
+
+
+def _toy_picture(model, data, config):
+  """Data, learned density and samples of a 2-D toy as a uint8 image."""
+  from PIL import Image
+  axis = np.linspace(-4, 4, 200, dtype=np.float32)
+  grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+  density = np.exp(model.log_prob(grid).numpy()).reshape(200, 200)
+  samples = model.sample(config.num_samples, seed=config.seed).numpy()
+  buffer = io.BytesIO()
+  pictures.scatter_png([("data", data.test[0][:config.num_samples]),
+                        ("learned density", density), ("samples", samples)],
+                       buffer)
+  return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _test_results(model, data, config, num_classes) -> dict:
+  scores = common.score_dataset(model, data.test, config, num_classes,
+                                seed=config.seed + 2)
+  results = {}
+  for name, values in scores.items():
+    mean, error = mean_and_error(values)
+    results[f"test_{name}"] = mean
+    results[f"test_{name}_2se"] = error
+  return results
+
+
+def _write_results(run_dir: str, results: dict) -> None:
+  common.write_json(os.path.join(run_dir, "results.json"), results)
+  lines = [f"{results['preset']}: {results['epochs']} epochs (best "
+           f"{results['best_epoch']}), {results['train_seconds']} s"]
+  if "test_nll" in results:
+    lines.append(f"test NLL: {results['test_nll']:.2f} ± "
+                 f"{results['test_nll_2se']:.2f} nats")
+  if "test_bits_per_dim" in results:
+    lines.append(f"test bits/dim: {results['test_bits_per_dim']:.4f} ± "
+                 f"{results['test_bits_per_dim_2se']:.4f}")
+  with open(os.path.join(run_dir, "results.txt"), "w") as stream:
+    stream.write("\n".join(lines) + "\n")
+  logging.info(" | ".join(lines))
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f"train: error: unexpected arguments {argv[1:]}")
+  try:
+    if FLAGS.auto and FLAGS.dataset:
+      raise ValueError("give --dataset or --auto, not both")
+    names = ["mnist", "cifar10"] if FLAGS.auto else [FLAGS.dataset]
+    if names[0] is None:
+      raise ValueError("--dataset is required (one of "
+                       f"{', '.join(sorted(PRESETS))}), or --auto")
+    runs = []
+    for name in names:
+      config = config_from_flags(preset(name))
+      check_config(config)
+      model_dir = FLAGS.model_dir or os.path.join("saved_models", name)
+      if FLAGS.auto and FLAGS.model_dir:
+        model_dir = os.path.join(FLAGS.model_dir, name)
+      runs.append((name, config, model_dir))
+    if FLAGS.num_cpu_devices < 1:
+      raise ValueError("num_cpu_devices must be a positive integer; got "
+                       f"{FLAGS.num_cpu_devices}")
+    # Collective ops (multi-worker) must be set up before TF runs anything.
+    common.split_cpu(FLAGS.num_cpu_devices)
+    strategy = common.make_strategy(FLAGS.strategy)
+    if FLAGS.deterministic:
+      tf.config.experimental.enable_op_determinism()
+    for name, config, model_dir in runs:
+      train(name, config, model_dir, strategy)
+  except (ValueError, DataError, RunError) as error:
+    sys.exit(f"train: error: {error}")
+
+
+if __name__ == "__main__":
+  app.run(main)
