@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a machine that has only Python 3.11:
-#   make run    fits the 2-D example and writes saved_models/two_moons.png
+#   make run    trains: python -m trainers.train --dataset=$(DATASET) $(ARGS)
 #   make test   runs the test suite
+# (make example fits the 2-D two-moons example.)
 # Both create .venv from requirements.txt when it is missing or older than
 # requirements.txt.
 
@@ -9,7 +10,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test run clean-venv
+DATASET ?= mnist
+ARGS ?=
+
+.PHONY: test run example clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +24,9 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 run: $(STAMP)
+	$(PY) -m trainers.train --dataset=$(DATASET) $(ARGS)
+
+example: $(STAMP)
 	$(PY) -m examples.two_moons
 
 clean-venv:

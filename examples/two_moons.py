@@ -1,6 +1,6 @@
 """Fits a MAF to two moons and saves data, learned density and samples.
 
-Run with `make run` (or `python -m examples.two_moons`); writes
+Run with `make example` (or `python -m examples.two_moons`); writes
 saved_models/two_moons.png.
 """
 
@@ -8,14 +8,11 @@ import os
 import sys
 
 import keras
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from maf_tf import MAF  # noqa: E402
-from maf_tf.data import sample_toy  # noqa: E402
+from maf_tf import MAF
+from maf_tf.data import sample_toy
+from trainers.pictures import scatter_png
 
 
 def fit_two_moons(steps: int = 2000, seed: int = 0) -> MAF:
@@ -37,19 +34,8 @@ def plot(flow: MAF, path: str, seed: int = 0) -> None:
   grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
   density = np.exp(flow.log_prob(grid).numpy()).reshape(200, 200)
   samples = flow.sample(2000, seed=seed).numpy()
-  figure, panels = plt.subplots(1, 3, figsize=(12, 4))
-  panels[0].scatter(*data.T, s=2)
-  panels[0].set_title("data")
-  panels[1].imshow(density, origin="lower", extent=(-4, 4, -4, 4))
-  panels[1].set_title("learned density")
-  panels[2].scatter(*samples.T, s=2, color="C1")
-  panels[2].set_title("samples")
-  for panel in panels:
-    panel.set_xlim(-4, 4)
-    panel.set_ylim(-4, 4)
-    panel.set_aspect("equal")
-  figure.tight_layout()
-  figure.savefig(path, dpi=80)
+  scatter_png([("data", data), ("learned density", density),
+               ("samples", samples)], path)
 
 
 def main() -> int:

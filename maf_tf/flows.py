@@ -178,8 +178,11 @@ class MAF(FlowTraining, keras.Model):
   def _made_bijector(self, made, context) -> tfb.Bijector:
     return MAFBijector(made, context, name=made.name)
 
-  def to_base(self, x, context=None, training=False):
-    """Maps data to base in one pass: returns (z, log|det dz/dx|)."""
+  def to_base(self, x, context=None, training=False, until_norm=None):
+    """Maps data to base in one pass: returns (z, log|det dz/dx|).
+
+    With until_norm=i it stops at (and returns) the input of batch norm i.
+    """
     log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
     for k, made in enumerate(self.mades):
       if self.permutations[k] is not None:
@@ -187,10 +190,32 @@ class MAF(FlowTraining, keras.Model):
       x, made_log_det = self._made_to_base(made, x, context)
       log_det += made_log_det
       if k in self._norm_after:
+        if self._norm_after[k] == until_norm:
+          return x, log_det
         x, norm_log_det = self.batch_norms[self._norm_after[k]](
             x, training=training)
         log_det += norm_log_det
     return x, log_det
+
+  def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
+    """Sets every batch norm's stored statistics to the exact mean and
+    variance of its input over `dataset` (the paper's evaluation protocol:
+    statistics over the whole training set). Batches are x or (x, context).
+    """
+    for index, layer in enumerate(self.batch_norms):
+      total, squares, count = 0.0, 0.0, 0
+      for batch in dataset:
+        x, context = self._split_batch(batch)
+        inputs, _ = self.to_base(x, context, until_norm=index)
+        inputs = tf.cast(inputs, tf.float64)
+        total += tf.reduce_sum(inputs, 0)
+        squares += tf.reduce_sum(tf.square(inputs), 0)
+        count += int(tf.shape(inputs)[0])
+      mean = total / count
+      layer.moving_mean.assign(tf.cast(mean, layer.moving_mean.dtype))
+      layer.moving_variance.assign(tf.cast(
+          tf.maximum(squares / count - tf.square(mean), 0.0),
+          layer.moving_variance.dtype))
 
   def to_data(self, z, context=None):
     """Maps base to data (inference statistics for batch norm)."""

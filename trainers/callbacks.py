@@ -15,6 +15,13 @@ __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
            "SampleSummaries"]
 
 
+def model_variables(model) -> dict:
+  """Every weight of a Keras 3 model (trainable or not, e.g. batch-norm
+  statistics) by path, as tf.train.Checkpoint can track them: a Keras 3
+  model itself is not tracked by tf.train.Checkpoint."""
+  return {v.path.replace("/", "."): v.value for v in model.weights}
+
+
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
   """keras EarlyStopping on val_nll whose state survives a restart."""
 
@@ -49,8 +56,9 @@ class RunCheckpoints(keras.callbacks.Callback):
     self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.wait = tf.Variable(0, dtype=tf.int64, trainable=False)
     self.skipped = tf.Variable(0, dtype=tf.int64, trainable=False)
+    self.model_variables = model_variables(model)
     self.checkpoint = tf.train.Checkpoint(
-        model=model, optimizer=optimizer, epoch=self.epoch,
+        model=self.model_variables, optimizer=optimizer, epoch=self.epoch,
         best_nll=self.best_nll, best_epoch=self.best_epoch, wait=self.wait,
         skipped=self.skipped)
     folder = os.path.join(run_dir, "checkpoints")
@@ -73,7 +81,7 @@ class RunCheckpoints(keras.callbacks.Callback):
   def restore_best(self) -> None:
     """The model weights of the epoch with the best validation NLL."""
     if self.best.latest_checkpoint:
-      tf.train.Checkpoint(model=self.checkpoint.model).restore(
+      tf.train.Checkpoint(model=self.model_variables).restore(
           self.best.latest_checkpoint).expect_partial()
 
   @property
