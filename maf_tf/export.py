@@ -37,6 +37,10 @@ class ServingModule(tf.Module):
                num_classes: int = 0):
     super().__init__()
     self.model = model
+    # The tf.Variables under Keras 3's variables, tracked explicitly so that
+    # the SavedModel's checkpoint holds them (TF Serving and
+    # saved_model_cli restore variables from that checkpoint).
+    self.model_variables = [v.value for v in model.weights]
     self.image_shape = list(image_shape) if image_shape else None
     self.num_classes = num_classes
     size = model.event_size
@@ -66,24 +70,42 @@ class ServingModule(tf.Module):
     self.serving_functions["sample"] = tf.function(self._sample,
                                             input_signature=sample_inputs)
 
+  def _checked(self, events, name: str):
+    """Fails with a message naming the expected width (a SavedModel
+    signature accepts any batch of rank 2 otherwise)."""
+    size = self.model.event_size
+    with tf.control_dependencies([tf.debugging.assert_equal(
+        tf.shape(events)[-1], size,
+        message=f"{name} must have shape [N, {size}]")]):
+      return tf.identity(events)
+
   def _context(self, label):
     if label is None:
       return None
-    return tf.one_hot(label, self.num_classes)
+    with tf.control_dependencies([tf.debugging.assert_less(
+        label, self.num_classes,
+        message=f"label must be in 0..{self.num_classes - 1}"),
+        tf.debugging.assert_non_negative(
+            label, message=f"label must be in 0..{self.num_classes - 1}")]):
+      return tf.one_hot(label, self.num_classes)
 
   def _log_prob(self, x, label=None):
+    x = self._checked(x, "x")
     return {"log_prob": self.model.log_prob(x, self._context(label))}
 
   def _log_prob_pixels(self, x, label=None):
+    x = self._checked(x, "x")
     pixel, logit = self.model.log_probs(x, self._context(label))
     return {"log_prob": pixel, "log_prob_logit": logit}
 
   def _log_prob_logit(self, y, label=None):
+    y = self._checked(y, "y")
     z, log_det = MAF.to_base(self.model, y, self._context(label))
     return {"log_prob_logit":
             self.model.base.distribution().log_prob(z) + log_det}
 
   def _bits_per_dim(self, images, label=None):
+    images = self._checked(images, "images")
     x = (tf.cast(images, tf.float32) + 0.5) / 256.0
     log_prob = self.model.log_prob(x, self._context(label))
     return {"bits_per_dim": bits_per_dim(log_prob, self.model.event_size)}

@@ -2,6 +2,7 @@
 config, and scoring a dataset."""
 
 import dataclasses
+import io
 import json
 import os
 from typing import Optional
@@ -13,9 +14,12 @@ from configs.base import TrainConfig
 from maf_tf import MAF, PixelMAF
 from maf_tf.data import (IMAGE_SPECS, TOYS, evaluation_dataset, load_splits,
                          sample_toy)
+from maf_tf.pixel_flows import to_uint8
+from trainers import pictures
 
 __all__ = ["RunData", "load_data", "build_model", "make_strategy",
-           "score_dataset", "split_cpu"]
+           "score_dataset", "split_cpu", "sample_picture",
+           "toy_picture", "write_json"]
 
 
 def split_cpu(count: int) -> None:
@@ -104,6 +108,34 @@ def score_dataset(model: MAF, arrays: tuple, config: TrainConfig,
   parts = [score(*tf.nest.flatten(batch)) for batch in dataset]
   return {name: np.concatenate([p[name].numpy() for p in parts])
           for name in parts[0]}
+
+
+def sample_picture(model, data: RunData, count: int, seed: int):
+  """uint8 picture of `count` samples (one row per class if conditional)."""
+  context = None
+  if model.context_size:
+    labels = np.arange(count) % data.num_classes
+    context = tf.one_hot(labels, data.num_classes)
+  samples = model.sample(count, context, seed=seed)
+  if data.image_shape is None:
+    return samples.numpy()
+  images = to_uint8(samples).numpy().reshape((count,) + data.image_shape)
+  return pictures.image_grid(images, columns=data.num_classes
+                             if model.context_size else None)
+
+
+def toy_picture(model, data, config):
+  """Data, learned density and samples of a 2-D toy as a uint8 image."""
+  from PIL import Image
+  axis = np.linspace(-4, 4, 200, dtype=np.float32)
+  grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+  density = np.exp(model.log_prob(grid).numpy()).reshape(200, 200)
+  samples = model.sample(config.num_samples, seed=config.seed).numpy()
+  buffer = io.BytesIO()
+  pictures.scatter_png([("data", data.test[0][:config.num_samples]),
+                        ("learned density", density), ("samples", samples)],
+                       buffer)
+  return np.asarray(Image.open(buffer).convert("RGB"))
 
 
 def write_json(path: str, values: dict) -> None:

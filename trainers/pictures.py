@@ -61,3 +61,30 @@ def scatter_png(panels: Sequence[tuple], path, limit: float = 4.0) -> None:
   figure.tight_layout()
   figure.savefig(path, dpi=80, format="png")
   plt.close(figure)
+
+
+def latent_figure(z: np.ndarray, path: str, seed: int = 0,
+                  count: int = 6) -> None:
+  """Histograms of random latent dimensions against N(0, 1) (top row) and
+  scatter plots of random pairs of dimensions (bottom row)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  rng = np.random.default_rng(seed)
+  dims = z.shape[1]
+  figure, axes = plt.subplots(2, count, figsize=(2.5 * count, 5))
+  grid = np.linspace(-4, 4, 200)
+  normal = np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi)
+  for axis, d in zip(axes[0], rng.choice(dims, count, replace=dims < count)):
+    axis.hist(z[:, d], bins=50, range=(-4, 4), density=True, alpha=0.6)
+    axis.plot(grid, normal, color="C3")
+    axis.set_title(f"z[{d}]")
+  for axis in axes[1]:
+    i, j = rng.choice(dims, 2, replace=dims < 2)
+    axis.scatter(z[:, i], z[:, j], s=1, alpha=0.5)
+    axis.set_xlim(-4, 4)
+    axis.set_ylim(-4, 4)
+    axis.set_title(f"z[{i}] vs z[{j}]")
+  figure.tight_layout()
+  figure.savefig(path, dpi=70)
+  plt.close(figure)

@@ -1,0 +1,186 @@
+"""Evaluation protocol, pictures, and the SavedModel for TF Serving."""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl import flags
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import randomize
+from maf_tf import PixelMAF
+from maf_tf.data import evaluation_dataset
+from maf_tf.evaluation import log_likelihoods
+from maf_tf.export import export_saved_model
+from trainer_helpers import ROOT, TINY, run_in_process
+
+
+def _pixel_flow(context_size=0):
+  flow = PixelMAF(event_size=6, alpha=0.05, num_layers=2, hidden_units=[12],
+                  batch_norm="between", context_size=context_size)
+  randomize(flow, seed=1, scale=0.2)
+  return flow
+
+
+def test_conditional_score_is_logsumexp_over_labels():
+  flow = _pixel_flow(context_size=3)
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (7, 6), dtype=np.uint8)
+  labels = rng.integers(0, 3, 7)
+  dataset = evaluation_dataset(images, labels, batch_size=4, seed=0,
+                               num_classes=3)
+  scores = log_likelihoods(flow, dataset, num_classes=3)
+  x = np.concatenate([b[0].numpy() for b in dataset])
+  per_label = np.stack([flow.log_probs(x, tf.one_hot([k] * 7, 3))[1].numpy()
+                        for k in range(3)], 1).astype(np.float64)
+  expected = np.log(np.exp(per_label).sum(1) / 3)
+  np.testing.assert_allclose(scores["log_likelihood"], expected, rtol=1e-5)
+  np.testing.assert_allclose(scores["conditional_log_likelihood"],
+                             per_label[np.arange(7), labels], rtol=1e-5)
+  assert scores["bits_per_dim"].shape == (7,)
+
+
+def test_recomputed_batch_norm_statistics_are_exact():
+  flow = _pixel_flow()
+  x = np.random.default_rng(1).uniform(size=(50, 6)).astype(np.float32)
+  flow.recompute_batch_norm(tf.data.Dataset.from_tensor_slices(x).batch(8))
+  inputs, _ = flow.to_base(x, until_norm=0)
+  np.testing.assert_allclose(flow.batch_norms[0].moving_mean.numpy(),
+                             inputs.numpy().mean(0), rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(flow.batch_norms[0].moving_variance.numpy(),
+                             inputs.numpy().var(0), rtol=1e-3, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+  """A tiny conditional run on the offline digits, evaluated and exported."""
+  run_dir = str(tmp_path_factory.mktemp("digits") / "run")
+  assert run_in_process(["--dataset=digits", f"--model_dir={run_dir}",
+                         "--epochs=1", "--conditional", *TINY]) is None
+  from trainers import evaluate
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(["evaluate", f"--model_dir={run_dir}", "--recompute_batch_norm",
+               "--export", "--num_samples=20"])
+  try:
+    report = evaluate.evaluate(run_dir)
+  finally:
+    flags.FLAGS.unparse_flags()
+  return run_dir, report
+
+
+def test_evaluation_writes_scores_pictures_and_summary(trained_run):
+  run_dir, report = trained_run
+  with open(os.path.join(run_dir, "evaluation.json")) as stream:
+    assert json.load(stream)["log_likelihood"] == report["log_likelihood"]
+  assert report["test_examples"] == 270 and report["recomputed_batch_norm"]
+  for name in ("log_likelihood", "conditional_log_likelihood",
+               "bits_per_dim", "conditional_bits_per_dim"):
+    assert np.isfinite(report[name]) and report[name + "_2se"] > 0
+  # log p(x) >= log p(x|y_true) - log 10 always.
+  assert report["log_likelihood"] >= report["conditional_log_likelihood"] \
+      - np.log(10)
+  for name in ("evaluation.txt", "evaluation_samples.png", "latents.png"):
+    assert os.path.getsize(os.path.join(run_dir, name)) > 100
+  assert report["paper"] is None  # the paper has no digits numbers
+
+
+def _load_and_run(path, code):
+  """Runs `code` in a fresh process that cannot import this project."""
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  script = ("import sys, json, numpy as np, tensorflow as tf\n"
+            f"m = tf.saved_model.load({path!r})\n" + code)
+  return subprocess.run([sys.executable, "-c", script], cwd="/", env=env,
+                        capture_output=True, text=True, timeout=300)
+
+
+def test_saved_model_matches_keras_in_a_fresh_process(trained_run):
+  run_dir, report = trained_run
+  path = report["saved_model"]
+  assert os.path.basename(path) == "2"  # 1 was written at the end of training
+  from trainers import evaluate
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(["evaluate"])
+  _, data, model = evaluate.restore(run_dir)
+  flags.FLAGS.unparse_flags()
+  model.recompute_batch_norm(evaluation_dataset(
+      *data.train, batch_size=1000, seed=3, num_classes=10))
+  x = np.random.default_rng(2).uniform(size=(5, 64)).astype(np.float32)
+  labels = np.array([0, 1, 2, 3, 4])
+  expected = model.log_prob(x, tf.one_hot(labels, 10)).numpy()
+  code = (f"x = np.array({x.tolist()}, np.float32)\n"
+          f"out = m.signatures['serving_default'](x=tf.constant(x), "
+          f"label=tf.constant({labels.tolist()}))\n"
+          "s = m.signatures['sample'](num_samples=tf.constant(3), "
+          "seed=tf.constant(1), label=tf.constant([1, 2, 3]))\n"
+          "b = m.signatures['bits_per_dim'](images=tf.zeros([2, 64], "
+          "tf.uint8), label=tf.constant([0, 1]))\n"
+          "print(json.dumps({'log_prob': out['log_prob'].numpy().tolist(), "
+          "'images': [list(s['images'].shape), s['images'].dtype.name], "
+          "'samples': list(s['samples'].shape), "
+          "'bits': b['bits_per_dim'].numpy().tolist(), "
+          "'signatures': sorted(m.signatures)}))")
+  done = _load_and_run(path, code)
+  assert done.returncode == 0, done.stderr[-2000:]
+  out = json.loads(done.stdout.strip().splitlines()[-1])
+  np.testing.assert_allclose(out["log_prob"], expected, rtol=1e-5, atol=1e-5)
+  assert out["images"] == [[3, 8, 8, 1], "uint8"]
+  assert out["samples"] == [3, 64] and len(out["bits"]) == 2
+  assert out["signatures"] == ["bits_per_dim", "log_prob_logit",
+                               "log_prob_pixels", "sample",
+                               "serving_default"]
+
+
+def test_saved_model_cli_shows_and_runs_the_signatures(trained_run, tmp_path):
+  path = trained_run[1]["saved_model"]
+  inputs = str(tmp_path / "inputs.npz")
+  np.savez(inputs, images=np.zeros((2, 64), np.uint8),
+           label=np.array([1, 2], np.int32))
+  cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+  shown = subprocess.run([cli, "show", "--dir", path, "--all"],
+                         capture_output=True, text=True, timeout=300)
+  assert shown.returncode == 0, shown.stderr[-2000:]
+  for text in ("signature_def['serving_default']", "signature_def['sample']",
+               "signature_def['bits_per_dim']", "shape: (-1, 64)",
+               "dtype: DT_UINT8", "dtype: DT_INT32"):
+    assert text in shown.stdout
+  ran = subprocess.run(
+      [cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def",
+       "bits_per_dim", "--inputs",
+       f"images={inputs}[images];label={inputs}[label]"],
+      capture_output=True, text=True, timeout=300)
+  assert ran.returncode == 0, ran.stderr[-2000:]
+  assert "bits_per_dim" in ran.stdout
+
+
+def test_saved_model_rejects_bad_inputs_naming_the_shape(trained_run):
+  path = trained_run[1]["saved_model"]
+  code = ("import traceback\n"
+          "for name, kwargs in [\n"
+          "  ('serving_default', dict(x=tf.zeros([2, 63]), label=tf.zeros([2], tf.int32))),\n"
+          "  ('serving_default', dict(x=tf.zeros([2, 64], tf.int32), label=tf.zeros([2], tf.int32))),\n"
+          "  ('bits_per_dim', dict(images=tf.zeros([2, 64]), label=tf.zeros([2], tf.int32))),\n"
+          "  ('sample', dict(num_samples=tf.constant([3]), seed=tf.constant(1), label=tf.zeros([3], tf.int32))),\n"
+          "  ('serving_default', dict(x=tf.zeros([2, 64]), label=tf.constant([3, 10])))]:\n"
+          "  try:\n"
+          "    m.signatures[name](**kwargs)\n"
+          "    print('ACCEPTED', name)\n"
+          "  except Exception as e:\n"
+          "    print('REJECTED', name, str(e).replace(chr(10), ' ')[:400])\n")
+  done = _load_and_run(path, code)
+  lines = [l for l in done.stdout.splitlines() if l.startswith(("ACC", "REJ"))]
+  assert len(lines) == 5 and all(l.startswith("REJECTED") for l in lines)
+  assert "x must have shape [N, 64]" in lines[0]
+  assert "expected to be a float tensor but is a int32" in lines[1]
+  assert "label must be in 0..9" in lines[4]
+
+
+def test_export_never_overwrites_a_version(tmp_path):
+  flow = _pixel_flow()
+  first = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  assert first.endswith("/1")
+  with pytest.raises(ValueError, match="exists; choose another version"):
+    export_saved_model(flow, str(tmp_path), version=1)
+  assert export_saved_model(flow, str(tmp_path)).endswith("/2")

@@ -1,0 +1,147 @@
+"""Evaluates a trained run: `python -m trainers.evaluate --model_dir=DIR`.
+
+Scores the test set in the paper's protocol (logit-space nats and pixel
+bits/dim, mean ± 2 s.e.; conditional models by logsumexp over labels),
+optionally after recomputing batch-norm statistics over the whole training
+set, writes pictures and a summary beside the paper's number, and with
+--export writes a SavedModel version for TF Serving into the run directory.
+"""
+
+import os
+import sys
+
+from absl import app, flags
+import numpy as np
+import tensorflow as tf
+
+from configs.base import TrainConfig
+from configs.paper import paper_result
+from maf_tf.data import DataError, evaluation_dataset
+from maf_tf.evaluation import log_likelihoods
+from maf_tf.export import export_saved_model
+from maf_tf.metrics import mean_and_error
+from trainers import common, pictures
+from trainers.callbacks import model_variables
+
+FLAGS = flags.FLAGS
+
+
+def _define(kind: str, name: str, default, help_text: str) -> None:
+  """Defines a flag unless trainers.train (imported in the same process,
+  e.g. by tests) already did."""
+  if name not in FLAGS:
+    getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
+
+
+_define("string", "model_dir", None, "Run directory to evaluate.")
+_define("string", "dataset", None, "Preset name: evaluates "
+        "saved_models/<dataset> when --model_dir is not given.")
+_define("string", "data_dir", None, "Override the run's data_dir.")
+_define("string", "source", None, "Override the run's data source.")
+_define("bool", "recompute_batch_norm", False, "Recompute batch-norm "
+        "statistics over the whole training set first (the paper's "
+        "protocol).")
+_define("integer", "num_samples", 64, "Samples in the picture.")
+_define("bool", "export", False, "Also export a SavedModel version.")
+_define("integer", "version", None, "SavedModel version (default: next).")
+
+
+def restore(run_dir: str):
+  """(config, data, model with the best weights) of a run directory."""
+  path = os.path.join(run_dir, "config.json")
+  if not os.path.isfile(path):
+    raise ValueError(f"{run_dir} holds no config.json: not a run directory")
+  with open(path) as stream:
+    config = TrainConfig.from_json(stream.read())
+  changes = {k: getattr(FLAGS, k) for k in ("data_dir", "source")
+             if getattr(FLAGS, k) is not None}
+  config = config.replace(**changes)
+  data = common.load_data(config)
+  model = common.build_model(config, data)
+  best = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints",
+                                                 "best"))
+  if best is None:
+    raise ValueError(f"{run_dir} has no checkpoints/best to evaluate")
+  tf.train.Checkpoint(model=model_variables(model)).restore(
+      best).expect_partial()
+  return config, data, model
+
+
+def evaluate(run_dir: str) -> dict:
+  config, data, model = restore(run_dir)
+  num_classes = data.num_classes if config.conditional else 0
+  dataset = lambda arrays, seed: evaluation_dataset(  # noqa: E731
+      *arrays, batch_size=config.eval_batch_size, seed=seed,
+      num_classes=num_classes)
+  if FLAGS.recompute_batch_norm and model.batch_norms:
+    model.recompute_batch_norm(dataset(data.train, config.seed + 3))
+  scores = log_likelihoods(model, dataset(data.test, config.seed + 2),
+                           num_classes)
+  report = {"run_dir": run_dir, "test_examples": len(data.test[0]),
+            "recomputed_batch_norm": bool(FLAGS.recompute_batch_norm)}
+  for name, values in scores.items():
+    report[name], report[name + "_2se"] = mean_and_error(values)
+  report["paper"] = paper_result(config)
+  _pictures(model, data, config, run_dir)
+  if FLAGS.export:
+    report["saved_model"] = export_saved_model(
+        model, run_dir, FLAGS.version, data.image_shape, num_classes)
+  common.write_json(os.path.join(run_dir, "evaluation.json"), report)
+  text = _describe(report)
+  with open(os.path.join(run_dir, "evaluation.txt"), "w") as stream:
+    stream.write(text + "\n")
+  print(text)
+  return report
+
+
+def _pictures(model, data, config, run_dir) -> None:
+  if data.image_shape is None:
+    image = common.toy_picture(model, data, config)
+    pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
+    return
+  image = common.sample_picture(model, data, FLAGS.num_samples, config.seed)
+  pictures.save_png(image, os.path.join(run_dir, "evaluation_samples.png"))
+  count = min(len(data.test[0]), 2000)
+  x = next(iter(evaluation_dataset(data.test[0][:count], data.test[1][:count],
+                                   batch_size=count, seed=config.seed + 2,
+                                   num_classes=model.context_size)))
+  z, _ = model.to_base(*tf.nest.flatten(x))
+  pictures.latent_figure(z.numpy(), os.path.join(run_dir, "latents.png"),
+                         seed=config.seed)
+
+
+def _describe(report: dict) -> str:
+  lines = [f"{report['run_dir']}: {report['test_examples']} test examples"
+           + (", batch norm recomputed on the training set"
+              if report["recomputed_batch_norm"] else "")]
+  for name in ("log_likelihood", "conditional_log_likelihood",
+               "bits_per_dim", "conditional_bits_per_dim"):
+    if name in report:
+      lines.append(f"{name.replace('_', ' ')}: {report[name]:.4f} ± "
+                   f"{report[name + '_2se']:.4f}")
+  paper = report["paper"]
+  if paper:
+    lines.append(f"paper, {paper['model']}: log likelihood "
+                 f"{paper['log_likelihood']} ± {paper['log_likelihood_2se']}"
+                 + (f", bits/dim {paper['bits_per_dim']}"
+                    if paper["bits_per_dim"] else ""))
+  if "saved_model" in report:
+    lines.append(f"SavedModel: {report['saved_model']}")
+  return "\n".join(lines)
+
+
+def main(argv):
+  if len(argv) > 1:
+    sys.exit(f"evaluate: error: unexpected arguments {argv[1:]}")
+  try:
+    run_dir = FLAGS.model_dir or (FLAGS.dataset and
+                                  os.path.join("saved_models", FLAGS.dataset))
+    if not run_dir:
+      raise ValueError("give --model_dir (a run directory) or --dataset")
+    evaluate(run_dir)
+  except (ValueError, DataError) as error:
+    sys.exit(f"evaluate: error: {error}")
+
+
+if __name__ == "__main__":
+  app.run(main)
