@@ -81,6 +81,7 @@ def evaluate(run_dir: str) -> dict:
             "recomputed_batch_norm": bool(FLAGS.recompute_batch_norm)}
   for name, values in scores.items():
     report[name], report[name + "_2se"] = mean_and_error(values)
+    report[name + "_median"] = float(np.median(values))
   report["paper"] = paper_result(config)
   _pictures(model, data, config, run_dir)
   if FLAGS.export:
@@ -118,7 +119,8 @@ def _describe(report: dict) -> str:
                "bits_per_dim", "conditional_bits_per_dim"):
     if name in report:
       lines.append(f"{name.replace('_', ' ')}: {report[name]:.4f} ± "
-                   f"{report[name + '_2se']:.4f}")
+                   f"{report[name + '_2se']:.4f} (median "
+                   f"{report[name + '_median']:.4f})")
   paper = report["paper"]
   if paper:
     lines.append(f"paper, {paper['model']}: log likelihood "
