@@ -21,6 +21,7 @@ from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base, made_to_data)
 from maf_tf.distributions import make_base
 from maf_tf.made import MADE
+from maf_tf.sampling import fast_made_to_data
 from maf_tf.training import FlowTraining
 
 tfb = tfp.bijectors
@@ -172,7 +173,9 @@ class MAF(FlowTraining, keras.Model):
   def _made_to_base(self, made, x, context):
     return made_to_base(made, x, context)
 
-  def _made_to_data(self, made, z, context):
+  def _made_to_data(self, made, z, context, sampler="fast"):
+    if sampler == "fast" and z.shape.rank == 2:
+      return fast_made_to_data(made, z, context)
     return made_to_data(made, z, context)
 
   def _made_bijector(self, made, context) -> tfb.Bijector:
@@ -217,13 +220,19 @@ class MAF(FlowTraining, keras.Model):
           tf.maximum(squares / count - tf.square(mean), 0.0),
           layer.moving_variance.dtype))
 
-  def to_data(self, z, context=None):
-    """Maps base to data (inference statistics for batch norm)."""
+  def to_data(self, z, context=None, sampler="fast"):
+    """Maps base to data (inference statistics for batch norm).
+
+    sampler: 'fast' (each hidden unit computed once, maf_tf.sampling) or
+    'naive' (the reference: D full MADE passes per layer). Both are exact.
+    """
+    if sampler not in ("fast", "naive"):
+      raise ValueError(f"sampler must be 'fast' or 'naive'; got {sampler!r}")
     for k in reversed(range(self.num_layers)):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
         z = layer.to_data(z, *layer.statistics(z, False))
-      z = self._made_to_data(self.mades[k], z, context)
+      z = self._made_to_data(self.mades[k], z, context, sampler)
       if self.permutations[k] is not None:
         z = tf.gather(z, np.argsort(self.permutations[k]), axis=-1)
     return z
@@ -241,13 +250,15 @@ class MAF(FlowTraining, keras.Model):
     z, log_det = self.to_base(x, context, training)
     return self.base.distribution().log_prob(z) + log_det
 
-  def sample(self, n: int, context=None, seed=None) -> tf.Tensor:
+  def sample(self, n: int, context=None, seed=None,
+             sampler: str = "fast") -> tf.Tensor:
     """n exact samples, shape [n, D]; context [C] or [n, C] if conditional.
 
     Args:
       n: number of samples.
       context: conditioning input for a conditional flow.
       seed: an int for reproducible samples, or None.
+      sampler: 'fast' or 'naive' (the reference); see `to_data`.
     """
     context = self._check_context(context, "sample")
     if context is not None and context.shape.rank == 1:
@@ -255,7 +266,7 @@ class MAF(FlowTraining, keras.Model):
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], dtype=tf.int32)
     z = self.base.distribution().sample(n, seed=seed)
-    return self.to_data(z, context)
+    return self.to_data(z, context, sampler)
 
   def bijector(self, context=None, training=False) -> tfb.Bijector:
     """The flow as a tfb.Chain whose forward maps base -> data."""
@@ -318,8 +329,8 @@ class IAF(MAF):
     _, log_det = made_to_base(made, z, context)
     return z, -log_det
 
-  def _made_to_data(self, made, z, context):
-    return made_to_base(made, z, context)[0]
+  def _made_to_data(self, made, z, context, sampler="fast"):
+    return made_to_base(made, z, context)[0]  # one pass either way
 
   def _made_bijector(self, made, context):
     return tfb.Invert(MAFBijector(made, context, name=made.name))

@@ -51,8 +51,8 @@ class PixelMAF(MAF):
     z, log_det = super().to_base(logits, context, training, until_norm)
     return z, log_det + logit_log_det
 
-  def to_data(self, z, context=None):
-    logits = super().to_data(z, context)
+  def to_data(self, z, context=None, sampler="fast"):
+    logits = super().to_data(z, context, sampler)
     return (tf.sigmoid(logits) - self.alpha) / (1.0 - 2.0 * self.alpha)
 
   def _bijector_steps(self, context, training):
