@@ -325,7 +325,7 @@ class IAF(MAF):
   """
 
   def _made_to_base(self, made, x, context):
-    z = made_to_data(made, x, context)
+    z = MAF._made_to_data(self, made, x, context)  # fast, D small steps
     _, log_det = made_to_base(made, z, context)
     return z, -log_det
 

@@ -13,7 +13,7 @@ from typing import Tuple
 
 import numpy as np
 
-__all__ = ["bits_per_dim", "mean_and_error", "format_mean_error"]
+__all__ = ["bits_per_dim", "mean_and_error", "format_mean_error", "summarize"]
 
 
 def bits_per_dim(log_prob_pixels, event_size: int):
@@ -34,3 +34,15 @@ def mean_and_error(values) -> Tuple[float, float]:
 def format_mean_error(values, digits: int = 2) -> str:
   mean, error = mean_and_error(values)
   return f"{mean:.{digits}f} ± {error:.{digits}f}"
+
+
+def summarize(scores: dict, prefix: str = "") -> dict:
+  """{prefix+name: mean, ..._2se: 2 standard errors, ..._median: median}
+  for every per-example array in `scores` (the median because one outlying
+  example can dominate a mean)."""
+  summary = {}
+  for name, values in scores.items():
+    key = prefix + name
+    summary[key], summary[key + "_2se"] = mean_and_error(values)
+    summary[key + "_median"] = float(np.median(values))
+  return summary

@@ -15,7 +15,7 @@ from maf_tf import PixelMAF
 from maf_tf.data import evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model
-from trainer_helpers import ROOT, TINY, run_in_process
+from trainer_helpers import TINY, run_in_process
 
 
 def _pixel_flow(context_size=0):

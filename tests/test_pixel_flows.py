@@ -7,7 +7,8 @@ import tensorflow as tf
 
 from conftest import randomize
 from maf_tf import PixelMAF
-from maf_tf.metrics import bits_per_dim, format_mean_error, mean_and_error
+from maf_tf.metrics import (bits_per_dim, format_mean_error, mean_and_error,
+                            summarize)
 from maf_tf.pixel_flows import to_uint8
 
 
@@ -25,6 +26,10 @@ def test_mean_and_two_standard_errors():
   assert format_mean_error([1.0, 2.0, 3.0, 4.0]) == "2.50 ± 1.12"
   with pytest.raises(ValueError, match="at least one value"):
     mean_and_error([])
+  summary = summarize({"nll": [1.0, 2.0, 3.0, 1000.0]}, "test_")
+  assert summary["test_nll"] == 251.5 and summary["test_nll_median"] == 2.5
+  assert summary["test_nll_2se"] == pytest.approx(
+      2 * np.std([1.0, 2.0, 3.0, 1000.0]) / 2)
 
 
 def _pixel_flow(alpha=0.05, **kwargs):

@@ -37,7 +37,7 @@ def test_end_to_end_on_tfds_mock_data(tmp_path, monkeypatch):
           "samples"} <= tags["train"]
   assert {"epoch_nll", "epoch_bits_per_dim"} <= tags["validation"]
   summary = results(run_dir)
-  assert summary["epochs"] == 2 and summary["test_nll_2se"] > 0
+  assert summary["epochs"] == 2 and summary["test_log_likelihood_2se"] > 0
   assert 0 < summary["test_bits_per_dim"] < 16
   assert [row["epoch"] for row in training_log(run_dir)] == [0, 1]
 
@@ -58,7 +58,8 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
   for a, b in zip(one_log, two_log):
     np.testing.assert_allclose([a["nll"], a["val_nll"]],
                                [b["nll"], b["val_nll"]], rtol=1e-4)
-  np.testing.assert_allclose(one["test_nll"], two["test_nll"], rtol=1e-4)
+  np.testing.assert_allclose(one["test_log_likelihood"],
+                             two["test_log_likelihood"], rtol=1e-4)
 
 
 def test_multi_worker_on_two_processes_agree(tmp_path):
@@ -77,7 +78,7 @@ def test_multi_worker_on_two_processes_agree(tmp_path):
   assert [w.returncode for w in workers] == [0, 0], outputs[0][1][-2000:]
   chief, other = results(run_dir), results(run_dir + ".worker-1")
   assert chief["replicas"] == 2
-  assert chief["test_nll"] == other["test_nll"]
+  assert chief["test_log_likelihood"] == other["test_log_likelihood"]
   assert training_log(run_dir) == training_log(run_dir + ".worker-1")
 
 
@@ -113,8 +114,8 @@ def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
       np.testing.assert_array_equal(whole_reader.get_tensor(key),
                                     broken_reader.get_tensor(key))
   # Scoring runs in a fresh process: equal up to float32 summation order.
-  np.testing.assert_allclose(results(broken)["test_nll"],
-                             results(whole)["test_nll"], rtol=1e-6)
+  np.testing.assert_allclose(results(broken)["test_log_likelihood"],
+                             results(whole)["test_log_likelihood"], rtol=1e-6)
 
 
 def test_a_nan_batch_is_skipped_and_leaves_the_weights_alone():

@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from configs.base import TrainConfig
 from maf_tf import MAF, PixelMAF
-from maf_tf.data import (IMAGE_SPECS, TOYS, evaluation_dataset, load_splits,
+from maf_tf.data import (IMAGE_SPECS, TOYS, load_splits,
                          sample_toy)
 from maf_tf.pixel_flows import to_uint8
 from trainers import pictures
 
 __all__ = ["RunData", "load_data", "build_model", "make_strategy",
-           "score_dataset", "split_cpu", "sample_picture",
+           "split_cpu", "sample_picture",
            "toy_picture", "write_json"]
 
 
@@ -95,19 +95,6 @@ def build_model(config: TrainConfig, data: RunData) -> MAF:
   if data.image_shape is None:
     return MAF(**kwargs)
   return PixelMAF(alpha=data.alpha, **kwargs)
-
-
-def score_dataset(model: MAF, arrays: tuple, config: TrainConfig,
-                  num_classes: int, seed: int) -> dict:
-  """Per-example scores ({'nll': ..., 'bits_per_dim': ...}) over a split,
-  with one fixed dequantisation draw."""
-  dataset = evaluation_dataset(arrays[0], arrays[1],
-                               batch_size=config.eval_batch_size, seed=seed,
-                               num_classes=num_classes)
-  score = tf.function(lambda *batch: model.scores(*batch)[1])
-  parts = [score(*tf.nest.flatten(batch)) for batch in dataset]
-  return {name: np.concatenate([p[name].numpy() for p in parts])
-          for name in parts[0]}
 
 
 def sample_picture(model, data: RunData, count: int, seed: int):

@@ -11,7 +11,6 @@ import os
 import sys
 
 from absl import app, flags
-import numpy as np
 import tensorflow as tf
 
 from configs.base import TrainConfig
@@ -19,7 +18,7 @@ from configs.paper import paper_result
 from maf_tf.data import DataError, evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model
-from maf_tf.metrics import mean_and_error
+from maf_tf.metrics import summarize
 from trainers import common, pictures
 from trainers.callbacks import model_variables
 
@@ -79,9 +78,7 @@ def evaluate(run_dir: str) -> dict:
                            num_classes)
   report = {"run_dir": run_dir, "test_examples": len(data.test[0]),
             "recomputed_batch_norm": bool(FLAGS.recompute_batch_norm)}
-  for name, values in scores.items():
-    report[name], report[name + "_2se"] = mean_and_error(values)
-    report[name + "_median"] = float(np.median(values))
+  report.update(summarize(scores))
   report["paper"] = paper_result(config)
   _pictures(model, data, config, run_dir)
   if FLAGS.export:

@@ -13,7 +13,6 @@ import time
 
 from absl import app, flags, logging
 import keras
-import numpy as np
 import tensorflow as tf
 
 from configs.base import TrainConfig
@@ -22,7 +21,8 @@ from configs.presets import PRESETS, preset
 from maf_tf.data import DataError, evaluation_dataset, training_dataset
 from maf_tf.data import steps_per_epoch as count_steps
 from maf_tf.export import export_saved_model
-from maf_tf.metrics import mean_and_error
+from maf_tf.evaluation import log_likelihoods
+from maf_tf.metrics import summarize
 from trainers import callbacks as run_callbacks
 from trainers import common
 from trainers.flags import config_from_flags, define_config_flags
@@ -149,25 +149,19 @@ def train(name: str, config: TrainConfig, model_dir: str,
 
 
 def _test_results(model, data, config, num_classes) -> dict:
-  scores = common.score_dataset(model, data.test, config, num_classes,
-                                seed=config.seed + 2)
-  results = {}
-  for name, values in scores.items():
-    mean, error = mean_and_error(values)
-    results[f"test_{name}"] = mean
-    results[f"test_{name}_2se"] = error
-    # The mean is the paper's protocol; one outlying image can dominate it.
-    results[f"test_{name}_median"] = float(np.median(values))
-  return results
+  """Test-set scores in the paper's protocol (see maf_tf.evaluation)."""
+  dataset = evaluation_dataset(*data.test, batch_size=config.eval_batch_size,
+                               seed=config.seed + 2, num_classes=num_classes)
+  return summarize(log_likelihoods(model, dataset, num_classes), "test_")
 
 
 def _write_results(run_dir: str, results: dict) -> None:
   common.write_json(os.path.join(run_dir, "results.json"), results)
   lines = [f"{results['preset']}: {results['epochs']} epochs (best "
            f"{results['best_epoch']}), {results['train_seconds']} s"]
-  if "test_nll" in results:
-    lines.append(f"test NLL: {results['test_nll']:.2f} ± "
-                 f"{results['test_nll_2se']:.2f} nats")
+  lines.append(f"test log-likelihood: {results['test_log_likelihood']:.2f} "
+               f"± {results['test_log_likelihood_2se']:.2f} nats (median "
+               f"{results['test_log_likelihood_median']:.2f})")
   if "test_bits_per_dim" in results:
     lines.append(f"test bits/dim: {results['test_bits_per_dim']:.4f} ± "
                  f"{results['test_bits_per_dim_2se']:.4f}")
