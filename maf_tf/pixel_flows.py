@@ -63,9 +63,11 @@ class PixelMAF(MAF):
                 training=False) -> Tuple[tf.Tensor, tf.Tensor]:
     """(pixel-space, logit-space) log densities in nats, one pass."""
     x = self._check(x, self.event_size, "x")
-    _, logit_log_det = pixels_to_logits(x, self.alpha)
-    pixel = self.log_prob(x, context, training)
-    return pixel, pixel - logit_log_det
+    context = self._check_context(context, "log_probs")
+    logits, logit_log_det = pixels_to_logits(x, self.alpha)
+    z, log_det = MAF.to_base(self, logits, context, training)
+    logit = self.base.distribution().log_prob(z) + log_det
+    return logit + logit_log_det, logit
 
   metric_names = ("nll", "bits_per_dim")
 

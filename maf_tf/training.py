@@ -45,7 +45,8 @@ class FlowTraining:
   `scores` returns (log_prob, {name: per-example values}) with one entry
   per name in `metric_names`: the training loss is the mean negative
   log_prob; each metric (and, in training, the gradient norm before
-  clipping) is averaged over the epoch.
+  clipping) is averaged over the epoch's good steps, and `skipped_steps`
+  counts the epoch's skipped (non-finite) ones.
 
   compile() takes, besides the optimizer:
     clip_norm: clip gradients to this global norm (None: no clipping).

@@ -1,7 +1,6 @@
 """Keras callbacks of a training run: resumable early stopping,
 checkpoints, the non-finite guard, and TensorBoard extras."""
 
-import json
 import os
 
 from absl import logging
@@ -9,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from trainers import pictures
+from trainers import common, pictures
 
 __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
            "SampleSummaries"]
@@ -106,8 +105,7 @@ class RunCheckpoints(keras.callbacks.Callback):
              "best_val_nll": float(self.best_nll.numpy()),
              "epochs_without_improvement": int(self.wait.numpy()),
              "skipped_steps": int(self.skipped.numpy())}
-    with open(os.path.join(self.run_dir, "state.json"), "w") as stream:
-      json.dump(state, stream, indent=2)
+    common.write_json(os.path.join(self.run_dir, "state.json"), state)
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
