@@ -1,18 +1,25 @@
 """Exact MAF sampling at the arithmetic cost of about one MADE pass.
 
 The reference sampler (`made_to_data`) runs the whole MADE D times. Here
-each hidden unit is computed once: a unit of degree k depends only on the
-inputs of degree <= k, so it is complete as soon as input k is known.
-Generating inputs in degree order, step k
-  1. reads shift_k and log-scale_k from the output accumulator (complete:
-     output k sees only units of degree < k), sets x_k = z_k exp(s_k) + m_k;
-  2. adds x_k times its (masked) kernel row to the first layer's
-     pre-activations (a rank-one update);
-  3. finishes the units of degree k in every layer, in order, and adds
-     their activations times their kernel rows to the next layer's
-     pre-activations (or to the output accumulator).
-Over all D steps every kernel entry is used once: one pass of arithmetic,
-in D small steps. Units of degree 0 (conditional MADEs) are finished first.
+every hidden unit is computed once: a unit of degree k depends only on the
+inputs of degree <= k, so it is final as soon as input k is known.
+
+Inputs are generated in degree order, in blocks of T degrees:
+  * at the start of a block, one matmul per layer adds the contributions of
+    everything finished before the block to the pre-activations of the
+    block's units and outputs;
+  * inside the block, step t sets x = z exp(log-scale) + shift from the
+    block's output accumulator, adds x's kernel row to the block's first
+    layer (a rank-one update), finishes the units of degree s+t+1 in every
+    layer and adds them to the next layer's (or the output's) accumulator.
+The T steps of a block are unrolled; blocks run in a tf.while_loop. Only
+block-sized tensors change at every step, so a step is a few small ops
+(the per-op overhead, not arithmetic, is what costs at D steps per layer).
+
+Units are laid out by degree in "slots": degree k owns slots k*G .. k*G+G-1
+(G = the largest number of units sharing a degree in that layer); empty
+slots have zero weights, so they contribute nothing. Units of degree 0
+(conditional MADEs) are finished before the first block.
 """
 
 from typing import Optional
@@ -25,69 +32,131 @@ from maf_tf.made import MADE, soft_clamp
 __all__ = ["fast_made_to_data"]
 
 
-def _groups(degrees: np.ndarray, event_size: int):
-  """(index [D+1, G], valid [D+1, G]): the units of each degree 0..D,
-  padded to the largest group with index 0 and valid 0."""
-  groups = [np.flatnonzero(degrees == k) for k in range(event_size + 1)]
-  width = max(1, max(len(g) for g in groups))
-  index = np.zeros((event_size + 1, width), np.int32)
-  valid = np.zeros((event_size + 1, width), np.float32)
-  for k, group in enumerate(groups):
-    index[k, :len(group)] = group
-    valid[k, :len(group)] = 1.0
-  return index, valid
+class _Slots:
+  """The slot layout of one hidden layer for degrees 0..num_degrees - 1."""
+
+  def __init__(self, degrees: np.ndarray, num_degrees: int):
+    counts = np.bincount(degrees, minlength=num_degrees)
+    self.width = max(1, int(counts.max()))
+    self.size = num_degrees * self.width
+    # unit index in each slot; empty slots point at an extra zero unit
+    self.unit = np.full(self.size, len(degrees), np.int32)
+    for k in range(num_degrees):
+      units = np.flatnonzero(degrees == k)
+      self.unit[k * self.width:k * self.width + len(units)] = units
+    self.degree = np.repeat(np.arange(num_degrees), self.width)
+
+
+def _take(matrix: tf.Tensor, rows: np.ndarray, cols: np.ndarray) -> tf.Tensor:
+  """matrix[rows][:, cols] where the index len(matrix) (row or column) is
+  a zero."""
+  matrix = tf.pad(matrix, [[0, 1], [0, 1]])
+  return tf.gather(tf.gather(matrix, rows), cols, axis=1)
 
 
 def fast_made_to_data(made: MADE, z: tf.Tensor,
-                      context: Optional[tf.Tensor] = None) -> tf.Tensor:
+                      context: Optional[tf.Tensor] = None,
+                      block: int = 8) -> tf.Tensor:
   """z [B, D] -> x [B, D], exactly as `made_to_data`, computing every
-  hidden unit once (see the module docstring)."""
-  size = made.event_size
-  dtype = z.dtype
-  order = np.argsort(made.input_degrees).astype(np.int32)  # by degree
-  groups = [_groups(d, size) for d in made.degrees[1:]]
+  hidden unit once (see the module docstring). `block` is T: 8 is
+  fastest here with and without XLA (benchmarks/sampling.py)."""
+  size, dtype = made.event_size, z.dtype
+  blocks = -(-size // block)
+  padded = blocks * block                 # inputs, padded to whole blocks
+  order = np.argsort(made.input_degrees)  # position p has degree p + 1
+  positions = np.full(padded, size, np.int32)
+  positions[:size] = order
+  slots = [_Slots(d, padded + 1) for d in made.degrees[1:]]
   layers = made.hidden
-  first = layers[0].masked_kernel()
-  # next_kernels[l]: rows of layer l's units into layer l+1 (or the output).
-  next_kernels = [layer.masked_kernel() for layer in layers[1:]]
-  next_kernels.append(made.output_layer.masked_kernel())
-  biases = [layer.bias for layer in layers[1:]] + [made.output_layer.bias]
+  # Kernels and biases in slot (and sorted input) coordinates.
+  kernels = [_take(layers[0].masked_kernel(), positions, slots[0].unit)]
+  for l in range(1, len(layers)):
+    kernels.append(_take(layers[l].masked_kernel(), slots[l - 1].unit,
+                         slots[l].unit))
+  biases = [tf.gather(tf.pad(layer.bias, [[0, 1]]), s.unit)
+            for layer, s in zip(layers, slots)]
+  last = slots[-1]
+  # Output columns of block b: its shifts, then its log-scales.
+  real = positions < size
+  out_cols = np.stack([np.where(real, positions, 2 * size),
+                       np.where(real, positions + size, 2 * size)])
+  out_cols = out_cols.reshape(2, blocks, block).transpose(1, 0, 2).reshape(
+      blocks, 2 * block)
+  # out_kernel[b]: last-layer slots -> [shifts, log-scales] of block b.
+  out_kernel = tf.transpose(tf.reshape(
+      _take(made.output_layer.masked_kernel(), last.unit,
+            out_cols.reshape(-1)), [last.size, blocks, 2 * block]), [1, 0, 2])
+  out_bias = tf.gather(tf.pad(made.output_layer.bias, [[0, 1]]), out_cols)
   batch = tf.shape(z)[0]
-
-  first_pre = tf.broadcast_to(tf.convert_to_tensor(layers[0].bias),
-                              [batch, layers[0].units])
+  z_sorted = tf.gather(tf.pad(z, [[0, 0], [0, 1]]), positions, axis=1)
+  pre_context = 0.0
   if made.context_size:
-    first_pre = first_pre + made.context_layer(context)
-  pres = [first_pre] + [
-      tf.broadcast_to(tf.convert_to_tensor(b), [batch, b.shape[0]])
-      for b in biases]
+    pre_context = tf.gather(
+        tf.pad(made.context_layer(context), [[0, 0], [0, 1]]),
+        slots[0].unit, axis=1)
 
-  def finish(degree, pres):
-    """Finishes the units of `degree` in every layer, in order."""
-    pres = list(pres)
-    for l, layer in enumerate(layers):
-      index = tf.gather(groups[l][0], degree)
-      valid = tf.cast(tf.gather(groups[l][1], degree), dtype)
-      units = layer.activation(tf.gather(pres[l], index, axis=1)) * valid
-      pres[l + 1] = pres[l + 1] + tf.matmul(
-          units, tf.gather(next_kernels[l], index))
-    return pres
+  # Units of degree 0 see only the context (and each other).
+  states = [tf.zeros(tf.stack([padded, batch]), dtype)]  # x, transposed
+  below = None
+  for l, layer in enumerate(layers):
+    pre = biases[l] + (pre_context if l == 0 else
+                       tf.matmul(below, kernels[l], transpose_a=True))
+    pre = tf.broadcast_to(pre, tf.stack([batch, slots[l].size]))
+    below = tf.transpose(layer.activation(pre) *
+                         tf.constant(slots[l].degree == 0, dtype))
+    states.append(below)  # [slots, B]
 
-  pres = finish(0, pres)
-  xs = tf.TensorArray(dtype, size=size)
+  def run_block(b, *states):
+    start = b * block  # degrees start+1 .. start+block
+    x_state, hidden = states[0], list(states[1:])
+    acc, local = [], []
+    for l, s in enumerate(slots):
+      begin = (start + 1) * s.width
+      acc.append(tf.matmul(states[l], tf.slice(
+          kernels[l], [0, begin], [kernels[l].shape[0], block * s.width]),
+          transpose_a=True) + tf.slice(biases[l], [begin], [block * s.width]))
+      if l == 0:
+        acc[0] += 0.0 if not made.context_size else tf.slice(
+            pre_context, [0, begin], [batch, block * s.width])
+        local.append(tf.slice(kernels[0], [start, begin],
+                              [block, block * s.width]))
+      else:
+        below_begin = (start + 1) * slots[l - 1].width
+        local.append(tf.slice(kernels[l], [below_begin, begin],
+                              [block * slots[l - 1].width, block * s.width]))
+    out_k = tf.gather(out_kernel, b)
+    out_acc = tf.matmul(hidden[-1], out_k, transpose_a=True) + \
+        tf.gather(out_bias, b)
+    out_local = tf.slice(out_k, [(start + 1) * last.width, 0],
+                         [block * last.width, 2 * block])
+    z_block = tf.unstack(tf.slice(z_sorted, [0, start], [batch, block]),
+                         axis=1)
+    rows0 = tf.unstack(local[0])
+    xs, finished = [], [[] for _ in slots]
+    for t in range(block):
+      log_scale = soft_clamp(out_acc[:, block + t], made.log_scale_bound)
+      x = z_block[t] * tf.exp(log_scale) + out_acc[:, t]
+      xs.append(x)
+      new = x[:, None]
+      for l, s in enumerate(slots):
+        if l == 0:
+          acc[0] += new * rows0[t]
+        else:
+          width = slots[l - 1].width
+          acc[l] += tf.matmul(new, local[l][t * width:(t + 1) * width])
+        group = slice(t * s.width, (t + 1) * s.width)
+        new = layers[l].activation(acc[l][:, group])
+        finished[l].append(new)
+      out_acc += tf.matmul(new, out_local[t * last.width:
+                                          (t + 1) * last.width])
+    rows = (start + tf.range(block))[:, None]
+    x_state = tf.tensor_scatter_nd_update(x_state, rows, tf.stack(xs))
+    for l, s in enumerate(slots):
+      rows = ((start + 1) * s.width + tf.range(block * s.width))[:, None]
+      hidden[l] = tf.tensor_scatter_nd_update(
+          hidden[l], rows, tf.transpose(tf.concat(finished[l], 1)))
+    return (b + 1, x_state, *hidden)
 
-  def step(k, xs, *pres):
-    i = tf.gather(order, k)
-    out = pres[-1]
-    shift = out[:, i]
-    log_scale = soft_clamp(out[:, size + i], made.log_scale_bound)
-    x_i = z[:, i] * tf.exp(log_scale) + shift
-    pres = list(pres)
-    pres[0] = pres[0] + x_i[:, None] * first[i][None, :]
-    pres = finish(k + 1, pres)
-    return (k + 1, xs.write(k, x_i), *pres)
-
-  _, xs, *_ = tf.while_loop(lambda k, *_: k < size, step,
-                            (tf.constant(0), xs, *pres))
-  by_degree = tf.transpose(xs.stack())  # [B, D], column k = degree k + 1
-  return tf.gather(by_degree, np.argsort(order), axis=1)
+  _, x_sorted, *_ = tf.while_loop(lambda b, *_: b < blocks, run_block,
+                                  (tf.constant(0), *states))
+  return tf.gather(tf.transpose(x_sorted), np.argsort(order), axis=1)
