@@ -34,6 +34,7 @@ class TrainConfig:
   base: str = "normal"
   num_components: int = 10
   log_scale_bound: float = 10.0
+  matmul_dtype: Optional[str] = None  # 'bfloat16': MADE matmuls in bf16
   # Optimisation.
   learning_rate: float = 1e-4
   cosine_decay: bool = False

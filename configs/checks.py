@@ -12,6 +12,7 @@ CHOICES = {
     "ordering": ("alternate", "random"),
     "batch_norm": (None, "between", "after_each"),
     "base": ("normal", "mixture"),
+    "matmul_dtype": (None, "bfloat16"),
 }
 POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
             "epochs", "patience", "max_bad_steps", "sample_every",

@@ -10,6 +10,7 @@ Papamakarios, Pavlakou and Murray 2017, "Masked Autoregressive Flow for
 Density Estimation", arXiv 1705.07057.
 """
 
+import weakref
 from typing import Optional, Sequence, Union
 
 import keras
@@ -30,6 +31,19 @@ tfd = tfp.distributions
 __all__ = ["MAF", "IAF", "layer_permutations"]
 
 BATCH_NORM_PLACEMENTS = (None, "between", "after_each")
+_XLA_TO_DATA = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
+
+
+def _xla_to_data(flow: "MAF", sampler: str):
+  """flow.to_data compiled with XLA, one tf.function per flow and sampler
+  (kept here, not on the Keras model, so exports never trace it)."""
+  functions = _XLA_TO_DATA.setdefault(flow, {})
+  if sampler not in functions:
+    ref = weakref.ref(flow)
+    functions[sampler] = tf.function(
+        lambda z, context: ref().to_data(z, context, sampler),
+        jit_compile=True)
+  return functions[sampler]
 
 
 def layer_permutations(event_size: int, num_layers: int,
@@ -88,6 +102,8 @@ class MAF(FlowTraining, keras.Model):
     context_size: size of the conditioning input (0: unconditional).
     log_scale_bound: bound on every MADE log-scale.
     seed: seeds masks, permutations and initialisers.
+    matmul_dtype: None, or 'bfloat16' to run the MADE matmuls of log_prob
+      and training in bfloat16 (weights, sums and sampling stay float32).
 
   Example:
     >>> flow = MAF(event_size=2, num_layers=2, hidden_units=[16])
@@ -103,7 +119,7 @@ class MAF(FlowTraining, keras.Model):
                batch_norm_momentum: float = 0.95, batch_norm_eps: float = 1e-5,
                base: str = "normal", num_components: int = 10,
                context_size: int = 0, log_scale_bound: float = 10.0,
-               seed: int = 0, **kwargs):
+               seed: int = 0, matmul_dtype: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
     if batch_norm not in BATCH_NORM_PLACEMENTS:
       raise ValueError(f"batch_norm must be one of {BATCH_NORM_PLACEMENTS}; "
@@ -123,13 +139,14 @@ class MAF(FlowTraining, keras.Model):
         batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
         batch_norm_eps=batch_norm_eps, base=base,
         num_components=num_components, context_size=self.context_size,
-        log_scale_bound=log_scale_bound, seed=seed)
+        log_scale_bound=log_scale_bound, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
                                            ordering, seed)
     self.mades = [
         MADE(self.event_size, hidden_units, activation, hidden_degrees,
              context_size=self.context_size, log_scale_bound=log_scale_bound,
-             seed=seed * 100 + k, dtype=self.dtype_policy, name=f"made_{k}")
+             seed=seed * 100 + k, matmul_dtype=matmul_dtype,
+             dtype=self.dtype_policy, name=f"made_{k}")
         for k in range(num_layers)]
     with_norm = {"between": range(num_layers - 1),
                  "after_each": range(num_layers), None: ()}[batch_norm]
@@ -250,8 +267,8 @@ class MAF(FlowTraining, keras.Model):
     z, log_det = self.to_base(x, context, training)
     return self.base.distribution().log_prob(z) + log_det
 
-  def sample(self, n: int, context=None, seed=None,
-             sampler: str = "fast") -> tf.Tensor:
+  def sample(self, n: int, context=None, seed=None, sampler: str = "fast",
+             jit_compile: bool = False) -> tf.Tensor:
     """n exact samples, shape [n, D]; context [C] or [n, C] if conditional.
 
     Args:
@@ -259,6 +276,10 @@ class MAF(FlowTraining, keras.Model):
       context: conditioning input for a conditional flow.
       seed: an int for reproducible samples, or None.
       sampler: 'fast' or 'naive' (the reference); see `to_data`.
+      jit_compile: run the base -> data map compiled by XLA (about twice
+        as fast for the fast sampler on CPU; compiled once per flow and
+        input shape; a served model needs XLA enabled, so exports do not
+        use it).
     """
     context = self._check_context(context, "sample")
     if context is not None and context.shape.rank == 1:
@@ -266,6 +287,8 @@ class MAF(FlowTraining, keras.Model):
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], dtype=tf.int32)
     z = self.base.distribution().sample(n, seed=seed)
+    if jit_compile:
+      return _xla_to_data(self, sampler)(z, context)
     return self.to_data(z, context, sampler)
 
   def bijector(self, context=None, training=False) -> tfb.Bijector:

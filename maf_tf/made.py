@@ -34,13 +34,28 @@ def _paper_initializer(fan_in: int, seed: Optional[int]):
       stddev=1.0 / np.sqrt(fan_in + 1.0), seed=seed)
 
 
-def _dense(inputs: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
-  """inputs[..., n_in] @ kernel[n_in, n_out] for any number of batch dims."""
+MATMUL_DTYPES = (None, "bfloat16")
+
+
+def _dense(inputs: tf.Tensor, kernel: tf.Tensor,
+           matmul_dtype: Optional[str] = None) -> tf.Tensor:
+  """inputs[..., n_in] @ kernel[n_in, n_out] for any number of batch dims.
+
+  With matmul_dtype='bfloat16' both operands are rounded to bfloat16 for
+  the product (AMX/AVX512-BF16 on CPUs that have them) and the result is
+  cast back; everything else stays in the inputs' dtype.
+  """
+  dtype = inputs.dtype
+  if matmul_dtype is not None:
+    inputs, kernel = tf.cast(inputs, matmul_dtype), tf.cast(kernel,
+                                                            matmul_dtype)
   if inputs.shape.rank == 2:
-    return tf.matmul(inputs, kernel)
-  flat = tf.reshape(inputs, [-1, tf.shape(inputs)[-1]])
-  out = tf.matmul(flat, kernel)
-  return tf.reshape(out, tf.concat([tf.shape(inputs)[:-1], [-1]], axis=0))
+    out = tf.matmul(inputs, kernel)
+  else:
+    flat = tf.reshape(inputs, [-1, tf.shape(inputs)[-1]])
+    out = tf.reshape(tf.matmul(flat, kernel),
+                     tf.concat([tf.shape(inputs)[:-1], [-1]], axis=0))
+  return tf.cast(out, dtype)
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
@@ -57,12 +72,18 @@ class MaskedDense(keras.layers.Layer):
     strict: True for an output layer (out > in), False for hidden layers.
     activation: Keras activation name or None.
     seed: initialiser seed.
+    matmul_dtype: None (the layer's dtype) or 'bfloat16' (see `_dense`).
   """
 
   def __init__(self, in_degrees: Sequence[int], out_degrees: Sequence[int],
                strict: bool = False, activation: Optional[str] = None,
-               seed: Optional[int] = None, **kwargs):
+               seed: Optional[int] = None,
+               matmul_dtype: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
+    if matmul_dtype not in MATMUL_DTYPES:
+      raise ValueError(f"matmul_dtype must be one of {MATMUL_DTYPES}; got "
+                       f"{matmul_dtype!r}")
+    self.matmul_dtype = matmul_dtype
     self.in_degrees = [int(d) for d in in_degrees]
     self.out_degrees = [int(d) for d in out_degrees]
     self.strict = bool(strict)
@@ -85,7 +106,8 @@ class MaskedDense(keras.layers.Layer):
     return self.kernel * self.mask
 
   def call(self, inputs):
-    return self.activation(_dense(inputs, self.masked_kernel()) + self.bias)
+    return self.activation(
+        _dense(inputs, self.masked_kernel(), self.matmul_dtype) + self.bias)
 
   def compute_output_shape(self, input_shape):
     return tuple(input_shape[:-1]) + (self.units,)
@@ -95,7 +117,7 @@ class MaskedDense(keras.layers.Layer):
     config.update(in_degrees=self.in_degrees, out_degrees=self.out_degrees,
                   strict=self.strict,
                   activation=keras.activations.serialize(self.activation),
-                  seed=self.seed)
+                  seed=self.seed, matmul_dtype=self.matmul_dtype)
     return config
 
 
@@ -119,6 +141,7 @@ class MADE(keras.layers.Layer):
     context_size: size of the conditioning input; 0 for none.
     log_scale_bound: the bound of the log-scale (10 by default).
     seed: seeds the random order/degrees and the initialisers.
+    matmul_dtype: None, or 'bfloat16' for bfloat16 matmuls (see `_dense`).
 
   Example:
     >>> made = MADE(event_size=3, hidden_units=[8])
@@ -131,9 +154,10 @@ class MADE(keras.layers.Layer):
                activation: str = "relu", hidden_degrees: str = "sequential",
                order="natural", context_size: int = 0,
                log_scale_bound: float = 10.0, seed: Optional[int] = None,
-               **kwargs):
+               matmul_dtype: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
     self.event_size = int(event_size)
+    self.matmul_dtype = matmul_dtype
     self.hidden_units = [int(u) for u in hidden_units]
     self.activation = activation
     self.hidden_degrees = hidden_degrees
@@ -153,12 +177,13 @@ class MADE(keras.layers.Layer):
     self.hidden = [
         MaskedDense(self.degrees[i], self.degrees[i + 1],
                     activation=activation, seed=layer_seed(i),
-                    dtype=self.dtype_policy, name=f"hidden_{i}")
+                    matmul_dtype=matmul_dtype, dtype=self.dtype_policy,
+                    name=f"hidden_{i}")
         for i in range(len(self.hidden_units))]
     self.output_layer = MaskedDense(
         self.degrees[-1], np.tile(self.degrees[0], 2), strict=True,
-        seed=layer_seed(len(self.hidden_units)), dtype=self.dtype_policy,
-        name="shift_and_log_scale")
+        seed=layer_seed(len(self.hidden_units)), matmul_dtype=matmul_dtype,
+        dtype=self.dtype_policy, name="shift_and_log_scale")
     if self.context_size:
       self.context_layer = keras.layers.Dense(
           self.hidden_units[0], use_bias=False,
@@ -180,8 +205,8 @@ class MADE(keras.layers.Layer):
       self.context_layer.build((None, self.context_size))
 
   def call(self, inputs, context=None):
-    hidden = _dense(inputs, self.hidden[0].masked_kernel()) + \
-        self.hidden[0].bias
+    hidden = _dense(inputs, self.hidden[0].masked_kernel(),
+                    self.matmul_dtype) + self.hidden[0].bias
     if self.context_size:
       hidden = hidden + self.context_layer(context)
     hidden = self.hidden[0].activation(hidden)
@@ -197,5 +222,6 @@ class MADE(keras.layers.Layer):
                   activation=self.activation,
                   hidden_degrees=self.hidden_degrees, order=self.order,
                   context_size=self.context_size,
-                  log_scale_bound=self.log_scale_bound, seed=self.seed)
+                  log_scale_bound=self.log_scale_bound, seed=self.seed,
+                  matmul_dtype=self.matmul_dtype)
     return config

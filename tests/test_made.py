@@ -112,3 +112,20 @@ def test_get_config_round_trips(layer):
 def test_unknown_activation_fails_at_construction():
   with pytest.raises(ValueError, match="swoosh"):
     MADE(3, [4], activation="swoosh")
+
+
+def test_bfloat16_matmuls_stay_close_and_keep_float32_outputs():
+  made = MADE(event_size=20, hidden_units=[64], seed=1)
+  fast = MADE(event_size=20, hidden_units=[64], seed=1,
+              matmul_dtype="bfloat16")
+  x = tf.random.stateless_normal([50, 20], seed=[0, 1])
+  made(x), fast(x)
+  fast.set_weights(made.get_weights())
+  (shift, log_scale), (shift16, log_scale16) = made(x), fast(x)
+  assert shift16.dtype == tf.float32
+  np.testing.assert_allclose(shift16, shift, atol=0.05)
+  np.testing.assert_allclose(log_scale16, log_scale, atol=0.05)
+  assert not np.allclose(shift16, shift, atol=1e-6)  # really bfloat16
+  assert MADE.from_config(fast.get_config()).matmul_dtype == "bfloat16"
+  with pytest.raises(ValueError, match="matmul_dtype must be one of"):
+    MADE(event_size=3, hidden_units=[4], matmul_dtype="float16")

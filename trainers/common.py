@@ -91,7 +91,8 @@ def build_model(config: TrainConfig, data: RunData) -> MAF:
       batch_norm=config.batch_norm, base=config.base,
       num_components=config.num_components,
       context_size=data.num_classes if config.conditional else 0,
-      log_scale_bound=config.log_scale_bound, seed=config.seed)
+      log_scale_bound=config.log_scale_bound, seed=config.seed,
+      matmul_dtype=config.matmul_dtype)
   if data.image_shape is None:
     return MAF(**kwargs)
   return PixelMAF(alpha=data.alpha, **kwargs)

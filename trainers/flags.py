@@ -17,6 +17,9 @@ __all__ = ["define_run_flags", "define_config_flags", "config_from_flags"]
 FLAGS = flags.FLAGS
 
 
+NONE_ALLOWED = ("batch_norm", "matmul_dtype")  # string flags that take 'none'
+
+
 def define_run_flags() -> None:
   flags.DEFINE_string("dataset", None, "Preset to train: " +
                       ", ".join(sorted(PRESETS)) + ".")
@@ -63,7 +66,7 @@ def define_config_flags() -> None:
       flags.DEFINE_list(field.name, None, help_text + " Comma-separated.")
     else:
       flags.DEFINE_string(field.name, None, help_text +
-                          (" 'none' for None." if field.name == "batch_norm"
+                          (" 'none' for None." if field.name in NONE_ALLOWED
                            else ""))
 
 
@@ -80,7 +83,7 @@ def config_from_flags(config: TrainConfig) -> TrainConfig:
       except ValueError:
         raise ValueError("hidden_units must be comma-separated positive "
                          f"integers; got {','.join(value)!r}") from None
-    if field.name == "batch_norm" and value.lower() == "none":
+    if field.name in NONE_ALLOWED and value.lower() == "none":
       value = None
     changes[field.name] = value
   return config.replace(**changes)
