@@ -1,40 +1,34 @@
-"""Training and density throughput: maf-tf against TFP's own MAF.
+"""Speed and memory of maf-tf against TFP's own MAF, printed as a table.
 
-    python -m benchmarks.speed [--preset=mnist|mnist_paper|cifar10]
+    python -m benchmarks.speed [--presets=mnist,mnist_paper,cifar10]
 
-Builds, in one process, our MAF and TFP's tfb.MaskedAutoregressiveFlow +
-tfb.AutoregressiveNetwork (relu) + tfb.Permute at the same sizes (no batch
-norm in either), and prints training samples/s (batch 100, Adam) and
-log_prob samples/s (batch 1000), the ratios ours/TFP, and the fraction of
-the machine's dense float32 matmul throughput (measured here) that each
-reaches, from the FLOPs per sample of the masked dense layers.
+For each preset (sizes, degrees and batch norm from configs.presets), one
+child process per system builds the flow and measures, after a warm-up:
+  * training samples/s at batch 100 (ours: Model.fit with our train step;
+    TFP: a tf.function Adam step on -mean log_prob),
+  * log_prob samples/s at batch 1000,
+  * seconds to draw 100 exact samples (ours: the fast sampler, plain and
+    under XLA; TFP: TransformedDistribution.sample),
+  * peak resident memory after training and at the end (ru_maxrss).
+Systems: ours (float32), ours with bfloat16 matmuls, and TFP's
+tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
+tfb.Permute (+ tfb.BatchNormalization where ours has batch norm), same sizes.
+The parent measures the machine's dense float32 matmul throughput and
+prints ratios ours/TFP and the fraction of that peak reached, from the
+FLOPs per sample of the dense (unmasked-size) matmuls. Output: a Markdown
+table, ready for the README.
 """
 
 import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
 import time
 
-import keras
-import numpy as np
-import tensorflow as tf
-import tensorflow_probability as tfp
-
-from maf_tf import MAF
-
-tfb, tfd = tfp.bijectors, tfp.distributions
-PRESETS = {"mnist": (784, 5, [512]), "mnist_paper": (784, 5, [1024, 1024]),
-           "cifar10": (3072, 10, [1024])}
-
-
-def tfp_flow(size, layers, hidden):
-  bijectors = []
-  for k in range(layers):
-    bijectors.append(tfb.MaskedAutoregressiveFlow(tfb.AutoregressiveNetwork(
-        params=2, event_shape=[size], hidden_units=hidden,
-        activation="relu")))
-    if k < layers - 1:
-      bijectors.append(tfb.Permute(np.arange(size)[::-1]))
-  return tfd.TransformedDistribution(
-      tfd.Sample(tfd.Normal(0.0, 1.0), [size]), tfb.Chain(bijectors))
+SYSTEMS = ("ours", "ours_bf16", "tfp")
 
 
 def rate(function, batch, seconds=5.0):
@@ -48,66 +42,197 @@ def rate(function, batch, seconds=5.0):
   return count * batch / (time.perf_counter() - start)
 
 
-def matmul_flops(seconds=3.0):
+def seconds(function, warm_up=100):
+  """Seconds of function(100), after a warm-up call function(warm_up)
+  (XLA compiles per shape; TFP's graph takes any n, and its warm-up at 100
+  would cost minutes on CIFAR-10)."""
+  function(warm_up)
+  start = time.perf_counter()
+  function(100)
+  return time.perf_counter() - start
+
+
+def peak_mb():
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def flops_per_sample(config, size):
+  """2 x multiply-adds of one density pass (masks ignored)."""
+  widths = [size, *config.hidden_units, 2 * size]
+  return config.num_layers * 2 * sum(
+      a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def tfp_flows(config, size):
+  """(training, inference) TransformedDistributions sharing every weight."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  tfb, tfd = tfp.bijectors, tfp.distributions
+  with_norm = {"between": range(config.num_layers - 1),
+               "after_each": range(config.num_layers), None: ()}
+  norms = {k: tfb.BatchNormalization() for k in with_norm[config.batch_norm]}
+  mafs = [tfb.MaskedAutoregressiveFlow(tfb.AutoregressiveNetwork(
+      params=2, event_shape=[size], hidden_units=list(config.hidden_units),
+      activation="relu", hidden_degrees="random" if
+      config.hidden_degrees == "random" else "equal"))
+          for _ in range(config.num_layers)]
+
+  def flow(training):
+    steps = []  # data -> base, as our MAF; Chain applies inverses in order
+    for k in range(config.num_layers):
+      if k:
+        steps.append(tfb.Permute(np.arange(size)[::-1]))
+      steps.append(mafs[k])
+      if k in norms:
+        steps.append(tfb.BatchNormalization(norms[k].batchnorm,
+                                            training=training))
+    return tfd.TransformedDistribution(
+        tfd.Sample(tfd.Normal(0.0, 1.0), [size]), tfb.Chain(steps))
+
+  return flow(True), flow(False)
+
+
+def measure(system, preset):
+  """The child: every figure of one system on one preset, as a dict."""
+  import keras  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  from maf_tf import MAF  # pylint: disable=import-outside-toplevel
+  config = PRESETS[preset]
+  size = 3072 if preset.startswith("cifar") else 784
+  x100 = tf.random.uniform([100, size])
+  x1000 = tf.random.uniform([1000, size])
+  result = {}
+  if system.startswith("ours"):
+    flow = MAF(event_size=size, num_layers=config.num_layers,
+               hidden_units=config.hidden_units,
+               hidden_degrees=config.hidden_degrees,
+               batch_norm=config.batch_norm,
+               matmul_dtype="bfloat16" if system == "ours_bf16" else None)
+    flow.compile(keras.optimizers.Adam(1e-4))
+    data = tf.data.Dataset.from_tensors(x100).repeat()
+    result["train"] = rate(lambda: flow.fit(  # 10 steps of 100 per call
+        data, steps_per_epoch=10, epochs=1, verbose=0), 1000)
+    result["peak_train_mb"] = peak_mb()
+    density = tf.function(lambda: flow.log_prob(x1000))
+    result["log_prob"] = rate(lambda: density().numpy(), 1000)
+    if system == "ours":
+      for name, jit in (("sample", False), ("sample_xla", True)):
+        draw = tf.function(lambda n, jit=jit: flow.sample(
+            n, seed=1, jit_compile=jit))
+        result[name] = seconds(lambda n, draw=draw: draw(tf.constant(n)))
+  else:
+    training, inference = tfp_flows(config, size)
+    inference.log_prob(x100[:2])  # builds the networks
+    training.log_prob(x100[:2])
+    optimizer = keras.optimizers.Adam(1e-4)
+    variables = training.trainable_variables
+
+    @tf.function
+    def step():
+      with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(training.log_prob(x100))
+      optimizer.apply_gradients(zip(tape.gradient(loss, variables),
+                                    variables))
+      return loss
+
+    result["train"] = rate(lambda: step().numpy(), 100)
+    result["peak_train_mb"] = peak_mb()
+    density = tf.function(lambda: inference.log_prob(x1000))
+    result["log_prob"] = rate(lambda: density().numpy(), 1000)
+    draw = tf.function(lambda n: inference.sample(n, seed=1))
+    result["sample"] = seconds(lambda n: draw(tf.constant(n)), warm_up=2)
+  result["peak_mb"] = peak_mb()
+  return result
+
+
+def matmul_flops(seconds_=3.0):
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   a = tf.random.normal([1024, 1024])
   step = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)))
-  return rate(lambda: step().numpy(), 2 * 1024**3, seconds)
+  return rate(lambda: step().numpy(), 2 * 1024**3, seconds_)
 
 
-def flops_per_sample(size, layers, hidden):
-  """Multiply-adds x 2 of one density pass (dense, masks ignored)."""
-  widths = [size] + hidden + [2 * size]
-  return layers * 2 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+def machine():
+  model = "unknown CPU"
+  with open("/proc/cpuinfo") as stream:
+    for line in stream:
+      if line.startswith("model name"):
+        model = line.split(":", 1)[1].strip()
+        break
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+  return (f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB; Python "
+          f"{platform.python_version()}, TensorFlow {tf.__version__}, TFP "
+          f"{tfp.__version__}")
 
 
-def trainer(log_prob, variables, size):
-  """One Adam step of TFP's flow on a batch of 100, as a tf.function."""
-  optimizer = keras.optimizers.Adam(1e-4)
-  x = tf.random.uniform([100, size])
-
-  @tf.function
-  def step():
-    with tf.GradientTape() as tape:
-      loss = -tf.reduce_mean(log_prob(x))
-    gradients = tape.gradient(loss, variables())
-    optimizer.apply_gradients(zip(gradients, variables()))
-    return loss
-
-  return lambda: step().numpy()
+def table(figures, peak):
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  rows = ["| preset | system | train /s | log_prob /s | 100 samples | "
+          "peak memory (train / all) | train, log_prob % of peak |",
+          "|---|---|---|---|---|---|---|"]
+  for preset, by_system in figures.items():
+    config = PRESETS[preset]
+    size = 3072 if preset.startswith("cifar") else 784
+    cost = flops_per_sample(config, size)
+    tfp_ = by_system["tfp"]
+    for system, r in by_system.items():
+      sample = f"{r['sample']:.2f} s" if "sample" in r else "–"
+      if "sample_xla" in r:
+        sample += f" (XLA {r['sample_xla']:.2f} s)"
+      ratio = "" if system == "tfp" else (
+          f" ({r['train'] / tfp_['train']:.2f}×)",
+          f" ({r['log_prob'] / tfp_['log_prob']:.2f}×)",
+          f" ({tfp_['sample'] / r['sample']:.0f}×"
+          + (f", XLA {tfp_['sample'] / r['sample_xla']:.0f}×)"
+             if "sample_xla" in r else ")") if "sample" in r else "")
+      ratio = ratio or ("", "", "")
+      rows.append(
+          f"| {preset} | {system} | {r['train']:.0f}{ratio[0]} | "
+          f"{r['log_prob']:.0f}{ratio[1]} | {sample}{ratio[2]} | "
+          f"{r['peak_train_mb'] / 1024:.1f} / {r['peak_mb'] / 1024:.1f} GB | "
+          f"{r['train'] * 3 * cost / peak:.0%}, "
+          f"{r['log_prob'] * cost / peak:.0%} |")
+  return "\n".join(rows)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--preset", default="mnist", choices=sorted(PRESETS))
+  parser.add_argument("--presets", default="mnist,mnist_paper,cifar10")
+  parser.add_argument("--systems", default=",".join(SYSTEMS))
+  parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "PRESET"),
+                      help=argparse.SUPPRESS)
   args = parser.parse_args()
-  size, layers, hidden = PRESETS[args.preset]
-  ours = MAF(event_size=size, num_layers=layers, hidden_units=hidden)
-  theirs = tfp_flow(size, layers, hidden)
-  theirs.log_prob(tf.zeros([1, size]))
-  ours.compile(keras.optimizers.Adam(1e-4))
-  data = tf.data.Dataset.from_tensors(tf.random.uniform([100, size])).repeat()
-  ours_train = lambda: ours.fit(  # noqa: E731  (20 steps of 100 per call)
-      data, steps_per_epoch=20, epochs=1, verbose=0)
-  big = tf.random.uniform([1000, size])
-  ours_density = tf.function(lambda: ours.log_prob(big))
-  theirs_density = tf.function(lambda: theirs.log_prob(big))
-  results = {
-      "train": (rate(ours_train, 2000),
-                rate(trainer(theirs.log_prob,
-                             lambda: theirs.trainable_variables, size),
-                     100)),
-      "log_prob": (rate(lambda: ours_density().numpy(), 1000),
-                   rate(lambda: theirs_density().numpy(), 1000)),
-  }
+  if args.child:
+    print(json.dumps(measure(*args.child)))
+    return
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  presets = args.presets.split(",")
+  systems = args.systems.split(",")
+  unknown = [p for p in presets if p not in PRESETS] + [
+      s for s in systems if s not in SYSTEMS]
+  if unknown or "tfp" not in systems:
+    sys.exit(f"benchmarks.speed: unknown preset/system {unknown} (presets: "
+             f"{sorted(PRESETS)}; systems: {SYSTEMS}, tfp required)")
+  figures = {}
+  for preset in presets:
+    figures[preset] = {}
+    for system in systems:
+      out = subprocess.run(
+          [sys.executable, "-m", "benchmarks.speed", "--child", system,
+           preset], capture_output=True, text=True, check=False)
+      if out.returncode:
+        sys.exit(f"benchmarks.speed: {system} on {preset} failed:\n"
+                 f"{out.stderr[-2000:]}")
+      figures[preset][system] = json.loads(out.stdout.strip().splitlines()[-1])
+      print(f"{preset} {system}: {figures[preset][system]}", file=sys.stderr)
   peak = matmul_flops()
-  per_sample = flops_per_sample(size, layers, hidden)
-  print(f"{args.preset} (D={size}, {layers} layers x {hidden}); dense "
-        f"matmul {peak / 1e9:.0f} GFLOP/s")
-  for name, (mine, reference) in results.items():
-    cost = per_sample * (3 if name == "train" else 1)
-    print(f"{name:9s} ours {mine:8.0f}/s  TFP {reference:8.0f}/s  "
-          f"ours/TFP {mine / reference:5.2f}x  of peak: ours "
-          f"{mine * cost / peak:5.1%}, TFP {reference * cost / peak:5.1%}")
+  print(f"Machine: {machine()}; dense float32 matmul {peak / 1e9:.0f} "
+        f"GFLOP/s.\nCommand: python -m benchmarks.speed --presets="
+        f"{args.presets}\n")
+  print(table(figures, peak))
 
 
 if __name__ == "__main__":
