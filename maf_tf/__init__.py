@@ -5,9 +5,10 @@ from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer,
 from maf_tf.distributions import GaussianMixture, StandardNormal
 from maf_tf.flows import IAF, MAF
 from maf_tf.made import MADE, MaskedDense
+from maf_tf.optimizers import FusedAdam
 from maf_tf.pixel_flows import PixelMAF
 
 __all__ = ["MAF", "IAF", "PixelMAF", "MADE", "MaskedDense", "MAFBijector",
            "BatchNormBijector", "BatchNormLayer", "LogitBijector", "StandardNormal",
-           "GaussianMixture"]
+           "GaussianMixture", "FusedAdam"]
 __version__ = "0.1.0"

@@ -17,6 +17,8 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
+from maf_tf.optimizers import FusedAdam
+
 __all__ = ["FlowTraining"]
 
 
@@ -35,10 +37,6 @@ def _as_logs(logs: dict) -> dict:
       else logs
 
 
-def _all_finite(tensors) -> tf.Tensor:
-  return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
-
-
 class FlowTraining:
   """Mixin for a keras.Model with `scores(x, context, training)`.
 
@@ -48,13 +46,15 @@ class FlowTraining:
   clipping) is averaged over the epoch's good steps, and `skipped_steps`
   counts the epoch's skipped (non-finite) ones.
 
-  compile() takes, besides the optimizer:
+  compile() takes, besides the optimizer (default maf_tf.FusedAdam()):
     clip_norm: clip gradients to this global norm (None: no clipping).
     weight_decay: L2 penalty on the kernels (the paper's 1e-6).
   """
 
-  def compile(self, optimizer="adam", clip_norm: Optional[float] = None,
+  def compile(self, optimizer=None, clip_norm: Optional[float] = None,
               weight_decay: float = 0.0, **kwargs):
+    if optimizer is None:
+      optimizer = FusedAdam()
     self.clip_norm = clip_norm
     self.weight_decay = float(weight_decay)
     super().compile(optimizer=optimizer, **kwargs)
@@ -102,14 +102,16 @@ class FlowTraining:
     context_ = tf.distribute.get_replica_context()
     gradients, total_loss = context_.all_reduce(
         tf.distribute.ReduceOp.SUM, (gradients, loss))
-    finite = tf.logical_and(_all_finite(gradients),
-                            tf.math.is_finite(total_loss))
+    # One pass over the gradients: their global norm is finite iff every
+    # entry is (a norm that overflows float32 counts as non-finite too).
     norm = tf.linalg.global_norm(gradients)
+    finite = tf.logical_and(tf.math.is_finite(norm),
+                            tf.math.is_finite(total_loss))
     if self.clip_norm:
       gradients, _ = tf.clip_by_global_norm(gradients, self.clip_norm,
                                             use_norm=norm)
-    # The optimizer sums gradients over replicas again: hand it 1/R each.
-    gradients = [g / replicas for g in gradients]
+    if replicas > 1:  # the optimizer sums over replicas again: 1/R each
+      gradients = [g / replicas for g in gradients]
     self._apply_if(finite, gradients, variables)
     logs = self._track({**values, "grad_norm": norm}, keep=finite)
     self._skipped.update_state(1.0 - tf.cast(finite, tf.float32))

@@ -21,6 +21,7 @@ from configs.presets import PRESETS, preset
 from maf_tf.data import DataError, evaluation_dataset, training_dataset
 from maf_tf.data import steps_per_epoch as count_steps
 from maf_tf.export import export_saved_model
+from maf_tf.optimizers import FusedAdam
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.metrics import summarize
 from trainers import callbacks as run_callbacks
@@ -42,7 +43,7 @@ def make_optimizer(config: TrainConfig, total_steps: int):
   rate = config.learning_rate
   if config.cosine_decay:
     rate = keras.optimizers.schedules.CosineDecay(rate, total_steps)
-  return keras.optimizers.Adam(rate)
+  return FusedAdam(rate)
 
 
 def _is_chief(strategy) -> bool:
