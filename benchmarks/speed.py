@@ -10,6 +10,8 @@ child process per system builds the flow and measures, after a warm-up:
   * seconds to draw 100 exact samples (ours: the fast sampler, plain and
     under XLA; TFP: TransformedDistribution.sample),
   * peak resident memory after training and at the end (ru_maxrss).
+The systems run round-robin for --rounds rounds (the machine's load drifts,
+so each keeps its best round); sampling is timed in the first round only.
 Systems: ours (float32), ours with bfloat16 matmuls, and TFP's
 tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
 tfb.Permute (+ tfb.BatchNormalization where ours has batch norm), same sizes.
@@ -92,8 +94,9 @@ def tfp_flows(config, size):
   return flow(True), flow(False)
 
 
-def measure(system, preset):
-  """The child: every figure of one system on one preset, as a dict."""
+def measure(system, preset, sample):
+  """The child: the figures of one system on one preset, as a dict
+  (sampling only if `sample`)."""
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
@@ -116,7 +119,7 @@ def measure(system, preset):
     result["peak_train_mb"] = peak_mb()
     density = tf.function(lambda: flow.log_prob(x1000))
     result["log_prob"] = rate(lambda: density().numpy(), 1000)
-    if system == "ours":
+    if system == "ours" and sample:
       for name, jit in (("sample", False), ("sample_xla", True)):
         draw = tf.function(lambda n, jit=jit: flow.sample(
             n, seed=1, jit_compile=jit))
@@ -140,8 +143,9 @@ def measure(system, preset):
     result["peak_train_mb"] = peak_mb()
     density = tf.function(lambda: inference.log_prob(x1000))
     result["log_prob"] = rate(lambda: density().numpy(), 1000)
-    draw = tf.function(lambda n: inference.sample(n, seed=1))
-    result["sample"] = seconds(lambda n: draw(tf.constant(n)), warm_up=2)
+    if sample:
+      draw = tf.function(lambda n: inference.sample(n, seed=1))
+      result["sample"] = seconds(lambda n: draw(tf.constant(n)), warm_up=2)
   result["peak_mb"] = peak_mb()
   return result
 
@@ -202,11 +206,14 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--presets", default="mnist,mnist_paper,cifar10")
   parser.add_argument("--systems", default=",".join(SYSTEMS))
-  parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "PRESET"),
-                      help=argparse.SUPPRESS)
+  parser.add_argument("--rounds", type=int, default=2,
+                      help="round-robin rounds over the systems; rates are "
+                      "the best round (sampling is timed in the first)")
+  parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.child:
-    print(json.dumps(measure(*args.child)))
+    system, preset, sample = args.child
+    print(json.dumps(measure(system, preset, sample == "1")))
     return
   from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
   presets = args.presets.split(",")
@@ -218,20 +225,27 @@ def main():
              f"{sorted(PRESETS)}; systems: {SYSTEMS}, tfp required)")
   figures = {}
   for preset in presets:
-    figures[preset] = {}
-    for system in systems:
-      out = subprocess.run(
-          [sys.executable, "-m", "benchmarks.speed", "--child", system,
-           preset], capture_output=True, text=True, check=False)
-      if out.returncode:
-        sys.exit(f"benchmarks.speed: {system} on {preset} failed:\n"
-                 f"{out.stderr[-2000:]}")
-      figures[preset][system] = json.loads(out.stdout.strip().splitlines()[-1])
-      print(f"{preset} {system}: {figures[preset][system]}", file=sys.stderr)
+    figures[preset] = {system: {} for system in systems}
+    for round_ in range(args.rounds):  # interleaved: load drifts over time
+      for system in systems:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.speed", "--child", system,
+             preset, str(int(round_ == 0))], capture_output=True, text=True,
+            check=False)
+        if out.returncode:
+          sys.exit(f"benchmarks.speed: {system} on {preset} failed:\n"
+                   f"{out.stderr[-2000:]}")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{preset} {system} round {round_}: {result}", file=sys.stderr)
+        best = figures[preset][system]
+        for key, value in result.items():
+          keep = min if key.startswith("sample") else max
+          best[key] = keep(best.get(key, value), value)
   peak = matmul_flops()
   print(f"Machine: {machine()}; dense float32 matmul {peak / 1e9:.0f} "
         f"GFLOP/s.\nCommand: python -m benchmarks.speed --presets="
-        f"{args.presets}\n")
+        f"{args.presets} --rounds={args.rounds} (rates: best round; memory: "
+        f"largest)\n")
   print(table(figures, peak))
 
 

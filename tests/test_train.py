@@ -158,6 +158,8 @@ def test_consecutive_bad_steps_stop_the_run():
      "data_dir '/no/such/dir' does not exist"),
     (["--dataset=mnist", "--batch_norm=sometimes"],
      "batch_norm must be one of"),
+    (["--dataset=mnist", "--matmul_dtype=float16"],
+     "matmul_dtype must be one of"),
     ([], "--dataset is required"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
