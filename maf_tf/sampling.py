@@ -47,11 +47,24 @@ class _Slots:
     self.degree = np.repeat(np.arange(num_degrees), self.width)
 
 
-def _take(matrix: tf.Tensor, rows: np.ndarray, cols: np.ndarray) -> tf.Tensor:
-  """matrix[rows][:, cols] where the index len(matrix) (row or column) is
-  a zero."""
-  matrix = tf.pad(matrix, [[0, 1], [0, 1]])
-  return tf.gather(tf.gather(matrix, rows), cols, axis=1)
+def _take(kernel: tf.Tensor, bias: tf.Tensor, rows: np.ndarray,
+          cols: np.ndarray) -> tf.Tensor:
+  """kernel[rows][:, cols] with the bias[cols] appended as a last row; the
+  index len(kernel) (row or column) selects zeros.
+
+  The bias rides in the kernel (the states carry a row of ones) because a
+  matmul + 1-D bias + later matmul is rewritten by TF's oneDNN graph pass
+  into a fused op that has no kernel ("Fusion is not implemented").
+  """
+  n_in = kernel.shape[0]
+  rows = np.append(np.where(rows == n_in, n_in + 1, rows), n_in)
+  kernel = tf.pad(tf.concat([kernel, bias[None, :]], 0), [[0, 1], [0, 1]])
+  return tf.gather(tf.gather(kernel, rows), cols, axis=1)
+
+
+def _with_ones(state: tf.Tensor) -> tf.Tensor:
+  """[n, B] -> [n + 1, B], the last row ones (the bias input)."""
+  return tf.concat([state, tf.ones_like(state[:1])], 0)
 
 
 def fast_made_to_data(made: MADE, z: tf.Tensor,
@@ -68,13 +81,10 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
   positions[:size] = order
   slots = [_Slots(d, padded + 1) for d in made.degrees[1:]]
   layers = made.hidden
-  # Kernels and biases in slot (and sorted input) coordinates.
-  kernels = [_take(layers[0].masked_kernel(), positions, slots[0].unit)]
-  for l in range(1, len(layers)):
-    kernels.append(_take(layers[l].masked_kernel(), slots[l - 1].unit,
-                         slots[l].unit))
-  biases = [tf.gather(tf.pad(layer.bias, [[0, 1]]), s.unit)
-            for layer, s in zip(layers, slots)]
+  # Kernels (bias as last row) in slot and sorted input coordinates.
+  rows = [positions] + [s.unit for s in slots]
+  kernels = [_take(layer.masked_kernel(), layer.bias, rows[l], slots[l].unit)
+             for l, layer in enumerate(layers)]
   last = slots[-1]
   # Output columns of block b: its shifts, then its log-scales.
   real = positions < size
@@ -84,9 +94,9 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
       blocks, 2 * block)
   # out_kernel[b]: last-layer slots -> [shifts, log-scales] of block b.
   out_kernel = tf.transpose(tf.reshape(
-      _take(made.output_layer.masked_kernel(), last.unit,
-            out_cols.reshape(-1)), [last.size, blocks, 2 * block]), [1, 0, 2])
-  out_bias = tf.gather(tf.pad(made.output_layer.bias, [[0, 1]]), out_cols)
+      _take(made.output_layer.masked_kernel(), made.output_layer.bias,
+            last.unit, out_cols.reshape(-1)),
+      [last.size + 1, blocks, 2 * block]), [1, 0, 2])
   batch = tf.shape(z)[0]
   z_sorted = tf.gather(tf.pad(z, [[0, 0], [0, 1]]), positions, axis=1)
   pre_context = 0.0
@@ -95,16 +105,14 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
         tf.pad(made.context_layer(context), [[0, 0], [0, 1]]),
         slots[0].unit, axis=1)
 
-  # Units of degree 0 see only the context (and each other).
-  states = [tf.zeros(tf.stack([padded, batch]), dtype)]  # x, transposed
-  below = None
+  # Units of degree 0 see only the context (and each other). States are
+  # transposed ([inputs or slots + 1, B]) with the row of ones last.
+  states = [_with_ones(tf.zeros(tf.stack([padded, batch]), dtype))]
   for l, layer in enumerate(layers):
-    pre = biases[l] + (pre_context if l == 0 else
-                       tf.matmul(below, kernels[l], transpose_a=True))
-    pre = tf.broadcast_to(pre, tf.stack([batch, slots[l].size]))
-    below = tf.transpose(layer.activation(pre) *
-                         tf.constant(slots[l].degree == 0, dtype))
-    states.append(below)  # [slots, B]
+    pre = tf.matmul(states[l], kernels[l], transpose_a=True) + (
+        pre_context if l == 0 else 0.0)
+    states.append(_with_ones(tf.transpose(
+        layer.activation(pre) * tf.constant(slots[l].degree == 0, dtype))))
 
   def run_block(b, *states):
     start = b * block  # degrees start+1 .. start+block
@@ -114,7 +122,7 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
       begin = (start + 1) * s.width
       acc.append(tf.matmul(states[l], tf.slice(
           kernels[l], [0, begin], [kernels[l].shape[0], block * s.width]),
-          transpose_a=True) + tf.slice(biases[l], [begin], [block * s.width]))
+          transpose_a=True))
       if l == 0:
         acc[0] += 0.0 if not made.context_size else tf.slice(
             pre_context, [0, begin], [batch, block * s.width])
@@ -125,8 +133,7 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
         local.append(tf.slice(kernels[l], [below_begin, begin],
                               [block * slots[l - 1].width, block * s.width]))
     out_k = tf.gather(out_kernel, b)
-    out_acc = tf.matmul(hidden[-1], out_k, transpose_a=True) + \
-        tf.gather(out_bias, b)
+    out_acc = tf.matmul(hidden[-1], out_k, transpose_a=True)
     out_local = tf.slice(out_k, [(start + 1) * last.width, 0],
                          [block * last.width, 2 * block])
     z_block = tf.unstack(tf.slice(z_sorted, [0, start], [batch, block]),

@@ -66,3 +66,29 @@ def test_xla_compiled_sampler_matches_the_reference():
   compiled = flow.sample(8, seed=3, jit_compile=True)
   naive = flow.sample(8, seed=3, sampler="naive")
   np.testing.assert_allclose(compiled, naive, atol=1e-4)
+
+
+@pytest.mark.parametrize("context_size", [0, 3])
+def test_two_hidden_layers_in_a_tf_function_match_the_reference(
+    context_size):
+  # float32 in a tf.function: the graph TF's oneDNN pass rewrites (one
+  # hidden layer or float64 never exercised it).
+  flow = MAF(event_size=30, num_layers=2, hidden_units=[40, 36],
+             batch_norm="between", context_size=context_size, seed=2)
+  z = tf.random.stateless_normal([6, 30], seed=[3, 4])
+  context = tf.ones([6, 3]) if context_size else None
+  fast = tf.function(lambda z: flow.to_data(z, context))(z)
+  naive = tf.function(lambda z: flow.to_data(z, context, "naive"))(z)
+  np.testing.assert_allclose(fast, naive, atol=1e-4)
+
+
+def test_empty_slots_and_padding_contribute_nothing_whatever_the_activation():
+  # sigmoid(0) = 0.5: unused slots and padded inputs must still add nothing.
+  made = MADE(5, [9, 7], activation="sigmoid", hidden_degrees="random",
+              context_size=2, seed=4, dtype="float64")
+  z = tf.constant(np.random.default_rng(1).normal(size=(3, 5)))
+  context = tf.constant(np.random.default_rng(2).normal(size=(3, 2)))
+  made(z, context)
+  randomize(made, seed=5)
+  np.testing.assert_allclose(fast_made_to_data(made, z, context),
+                             made_to_data(made, z, context), atol=1e-10)
