@@ -81,10 +81,13 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
   positions[:size] = order
   slots = [_Slots(d, padded + 1) for d in made.degrees[1:]]
   layers = made.hidden
-  # Kernels (bias as last row) in slot and sorted input coordinates.
+  # Kernels (bias as last row) in slot and sorted input coordinates, built
+  # only once z is known: otherwise a graph builds every layer's (large,
+  # for random degrees) copies at once, before the first layer runs.
   rows = [positions] + [s.unit for s in slots]
-  kernels = [_take(layer.masked_kernel(), layer.bias, rows[l], slots[l].unit)
-             for l, layer in enumerate(layers)]
+  with tf.control_dependencies([z]):
+    kernels = [_take(layer.masked_kernel(), layer.bias, rows[l],
+                     slots[l].unit) for l, layer in enumerate(layers)]
   last = slots[-1]
   # Output columns of block b: its shifts, then its log-scales.
   real = positions < size
@@ -93,10 +96,11 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
   out_cols = out_cols.reshape(2, blocks, block).transpose(1, 0, 2).reshape(
       blocks, 2 * block)
   # out_kernel[b]: last-layer slots -> [shifts, log-scales] of block b.
-  out_kernel = tf.transpose(tf.reshape(
-      _take(made.output_layer.masked_kernel(), made.output_layer.bias,
-            last.unit, out_cols.reshape(-1)),
-      [last.size + 1, blocks, 2 * block]), [1, 0, 2])
+  with tf.control_dependencies([z]):
+    out_kernel = tf.transpose(tf.reshape(
+        _take(made.output_layer.masked_kernel(), made.output_layer.bias,
+              last.unit, out_cols.reshape(-1)),
+        [last.size + 1, blocks, 2 * block]), [1, 0, 2])
   batch = tf.shape(z)[0]
   z_sorted = tf.gather(tf.pad(z, [[0, 0], [0, 1]]), positions, axis=1)
   pre_context = 0.0
