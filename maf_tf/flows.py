@@ -276,7 +276,7 @@ class MAF(FlowTraining, keras.Model):
       context: conditioning input for a conditional flow.
       seed: an int for reproducible samples, or None.
       sampler: 'fast' or 'naive' (the reference); see `to_data`.
-      jit_compile: run the base -> data map compiled by XLA (about twice
+      jit_compile: run the base -> data map compiled by XLA (1.5-2x
         as fast for the fast sampler on CPU; compiled once per flow and
         input shape; a served model needs XLA enabled, so exports do not
         use it).
