@@ -11,11 +11,10 @@ one training step (Model.fit) of the seed MNIST preset (PixelMAF, D=784, 5 MADE 
 import argparse
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from maf_tf import PixelMAF
+from maf_tf import FusedAdam, PixelMAF
 from maf_tf.data import image_spec, training_dataset
 
 
@@ -35,7 +34,7 @@ def time_train_step(event_size, alpha, batch_size, steps):
   decay, non-finite guard) on a batch held in memory."""
   flow = PixelMAF(event_size=event_size, alpha=alpha, num_layers=5,
                   hidden_units=[512])
-  flow.compile(keras.optimizers.Adam(1e-4), clip_norm=5.0,
+  flow.compile(FusedAdam(1e-4), clip_norm=5.0,
                weight_decay=1e-6)
   x = tf.data.Dataset.from_tensors(
       tf.random.uniform([batch_size, event_size])).repeat()

@@ -10,21 +10,12 @@ tf.function (ours also under XLA) and are timed after one warm-up call.
 """
 
 import argparse
-import time
 
 import tensorflow as tf
 
-from benchmarks.speed import tfp_flows
+from benchmarks.speed import seconds, tfp_flows
 from configs.presets import PRESETS
 from maf_tf import MAF
-
-
-def seconds(function, repeats=1):
-  function()  # trace and warm up
-  start = time.perf_counter()
-  for _ in range(repeats):
-    function()
-  return (time.perf_counter() - start) / repeats
 
 
 def main():
@@ -38,13 +29,14 @@ def main():
   config = PRESETS["mnist"].replace(batch_norm=None, num_layers=args.layers)
   _, reference = tfp_flows(config, d)
   reference.log_prob(tf.zeros([1, d]))  # builds the networks
-  fast = tf.function(lambda: ours.sample(n, seed=1))
-  xla = tf.function(lambda: ours.sample(n, seed=1, jit_compile=True))
-  naive = tf.function(lambda: ours.sample(n, seed=1, sampler="naive"))
-  theirs = tf.function(lambda: reference.sample(n, seed=1))
-  times = {"fast": seconds(fast), "fast_xla": seconds(xla),
-           "naive": seconds(naive),
-           "tfp": seconds(theirs)}
+  draws = {
+      "fast": lambda n: ours.sample(n, seed=1),
+      "fast_xla": lambda n: ours.sample(n, seed=1, jit_compile=True),
+      "naive": lambda n: ours.sample(n, seed=1, sampler="naive"),
+      "tfp": lambda n: reference.sample(n, seed=1)}
+  times = {name: seconds(lambda m, f=tf.function(draw): f(tf.constant(m)),
+                         warm_up=n, n=n)
+           for name, draw in draws.items()}
   print(f"{n} samples, D={d}, {args.layers} layers x [512]: " + ", ".join(
       f"{k} {v:.2f} s" for k, v in times.items()) +
         f"; tfp/fast = {times['tfp'] / times['fast']:.1f}x, "

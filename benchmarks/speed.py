@@ -16,10 +16,9 @@ Systems: ours (float32), ours with bfloat16 matmuls, and TFP's
 tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
 tfb.Permute (+ tfb.BatchNormalization where ours has batch norm), same sizes.
 Every process measures the machine's dense float32 matmul throughput (the
-best is used) and
-prints ratios ours/TFP and the fraction of that peak reached, from the
-FLOPs per sample of the dense (unmasked-size) matmuls. Output: a Markdown
-table, ready for the README.
+best is used); the table gives ratios ours/TFP and the fraction of that
+peak reached, from the FLOPs per sample of the dense (unmasked-size)
+matmuls. Output: a Markdown table, ready for the README.
 """
 
 import argparse
@@ -45,18 +44,26 @@ def rate(function, batch, seconds=5.0):
   return count * batch / (time.perf_counter() - start)
 
 
-def seconds(function, warm_up=100):
-  """Seconds of function(100), after a warm-up call function(warm_up)
+def seconds(function, warm_up=100, n=100):
+  """Seconds of function(n), after a warm-up call function(warm_up)
   (XLA compiles per shape; TFP's graph takes any n, and its warm-up at 100
   would cost minutes on CIFAR-10)."""
   function(warm_up)
   start = time.perf_counter()
-  function(100)
+  function(n)
   return time.perf_counter() - start
 
 
 def peak_mb():
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def preset_config(preset):
+  """(TrainConfig, event size D) of a preset."""
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  config = PRESETS[preset]
+  return config, IMAGE_SPECS[config.dataset].event_size
 
 
 def flops_per_sample(config, size):
@@ -100,10 +107,8 @@ def measure(system, preset, sample):
   (sampling only if `sample`)."""
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
   from maf_tf import FusedAdam, MAF  # pylint: disable=import-outside-toplevel
-  config = PRESETS[preset]
-  size = 3072 if preset.startswith("cifar") else 784
+  config, size = preset_config(preset)
   result = {"matmul": matmul_flops()}  # the peak, in every child (noise)
   x100 = tf.random.uniform([100, size])
   x1000 = tf.random.uniform([1000, size])
@@ -176,26 +181,23 @@ def machine():
 
 
 def table(figures, peak):
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
   rows = ["| preset | system | train /s | log_prob /s | 100 samples | "
           "peak memory (train / all) | train, log_prob % of peak |",
           "|---|---|---|---|---|---|---|"]
   for preset, by_system in figures.items():
-    config = PRESETS[preset]
-    size = 3072 if preset.startswith("cifar") else 784
-    cost = flops_per_sample(config, size)
+    cost = flops_per_sample(*preset_config(preset))
     tfp_ = by_system["tfp"]
     for system, r in by_system.items():
       sample = f"{r['sample']:.2f} s" if "sample" in r else "–"
       if "sample_xla" in r:
         sample += f" (XLA {r['sample_xla']:.2f} s)"
-      ratio = "" if system == "tfp" else (
-          f" ({r['train'] / tfp_['train']:.2f}×)",
-          f" ({r['log_prob'] / tfp_['log_prob']:.2f}×)",
-          f" ({tfp_['sample'] / r['sample']:.0f}×"
-          + (f", XLA {tfp_['sample'] / r['sample_xla']:.0f}×)"
-             if "sample_xla" in r else ")") if "sample" in r else "")
-      ratio = ratio or ("", "", "")
+      ratio = ["", "", ""]
+      if system != "tfp":
+        ratio[0] = f" ({r['train'] / tfp_['train']:.2f}×)"
+        ratio[1] = f" ({r['log_prob'] / tfp_['log_prob']:.2f}×)"
+      if "sample_xla" in r:
+        ratio[2] = (f" ({tfp_['sample'] / r['sample']:.0f}×, "
+                    f"XLA {tfp_['sample'] / r['sample_xla']:.0f}×)")
       rows.append(
           f"| {preset} | {system} | {r['train']:.0f}{ratio[0]} | "
           f"{r['log_prob']:.0f}{ratio[1]} | {sample}{ratio[2]} | "
@@ -221,13 +223,15 @@ def main():
     print(json.dumps(measure(system, preset, sample == "1")))
     return
   from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  choices = sorted(p for p, c in PRESETS.items() if c.dataset in IMAGE_SPECS)
   presets = args.presets.split(",")
   systems = args.systems.split(",")
-  unknown = [p for p in presets if p not in PRESETS] + [
+  unknown = [p for p in presets if p not in choices] + [
       s for s in systems if s not in SYSTEMS]
   if unknown or "tfp" not in systems:
-    sys.exit(f"benchmarks.speed: unknown preset/system {unknown} (presets: "
-             f"{sorted(PRESETS)}; systems: {SYSTEMS}, tfp required)")
+    sys.exit(f"benchmarks.speed: unknown preset/system {unknown} (image "
+             f"presets: {choices}; systems: {SYSTEMS}, tfp required)")
   figures = {}
   for preset in presets:
     figures[preset] = {system: {} for system in systems}
