@@ -14,6 +14,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from configs.base import TrainConfig
 from maf_tf import FusedAdam, PixelMAF
 from maf_tf.data import image_spec, training_dataset
 
@@ -31,14 +32,16 @@ def time_pipeline(images, batch_size, batches):
 
 def time_train_step(event_size, alpha, batch_size, steps):
   """Steps/s of Model.fit with the trainer's train_step (clipping, weight
-  decay, non-finite guard) on a batch held in memory."""
+  decay, non-finite guard, steps per execution) on a batch held in
+  memory; `steps` must be a multiple of the steps per execution."""
   flow = PixelMAF(event_size=event_size, alpha=alpha, num_layers=5,
                   hidden_units=[512])
-  flow.compile(FusedAdam(1e-4), clip_norm=5.0,
-               weight_decay=1e-6)
+  per_call = TrainConfig.steps_per_execution  # as the trainer
+  flow.compile(FusedAdam(1e-4), clip_norm=5.0, weight_decay=1e-6,
+               steps_per_execution=per_call)
   x = tf.data.Dataset.from_tensors(
       tf.random.uniform([batch_size, event_size])).repeat()
-  flow.fit(x, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+  flow.fit(x, steps_per_epoch=per_call, epochs=1, verbose=0)  # warm up
   start = time.perf_counter()
   flow.fit(x, steps_per_epoch=steps, epochs=1, verbose=0)
   return steps / (time.perf_counter() - start)

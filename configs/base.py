@@ -45,6 +45,7 @@ class TrainConfig:
   epochs: int = 200
   patience: int = 30
   max_bad_steps: int = 10
+  steps_per_execution: int = 10       # train steps per Keras call (speed)
   seed: int = 0
   # Outputs.
   sample_every: int = 10              # epochs between sample grids

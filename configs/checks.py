@@ -16,7 +16,7 @@ CHOICES = {
 }
 POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
             "epochs", "patience", "max_bad_steps", "sample_every",
-            "num_samples", "toy_size")
+            "num_samples", "toy_size", "steps_per_execution")
 NON_NEGATIVE_FLOATS = ("weight_decay", "clip_norm")
 
 

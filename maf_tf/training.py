@@ -6,6 +6,11 @@ One training step, on every replica:
   -> clip to the global norm -> Adam, or skip the step entirely if any
   loss or gradient was NaN/Inf (weights and optimizer state untouched).
 
+The logs also give `bad_streak`: the longest run of consecutive skipped
+steps seen this epoch (a run carries over from the previous epoch), exact
+whatever compile(steps_per_execution=...) is, for trainers.callbacks'
+NonFiniteGuard.
+
 Losses are scaled for the global batch (R replicas), so a run gives the
 same updates whatever the replica count. The skip decision is taken in
 cross-replica context, as keras.optimizers.LossScaleOptimizer does,
@@ -19,7 +24,7 @@ import tensorflow as tf
 
 from maf_tf.optimizers import FusedAdam
 
-__all__ = ["FlowTraining"]
+__all__ = ["FlowTraining", "BadStreak"]
 
 
 def _num_replicas() -> int:
@@ -35,6 +40,36 @@ def _as_logs(logs: dict) -> dict:
                   strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
   return {k: tf.reshape(v, [1]) for k, v in logs.items()} if multi_worker \
       else logs
+
+
+class BadStreak(keras.metrics.Metric):
+  """The longest run of consecutive non-finite steps this epoch.
+
+  update_state(finite) once per step. The current run is kept across
+  reset_state() (Keras resets metrics every epoch), so a run that spans
+  two epochs is counted whole. Every replica sees the same `finite`, so
+  the first replica's values are the result.
+  """
+
+  def __init__(self, name="bad_streak", **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.current = self.add_variable(
+        shape=(), initializer="zeros", aggregation="only_first_replica",
+        name="current")
+    self.longest = self.add_variable(
+        shape=(), initializer="zeros", aggregation="only_first_replica",
+        name="longest")
+
+  def update_state(self, finite):
+    current = tf.where(finite, 0.0, self.current + 1.0)
+    self.current.assign(current)
+    self.longest.assign(tf.maximum(self.longest, current))
+
+  def reset_state(self):
+    self.longest.assign(self.current)
+
+  def result(self):
+    return tf.identity(self.longest)
 
 
 class FlowTraining:
@@ -61,12 +96,13 @@ class FlowTraining:
     self._trackers = {name: keras.metrics.Mean(name=name)
                       for name in (*self.metric_names, "grad_norm")}
     self._skipped = keras.metrics.Sum(name="skipped_steps")
+    self._bad_streak = BadStreak()
 
   @property
   def metrics(self):
     if not hasattr(self, "_trackers"):
       return []
-    return [*self._trackers.values(), self._skipped]
+    return [*self._trackers.values(), self._skipped, self._bad_streak]
 
   def _track(self, values: dict, keep=True) -> dict:
     """Averages the values into the epoch's metrics (unless keep is False:
@@ -115,7 +151,9 @@ class FlowTraining:
     self._apply_if(finite, gradients, variables)
     logs = self._track({**values, "grad_norm": norm}, keep=finite)
     self._skipped.update_state(1.0 - tf.cast(finite, tf.float32))
-    return _as_logs({**logs, "skipped_steps": self._skipped.result()})
+    self._bad_streak.update_state(finite)
+    return _as_logs({**logs, "skipped_steps": self._skipped.result(),
+                     "bad_streak": self._bad_streak.result()})
 
   def _apply_if(self, finite, gradients, variables):
     def apply():

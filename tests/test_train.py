@@ -10,8 +10,10 @@ import pytest
 import tensorflow as tf
 
 from maf_tf import MAF
+from maf_tf.training import BadStreak
 from maf_tf.data import sources
 from trainers.callbacks import NonFiniteGuard
+from trainers.train import steps_per_execution
 from trainer_helpers import (TINY, command, free_ports, results,
                              run_command, run_in_process, tensorboard_tags,
                              training_log)
@@ -33,7 +35,7 @@ def test_end_to_end_on_tfds_mock_data(tmp_path, monkeypatch):
     assert os.listdir(os.path.join(run_dir, "checkpoints", kind))
   tags = tensorboard_tags(run_dir)
   assert {"epoch_nll", "epoch_bits_per_dim", "epoch_grad_norm",
-          "epoch_skipped_steps", "learning_rate", "skipped_steps_total",
+          "epoch_skipped_steps", "epoch_bad_streak", "learning_rate", "skipped_steps_total",
           "samples"} <= tags["train"]
   assert {"epoch_nll", "epoch_bits_per_dim"} <= tags["validation"]
   summary = results(run_dir)
@@ -146,6 +148,58 @@ def test_consecutive_bad_steps_stop_the_run():
   assert guard.failed and guard.failed_step == 3 and guard.total == 3
 
 
+def test_the_guard_is_exact_with_several_steps_per_execution():
+  """Keras calls the guard once per 2 steps here: runs of bad batches that
+  are broken by good ones never stop the run; a long run does, at the end
+  of the execution in which it reached max_bad_steps."""
+  rows = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
+  bad = np.full_like(rows, np.inf)
+  #          steps: 1    2     3    4    5     6     7    8    9    10
+  batches = [bad, bad, rows, bad, bad, rows, bad, bad, bad, bad]
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[8])
+  flow.compile(keras.optimizers.Adam(1e-3), steps_per_execution=2)
+  guard = NonFiniteGuard(max_bad_steps=3, steps_per_epoch=5)
+  flow.fit(np.concatenate(batches), batch_size=10, epochs=2, shuffle=False,
+           callbacks=[guard], verbose=0)
+  # Epoch 2 (steps 6-10) holds a run of 4 from step 7: it reaches 3 at
+  # step 9, inside the execution of steps 9-10.
+  assert guard.failed and guard.failed_step == 10
+  assert guard.total == 8 and guard.consecutive == 4
+
+
+def test_bad_streak_counts_runs_across_epochs():
+  streak = BadStreak()
+  for finite in (False, False, True, False):
+    streak.update_state(tf.constant(finite))
+  assert float(streak.result()) == 2.0
+  streak.reset_state()  # a new epoch: the open run of 1 carries over
+  assert float(streak.result()) == 1.0
+  streak.update_state(tf.constant(False))
+  assert float(streak.result()) == 2.0
+
+
+@pytest.mark.parametrize("requested, steps, expected", [
+    (10, 500, 10), (10, 450, 10), (10, 12, 6), (10, 449, 1), (10, 3, 3),
+    (1, 500, 1)])
+def test_steps_per_execution_divides_the_epoch(requested, steps, expected):
+  assert steps_per_execution(requested, steps) == expected
+  assert steps_per_execution(requested, steps, replicas=2) == 1
+
+
+def test_steps_per_execution_gives_the_same_weights():
+  x = np.random.default_rng(1).normal(size=(80, 3)).astype(np.float32)
+  weights = []
+  for per_call in (1, 4):
+    keras.utils.set_random_seed(0)
+    flow = MAF(event_size=3, num_layers=2, hidden_units=[8],
+               batch_norm="between")
+    flow.compile(steps_per_execution=per_call, clip_norm=5.0)
+    flow.fit(x, batch_size=10, epochs=2, shuffle=False, verbose=0)
+    weights.append([w.numpy() for w in flow.weights])
+  for a, b in zip(*weights):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--dataset=svhn"], "unknown dataset 'svhn'; expected one of"),
     (["--dataset=digits", "--epochs=-1"],
@@ -160,6 +214,8 @@ def test_consecutive_bad_steps_stop_the_run():
      "batch_norm must be one of"),
     (["--dataset=mnist", "--matmul_dtype=float16"],
      "matmul_dtype must be one of"),
+    (["--dataset=mnist", "--steps_per_execution=0"],
+     "steps_per_execution must be a positive integer; got 0"),
     ([], "--dataset is required"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):

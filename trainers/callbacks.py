@@ -109,8 +109,14 @@ class RunCheckpoints(keras.callbacks.Callback):
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-  """Logs every step skipped for NaN/Inf loss or gradients (train_step skips
-  them) and stops the run after `max_bad_steps` in a row."""
+  """Logs the steps skipped for NaN/Inf loss or gradients (train_step skips
+  them) and stops the run after `max_bad_steps` in a row.
+
+  It reads the train step's `skipped_steps` and `bad_streak` logs, so it is
+  exact with compile(steps_per_execution=N): Keras calls it once per N
+  steps, and the run stops at the end of the N steps in which the streak
+  reached max_bad_steps.
+  """
 
   def __init__(self, max_bad_steps: int, steps_per_epoch: int):
     super().__init__()
@@ -128,14 +134,14 @@ class NonFiniteGuard(keras.callbacks.Callback):
   def on_train_batch_end(self, batch, logs=None):
     count = int(round(float(logs.get("skipped_steps", 0.0))))
     if count <= self.seen:
-      self.consecutive = 0
       return
-    self.seen = count
-    self.total += 1
-    self.consecutive += 1
+    new, self.seen = count - self.seen, count
+    self.total += new
+    self.consecutive = int(round(float(logs.get("bad_streak", new))))
     step = self.epoch * self.steps_per_epoch + batch + 1
-    logging.warning("step %d (epoch %d): non-finite loss or gradients, step "
-                    "skipped (%d in a row, %d in all)", step, self.epoch + 1,
+    logging.warning("up to step %d (epoch %d): %d step(s) skipped for "
+                    "non-finite loss or gradients (longest run this epoch "
+                    "%d, %d in all)", step, self.epoch + 1, new,
                     self.consecutive, self.total)
     if self.consecutive >= self.max_bad_steps:
       self.failed = True

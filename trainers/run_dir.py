@@ -12,7 +12,8 @@ __all__ = ["prepare_run_dir", "RESUMABLE_FIELDS"]
 
 # Fields a resumed run may change: they do not alter what was trained.
 RESUMABLE_FIELDS = {"epochs", "patience", "max_bad_steps", "sample_every",
-                    "num_samples", "data_dir", "source", "eval_batch_size"}
+                    "num_samples", "data_dir", "source", "eval_batch_size",
+                    "steps_per_execution"}
 
 
 def prepare_run_dir(run_dir: str, config: TrainConfig, fresh: bool) -> bool:

@@ -46,6 +46,22 @@ def make_optimizer(config: TrainConfig, total_steps: int):
   return FusedAdam(rate)
 
 
+def steps_per_execution(requested: int, steps: int, replicas: int = 1) -> int:
+  """The largest divisor of an epoch's `steps` that is <= `requested`;
+  1 with more than one replica.
+
+  Keras runs whole executions of N steps, and the training stream is
+  endless, so an N that does not divide the epoch would shift every later
+  epoch's batches (and break resuming). With several replicas, Keras 3.15's
+  loop over N > 1 steps fails under MirroredStrategy ("You must feed a
+  value for placeholder tensor ...", even for a keras.Sequential), so
+  there it is 1.
+  """
+  if replicas > 1:
+    return 1
+  return max(n for n in range(1, min(requested, steps) + 1) if steps % n == 0)
+
+
 def _is_chief(strategy) -> bool:
   resolver = getattr(strategy, "cluster_resolver", None)
   if resolver is None or not resolver.task_type:
@@ -79,11 +95,18 @@ def train(name: str, config: TrainConfig, model_dir: str,
   flips = config.flips and image_data
   steps = count_steps(len(data.train[0]), config.batch_size, flips)
   num_classes = data.num_classes if config.conditional else 0
+  per_call = steps_per_execution(config.steps_per_execution, steps,
+                                 strategy.num_replicas_in_sync)
+  if per_call != config.steps_per_execution:
+    logging.info("steps_per_execution %d: using %d (%d steps per epoch, %d "
+                 "replicas)", config.steps_per_execution, per_call, steps,
+                 strategy.num_replicas_in_sync)
   with strategy.scope():
     model = common.build_model(config, data)
     optimizer = make_optimizer(config, steps * config.epochs)
     model.compile(optimizer, clip_norm=config.clip_norm or None,
-                  weight_decay=config.weight_decay)
+                  weight_decay=config.weight_decay,
+                  steps_per_execution=per_call)
     optimizer.build(model.trainable_variables)
 
   guard = run_callbacks.NonFiniteGuard(config.max_bad_steps, steps)
