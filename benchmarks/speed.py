@@ -117,6 +117,7 @@ def measure(system, preset, sample):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from maf_tf import FusedAdam, MAF  # pylint: disable=import-outside-toplevel
   config, size = preset_config(preset)
+  steps = 2 * config.steps_per_execution  # training steps per timed call
   result = {"matmul": matmul_flops()}  # the peak, in every child (noise)
   x100 = tf.random.uniform([100, size])
   x1000 = tf.random.uniform([1000, size])
@@ -129,7 +130,6 @@ def measure(system, preset, sample):
     flow.compile(FusedAdam(1e-4),  # as trainers.train
                  steps_per_execution=config.steps_per_execution)
     data = tf.data.Dataset.from_tensors(x100).repeat()
-    steps = 2 * config.steps_per_execution  # per call, as many as TFP's
     result["train"] = rate(lambda: flow.fit(
         data, steps_per_epoch=steps, epochs=1, verbose=0), 100 * steps)
     result["peak_train_mb"] = peak_mb()
@@ -149,19 +149,17 @@ def measure(system, preset, sample):
     optimizer = keras.optimizers.Adam(1e-4)
     variables = training.trainable_variables
 
-    per_call = 2 * config.steps_per_execution  # steps per call, as ours
-
     @tf.function
-    def steps():
+    def train_steps():
       loss = tf.constant(0.0)
-      for _ in tf.range(per_call):
+      for _ in tf.range(steps):
         with tf.GradientTape() as tape:
           loss = -tf.reduce_mean(training.log_prob(x100))
         optimizer.apply_gradients(zip(tape.gradient(loss, variables),
                                       variables))
       return loss
 
-    result["train"] = rate(lambda: steps().numpy(), 100 * per_call)
+    result["train"] = rate(lambda: train_steps().numpy(), 100 * steps)
     result["peak_train_mb"] = peak_mb()
     density = tf.function(lambda: inference.log_prob(x1000))
     result["log_prob"] = rate(lambda: density().numpy(), 1000)
