@@ -80,6 +80,17 @@ def layer_permutations(event_size: int, num_layers: int,
   return [None if np.array_equal(p, identity) else p for p in perms]
 
 
+def permute(x: tf.Tensor, permutation) -> tf.Tensor:
+  """x[..., permutation]. A reversal (every layer but the first of the
+  'alternate' ordering) is a tf.reverse: the gradient of a gather is a
+  scatter (UnsortedSegmentSum), and reversing instead made a seed-MNIST
+  training step 4-9% faster (README, Performance)."""
+  permutation = np.asarray(permutation)
+  if np.array_equal(permutation, np.arange(len(permutation))[::-1]):
+    return tf.reverse(x, [-1])
+  return tf.gather(x, permutation, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="maf_tf")
 class MAF(FlowTraining, keras.Model):
   """Masked Autoregressive Flow: a stack of MADEs with Gaussian base.
@@ -206,7 +217,7 @@ class MAF(FlowTraining, keras.Model):
     log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
     for k, made in enumerate(self.mades):
       if self.permutations[k] is not None:
-        x = tf.gather(x, self.permutations[k], axis=-1)
+        x = permute(x, self.permutations[k])
       x, made_log_det = self._made_to_base(made, x, context)
       log_det += made_log_det
       if k in self._norm_after:
@@ -251,7 +262,7 @@ class MAF(FlowTraining, keras.Model):
         z = layer.to_data(z, *layer.statistics(z, False))
       z = self._made_to_data(self.mades[k], z, context, sampler)
       if self.permutations[k] is not None:
-        z = tf.gather(z, np.argsort(self.permutations[k]), axis=-1)
+        z = permute(z, np.argsort(self.permutations[k]))
     return z
 
   # ---- public API ---------------------------------------------------------
