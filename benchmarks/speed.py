@@ -74,6 +74,13 @@ def preset_config(preset):
   return config, IMAGE_SPECS[config.dataset].event_size
 
 
+def image_presets():
+  """The presets of image datasets, which these benchmarks accept."""
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  return sorted(p for p, c in PRESETS.items() if c.dataset in IMAGE_SPECS)
+
+
 def flops_per_sample(config, size):
   """2 x multiply-adds of one density pass (masks ignored)."""
   widths = [size, *config.hidden_units, 2 * size]
@@ -234,9 +241,7 @@ def main():
     system, preset, sample = args.child
     print(json.dumps(measure(system, preset, sample == "1")))
     return
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
-  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
-  choices = sorted(p for p, c in PRESETS.items() if c.dataset in IMAGE_SPECS)
+  choices = image_presets()
   presets = args.presets.split(",")
   systems = args.systems.split(",")
   unknown = [p for p in presets if p not in choices] + [

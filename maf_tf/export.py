@@ -18,12 +18,14 @@ A conditional model's signatures also take `label` int32 [N] (for sample:
 saved_model_cli.
 """
 
+import functools
 import os
 from typing import Optional, Sequence
 
 import tensorflow as tf
 
 from maf_tf.flows import MAF
+from maf_tf.made import frozen_kernels, masked_kernel_copies
 from maf_tf.metrics import bits_per_dim
 from maf_tf.pixel_flows import PixelMAF, to_uint8
 
@@ -31,16 +33,26 @@ __all__ = ["export_saved_model", "ServingModule"]
 
 
 class ServingModule(tf.Module):
-  """The model plus tf.functions with fixed input signatures."""
+  """Serving tf.functions with fixed input signatures over a model snapshot.
+
+  Every masked kernel is frozen on construction (kernel x mask computed
+  once, `maf_tf.made.frozen_kernels`), and the functions read those copies
+  whenever they are traced: a small request no longer pays a mask product
+  over every kernel. The module tracks exactly what the functions read
+  (the copies and the model's other variables), so the SavedModel's
+  checkpoint, which TF Serving and saved_model_cli restore, holds each
+  once and no unmasked kernel.
+  """
 
   def __init__(self, model: MAF, image_shape: Optional[Sequence[int]] = None,
                num_classes: int = 0):
     super().__init__()
-    self.model = model
-    # The tf.Variables under Keras 3's variables, tracked explicitly so that
-    # the SavedModel's checkpoint holds them (TF Serving and
-    # saved_model_cli restore variables from that checkpoint).
-    self.model_variables = [v.value for v in model.weights]
+    copies = masked_kernel_copies(model)
+    self._keep_untracked(model, copies)
+    unmasked = {id(layer.kernel) for layer in copies}
+    self.masked_kernels = list(copies.values())
+    self.other_variables = [v.value for v in model.weights
+                            if id(v) not in unmasked]
     self.image_shape = list(image_shape) if image_shape else None
     self.num_classes = num_classes
     size = model.event_size
@@ -52,23 +64,38 @@ class ServingModule(tf.Module):
         if conditional else []
     events = lambda name, dtype=tf.float32: [  # noqa: E731
         tf.TensorSpec([None, size], dtype, name=name)] + label
-    pixel = isinstance(model, PixelMAF)
+    serve = lambda method, signature: tf.function(  # noqa: E731
+        self._frozen(method), input_signature=signature)
     self.serving_functions = {}
-    if pixel:
-      self.serving_functions["log_prob_pixels"] = tf.function(
-          self._log_prob_pixels, input_signature=events("x"))
-      self.serving_functions["log_prob_logit"] = tf.function(
-          self._log_prob_logit, input_signature=events("y"))
-      self.serving_functions["bits_per_dim"] = tf.function(
-          self._bits_per_dim, input_signature=events("images", tf.uint8))
-      self.serving_functions["serving_default"] = self.serving_functions["log_prob_pixels"]
+    if isinstance(model, PixelMAF):
+      self.serving_functions["log_prob_pixels"] = serve(
+          self._log_prob_pixels, events("x"))
+      self.serving_functions["log_prob_logit"] = serve(
+          self._log_prob_logit, events("y"))
+      self.serving_functions["bits_per_dim"] = serve(
+          self._bits_per_dim, events("images", tf.uint8))
+      self.serving_functions["serving_default"] = self.serving_functions[
+          "log_prob_pixels"]
     else:
-      self.serving_functions["serving_default"] = tf.function(
-          self._log_prob, input_signature=events("x"))
-    sample_inputs = [tf.TensorSpec([], tf.int32, name="num_samples"),
-                     tf.TensorSpec([], tf.int32, name="seed")] + label
-    self.serving_functions["sample"] = tf.function(self._sample,
-                                            input_signature=sample_inputs)
+      self.serving_functions["serving_default"] = serve(self._log_prob,
+                                                        events("x"))
+    self.serving_functions["sample"] = serve(self._sample, [
+        tf.TensorSpec([], tf.int32, name="num_samples"),
+        tf.TensorSpec([], tf.int32, name="seed")] + label)
+
+  @tf.__internal__.tracking.no_automatic_dependency_tracking
+  def _keep_untracked(self, model: MAF, copies: dict):
+    """The Keras model (and its unmasked kernels) stay out of the
+    SavedModel."""
+    self.model = model
+    self._copies = copies
+
+  def _frozen(self, method):
+    @functools.wraps(method)
+    def traced_with_copies(*args):
+      with frozen_kernels(self._copies):
+        return method(*args)
+    return traced_with_copies
 
   def _checked(self, events, name: str):
     """Fails with a message naming the expected width (a SavedModel

@@ -15,6 +15,7 @@ from maf_tf import PixelMAF
 from maf_tf.data import evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model
+from maf_tf.made import MaskedDense
 from trainer_helpers import TINY, run_in_process
 
 
@@ -184,3 +185,29 @@ def test_export_never_overwrites_a_version(tmp_path):
   with pytest.raises(ValueError, match="exists; choose another version"):
     export_saved_model(flow, str(tmp_path), version=1)
   assert export_saved_model(flow, str(tmp_path)).endswith("/2")
+
+
+def test_export_serves_frozen_masked_kernels_and_leaves_the_model_live(
+    tmp_path):
+  flow = _pixel_flow()
+  x = tf.constant(np.random.default_rng(4).uniform(size=(3, 6)), tf.float32)
+  expected = flow.log_probs(x)[0].numpy()
+  path = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  reader = tf.train.load_checkpoint(os.path.join(path, "variables",
+                                                 "variables"))
+  saved = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+           if k.endswith("VARIABLE_VALUE")}
+  kernels = [saved[k] for k in sorted(saved) if k.startswith("masked_kernels")]
+  layers = [l for l in flow._flatten_layers() if isinstance(l, MaskedDense)]
+  assert len(kernels) == len(layers) == 4
+  for kernel, layer in zip(kernels, layers):
+    np.testing.assert_array_equal(kernel, layer.masked_kernel())
+    assert (kernel[layer.mask.numpy() == 0] == 0).all()
+  # Each variable once: as many numbers as the model has.
+  assert sum(v.size for v in saved.values()) == sum(
+      int(np.prod(w.shape)) for w in flow.weights)
+  # The model keeps its live kernels; the SavedModel keeps its snapshot.
+  layers[0].kernel.assign(layers[0].kernel * 2.0)
+  assert not np.allclose(flow.log_probs(x)[0], expected)
+  served = tf.saved_model.load(path).signatures["serving_default"](x=x)
+  np.testing.assert_allclose(served["log_prob"], expected, rtol=1e-6)
