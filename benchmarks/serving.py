@@ -13,8 +13,7 @@ import argparse
 
 import tensorflow as tf
 
-from benchmarks.speed import image_presets, preset_config, rate
-from maf_tf import MAF
+from benchmarks.speed import image_presets, our_flow, preset_config, rate
 from maf_tf.export import ServingModule
 
 
@@ -31,10 +30,7 @@ def main():
     parser.error(f"--batches must be comma-separated positive integers; "
                  f"got {args.batches!r}")
   config, size = preset_config(args.preset)
-  flow = MAF(event_size=size, num_layers=config.num_layers,
-             hidden_units=config.hidden_units,
-             hidden_degrees=config.hidden_degrees,
-             batch_norm=config.batch_norm)
+  flow = our_flow(config, size)
   flow(tf.zeros([1, size]))
   served = ServingModule(flow).serving_functions["serving_default"]
   live = tf.function(flow.log_prob)

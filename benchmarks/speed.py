@@ -74,6 +74,15 @@ def preset_config(preset):
   return config, IMAGE_SPECS[config.dataset].event_size
 
 
+def our_flow(config, size, matmul_dtype=None):
+  """This project's MAF at a preset's sizes, degrees and batch norm."""
+  from maf_tf import MAF  # pylint: disable=import-outside-toplevel
+  return MAF(event_size=size, num_layers=config.num_layers,
+             hidden_units=config.hidden_units,
+             hidden_degrees=config.hidden_degrees,
+             batch_norm=config.batch_norm, matmul_dtype=matmul_dtype)
+
+
 def image_presets():
   """The presets of image datasets, which these benchmarks accept."""
   from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
@@ -122,18 +131,15 @@ def measure(system, preset, sample):
   (sampling only if `sample`)."""
   import keras  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from maf_tf import FusedAdam, MAF  # pylint: disable=import-outside-toplevel
+  from maf_tf import FusedAdam  # pylint: disable=import-outside-toplevel
   config, size = preset_config(preset)
   steps = 2 * config.steps_per_execution  # training steps per timed call
   result = {"matmul": matmul_flops()}  # the peak, in every child (noise)
   x100 = tf.random.uniform([100, size])
   x1000 = tf.random.uniform([1000, size])
   if system.startswith("ours"):
-    flow = MAF(event_size=size, num_layers=config.num_layers,
-               hidden_units=config.hidden_units,
-               hidden_degrees=config.hidden_degrees,
-               batch_norm=config.batch_norm,
-               matmul_dtype="bfloat16" if system == "ours_bf16" else None)
+    flow = our_flow(config, size,
+                    "bfloat16" if system == "ours_bf16" else None)
     flow.compile(FusedAdam(1e-4),  # as trainers.train
                  steps_per_execution=config.steps_per_execution)
     data = tf.data.Dataset.from_tensors(x100).repeat()
