@@ -21,7 +21,7 @@ import tensorflow_probability as tfp
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base, made_to_data)
 from maf_tf.distributions import make_base
-from maf_tf.made import MADE
+from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, legacy_defaults
 from maf_tf.sampling import fast_made_to_data
 from maf_tf.training import FlowTraining
 
@@ -112,6 +112,12 @@ class MAF(FlowTraining, keras.Model):
       mixture with `num_components` components).
     context_size: size of the conditioning input (0: unconditional).
     log_scale_bound: bound on every MADE log-scale.
+    affine: 'scale_then_shift' (z = x exp(s) + t) or 'shift_then_scale'
+      (the paper's z = (x - m) exp(-alpha)); see `maf_tf.made`.
+    initialization: 'identity' (every MADE starts as the identity: zero
+      output layer, hidden layers as 'uniform'), 'uniform' (PyTorch's
+      U(+-1/sqrt(fan_in)) for kernels and biases) or 'paper'
+      (N(0, 1)/sqrt(fan_in + 1), zero biases).
     seed: seeds masks, permutations and initialisers.
     matmul_dtype: None, or 'bfloat16' to run the MADE matmuls of log_prob
       and training in bfloat16 (weights, sums and sampling stay float32).
@@ -129,7 +135,10 @@ class MAF(FlowTraining, keras.Model):
                batch_norm: Optional[str] = None,
                batch_norm_momentum: float = 0.95, batch_norm_eps: float = 1e-5,
                base: str = "normal", num_components: int = 10,
-               context_size: int = 0, log_scale_bound: float = 10.0,
+               context_size: int = 0,
+               log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
+               affine: str = "scale_then_shift",
+               initialization: str = "identity",
                seed: int = 0, matmul_dtype: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
     if batch_norm not in BATCH_NORM_PLACEMENTS:
@@ -150,13 +159,15 @@ class MAF(FlowTraining, keras.Model):
         batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
         batch_norm_eps=batch_norm_eps, base=base,
         num_components=num_components, context_size=self.context_size,
-        log_scale_bound=log_scale_bound, seed=seed, matmul_dtype=matmul_dtype)
+        log_scale_bound=log_scale_bound, affine=affine,
+        initialization=initialization, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
                                            ordering, seed)
     self.mades = [
         MADE(self.event_size, hidden_units, activation, hidden_degrees,
              context_size=self.context_size, log_scale_bound=log_scale_bound,
-             seed=seed * 100 + k, matmul_dtype=matmul_dtype,
+             seed=seed * 100 + k, matmul_dtype=matmul_dtype, affine=affine,
+             initialization=initialization,
              dtype=self.dtype_policy, name=f"made_{k}")
         for k in range(num_layers)]
     with_norm = {"between": range(num_layers - 1),
@@ -344,6 +355,10 @@ class MAF(FlowTraining, keras.Model):
     """(log_prob, {'nll': -log_prob}) for fit() and evaluate()."""
     log_prob = self.log_prob(x, context, training)
     return log_prob, {"nll": -log_prob}
+
+  @classmethod
+  def from_config(cls, config):
+    return super().from_config(legacy_defaults(config))
 
   def get_config(self):
     return {**super().get_config(), **self._config}

@@ -7,7 +7,7 @@ where output d depends only on the inputs before d in the chosen order
 """
 
 import contextlib
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import keras
 import numpy as np
@@ -15,8 +15,9 @@ import tensorflow as tf
 
 from maf_tf import masks
 
-__all__ = ["MaskedDense", "MADE", "soft_clamp", "masked_kernel_copies",
-           "frozen_kernels"]
+__all__ = ["MaskedDense", "MADE", "soft_clamp", "affine_to_base",
+           "affine_to_data", "masked_kernel_copies", "frozen_kernels",
+           "AFFINES", "INITIALIZATIONS"]
 
 
 def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
@@ -30,13 +31,67 @@ def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
   return value / (1.0 + tf.abs(value) / bound)
 
 
-def _paper_initializer(fan_in: int, seed: Optional[int]):
-  """N(0, 1) / sqrt(fan_in + 1), the MAF reference code's initialisation."""
-  return keras.initializers.RandomNormal(
-      stddev=1.0 / np.sqrt(fan_in + 1.0), seed=seed)
+AFFINES = ("scale_then_shift", "shift_then_scale")
+INITIALIZATIONS = ("identity", "uniform", "paper")  # of a MADE
+LAYER_INITIALIZATIONS = ("uniform", "paper", "zeros")  # of a MaskedDense
+
+
+def affine_to_base(x: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
+                   affine: str) -> Tuple[tf.Tensor, tf.Tensor]:
+  """The elementwise data -> base map of one MADE; (z, log|dz/dx| summed).
+
+  'scale_then_shift': z = x exp(log_scale) + shift.
+  'shift_then_scale': z = (x - shift) exp(-log_scale), the paper's eq. (3)
+  with shift = m and log_scale = alpha.
+  Both reach the same affine maps; they differ in how the network's
+  outputs (and their gradients) scale with x (README, Density quality).
+  """
+  if affine == "shift_then_scale":
+    return (x - shift) * tf.exp(-log_scale), -tf.reduce_sum(log_scale, -1)
+  return x * tf.exp(log_scale) + shift, tf.reduce_sum(log_scale, -1)
+
+
+def affine_to_data(z: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
+                   affine: str) -> tf.Tensor:
+  """The inverse of `affine_to_base` (base -> data), elementwise."""
+  if affine == "shift_then_scale":
+    return z * tf.exp(log_scale) + shift
+  return (z - shift) * tf.exp(-log_scale)
+
+
+def _initializers(initialization: str, fan_in: int, seed: Optional[int]):
+  """(kernel, bias) initialisers of a layer with `fan_in` inputs.
+
+  'uniform': kernel and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as
+  PyTorch's nn.Linear (and so zuko and nflows) start.
+  'paper': kernel ~ N(0, 1)/sqrt(fan_in + 1), bias 0 (the MAF reference
+  code).
+  'zeros': kernel and bias 0.
+  """
+  if initialization == "zeros":
+    return "zeros", "zeros"
+  if initialization == "paper":
+    return (keras.initializers.RandomNormal(
+        stddev=1.0 / np.sqrt(fan_in + 1.0), seed=seed), "zeros")
+  limit = 1.0 / np.sqrt(max(fan_in, 1))
+  bias_seed = None if seed is None else seed + 7919
+  return (keras.initializers.RandomUniform(-limit, limit, seed=seed),
+          keras.initializers.RandomUniform(-limit, limit, seed=bias_seed))
+
+
+def legacy_defaults(config: dict) -> dict:
+  """A saved config with the forms that were used before `affine` and
+  `initialization` existed (the paper's), so old models load unchanged."""
+  return {"affine": "shift_then_scale", "initialization": "paper", **config}
+
+
+def _check_choice(name: str, value, choices) -> None:
+  if value not in choices:
+    raise ValueError(f"{name} must be one of {choices}; got {value!r}")
 
 
 MATMUL_DTYPES = (None, "bfloat16")
+DEFAULT_LOG_SCALE_BOUND = 3.0
 
 
 def _dense(inputs: tf.Tensor, kernel: tf.Tensor,
@@ -75,17 +130,19 @@ class MaskedDense(keras.layers.Layer):
     activation: Keras activation name or None.
     seed: initialiser seed.
     matmul_dtype: None (the layer's dtype) or 'bfloat16' (see `_dense`).
+    initialization: 'uniform', 'paper' or 'zeros' (see `_initializers`).
   """
 
   def __init__(self, in_degrees: Sequence[int], out_degrees: Sequence[int],
                strict: bool = False, activation: Optional[str] = None,
                seed: Optional[int] = None,
-               matmul_dtype: Optional[str] = None, **kwargs):
+               matmul_dtype: Optional[str] = None,
+               initialization: str = "uniform", **kwargs):
     super().__init__(**kwargs)
-    if matmul_dtype not in MATMUL_DTYPES:
-      raise ValueError(f"matmul_dtype must be one of {MATMUL_DTYPES}; got "
-                       f"{matmul_dtype!r}")
+    _check_choice("matmul_dtype", matmul_dtype, MATMUL_DTYPES)
+    _check_choice("initialization", initialization, LAYER_INITIALIZATIONS)
     self.matmul_dtype = matmul_dtype
+    self.initialization = initialization
     self.in_degrees = [int(d) for d in in_degrees]
     self.out_degrees = [int(d) for d in out_degrees]
     self.strict = bool(strict)
@@ -98,11 +155,12 @@ class MaskedDense(keras.layers.Layer):
 
   def build(self, input_shape=None):
     n_in = len(self.in_degrees)
-    self.kernel = self.add_weight(
-        name="kernel", shape=(n_in, self.units),
-        initializer=_paper_initializer(n_in, self.seed))
+    kernel_init, bias_init = _initializers(self.initialization, n_in,
+                                           self.seed)
+    self.kernel = self.add_weight(name="kernel", shape=(n_in, self.units),
+                                  initializer=kernel_init)
     self.bias = self.add_weight(name="bias", shape=(self.units,),
-                                initializer="zeros")
+                                initializer=bias_init)
 
   def masked_kernel(self) -> tf.Tensor:
     frozen = _FROZEN_KERNELS.get(id(self))
@@ -120,7 +178,8 @@ class MaskedDense(keras.layers.Layer):
     config.update(in_degrees=self.in_degrees, out_degrees=self.out_degrees,
                   strict=self.strict,
                   activation=keras.activations.serialize(self.activation),
-                  seed=self.seed, matmul_dtype=self.matmul_dtype)
+                  seed=self.seed, matmul_dtype=self.matmul_dtype,
+                  initialization=self.initialization)
     return config
 
 
@@ -161,7 +220,8 @@ class MADE(keras.layers.Layer):
   layer is one masked dense of width 2D (shift and log-scale fused into one
   matmul). The log-scale is bounded to (-bound, bound) by `soft_clamp`.
   A conditional MADE adds an unmasked W_c c to the first hidden layer, so
-  the context reaches every output.
+  the context reaches every output. `to_base(x, context)` applies the
+  affine map (`affine_to_base`) in one pass.
 
   Args:
     event_size: D.
@@ -170,9 +230,14 @@ class MADE(keras.layers.Layer):
     hidden_degrees: 'sequential' (cyclic, the paper's default) or 'random'.
     order: input order: 'natural', 'reversed', 'random' or a permutation.
     context_size: size of the conditioning input; 0 for none.
-    log_scale_bound: the bound of the log-scale (10 by default).
+    log_scale_bound: the bound of the log-scale.
     seed: seeds the random order/degrees and the initialisers.
     matmul_dtype: None, or 'bfloat16' for bfloat16 matmuls (see `_dense`).
+    affine: 'scale_then_shift' or 'shift_then_scale' (the paper's); see
+      `affine_to_base`.
+    initialization: 'identity' (hidden layers 'uniform', the output layer
+      zero: the MADE starts as the identity map z = x), 'uniform' or
+      'paper' (every layer so); see `_initializers`.
 
   Example:
     >>> made = MADE(event_size=3, hidden_units=[8])
@@ -184,9 +249,16 @@ class MADE(keras.layers.Layer):
   def __init__(self, event_size: int, hidden_units: Sequence[int] = (512,),
                activation: str = "relu", hidden_degrees: str = "sequential",
                order="natural", context_size: int = 0,
-               log_scale_bound: float = 10.0, seed: Optional[int] = None,
-               matmul_dtype: Optional[str] = None, **kwargs):
+               log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
+               seed: Optional[int] = None,
+               matmul_dtype: Optional[str] = None,
+               affine: str = "scale_then_shift",
+               initialization: str = "identity", **kwargs):
     super().__init__(**kwargs)
+    _check_choice("affine", affine, AFFINES)
+    _check_choice("initialization", initialization, INITIALIZATIONS)
+    self.affine = affine
+    self.initialization = initialization
     self.event_size = int(event_size)
     self.matmul_dtype = matmul_dtype
     self.hidden_units = [int(u) for u in hidden_units]
@@ -205,21 +277,25 @@ class MADE(keras.layers.Layer):
                                       conditional=self.context_size > 0)
     keras.activations.get(activation)  # fails early on an unknown name
     layer_seed = (lambda i: None if seed is None else seed * 1000 + i)
+    hidden_init = "uniform" if initialization == "identity" else \
+        initialization
     self.hidden = [
         MaskedDense(self.degrees[i], self.degrees[i + 1],
                     activation=activation, seed=layer_seed(i),
-                    matmul_dtype=matmul_dtype, dtype=self.dtype_policy,
-                    name=f"hidden_{i}")
+                    matmul_dtype=matmul_dtype, initialization=hidden_init,
+                    dtype=self.dtype_policy, name=f"hidden_{i}")
         for i in range(len(self.hidden_units))]
     self.output_layer = MaskedDense(
         self.degrees[-1], np.tile(self.degrees[0], 2), strict=True,
         seed=layer_seed(len(self.hidden_units)), matmul_dtype=matmul_dtype,
-        dtype=self.dtype_policy, name="shift_and_log_scale")
+        initialization="zeros" if initialization == "identity"
+        else initialization, dtype=self.dtype_policy,
+        name="shift_and_log_scale")
     if self.context_size:
       self.context_layer = keras.layers.Dense(
           self.hidden_units[0], use_bias=False,
-          kernel_initializer=_paper_initializer(self.context_size,
-                                                layer_seed(99)),
+          kernel_initializer=_initializers(hidden_init, self.context_size,
+                                           layer_seed(99))[0],
           dtype=self.dtype_policy, name="context")
 
   @property
@@ -247,6 +323,16 @@ class MADE(keras.layers.Layer):
     shift, raw_log_scale = tf.split(outputs, 2, axis=-1)
     return shift, soft_clamp(raw_log_scale, self.log_scale_bound)
 
+  def to_base(self, x: tf.Tensor, context: Optional[tf.Tensor] = None
+              ) -> Tuple[tf.Tensor, tf.Tensor]:
+    """x -> z in one pass; returns (z, log|det dz/dx|) per event."""
+    shift, log_scale = self(x, context)
+    return affine_to_base(x, shift, log_scale, self.affine)
+
+  @classmethod
+  def from_config(cls, config):
+    return cls(**legacy_defaults(config))
+
   def get_config(self):
     config = super().get_config()
     config.update(event_size=self.event_size, hidden_units=self.hidden_units,
@@ -254,5 +340,6 @@ class MADE(keras.layers.Layer):
                   hidden_degrees=self.hidden_degrees, order=self.order,
                   context_size=self.context_size,
                   log_scale_bound=self.log_scale_bound, seed=self.seed,
-                  matmul_dtype=self.matmul_dtype)
+                  matmul_dtype=self.matmul_dtype, affine=self.affine,
+                  initialization=self.initialization)
     return config

@@ -8,10 +8,11 @@ Inputs are generated in degree order, in blocks of T degrees:
   * at the start of a block, one matmul per layer adds the contributions of
     everything finished before the block to the pre-activations of the
     block's units and outputs;
-  * inside the block, step t sets x = z exp(log-scale) + shift from the
-    block's output accumulator, adds x's kernel row to the block's first
-    layer (a rank-one update), finishes the units of degree s+t+1 in every
-    layer and adds them to the next layer's (or the output's) accumulator.
+  * inside the block, step t sets x from z and the shift and log-scale in
+    the block's output accumulator (`affine_to_data`), adds x's kernel
+    row to the block's first layer (a rank-one update), finishes the units
+    of degree s+t+1 in every layer and adds them to the next layer's (or
+    the output's) accumulator.
 The T steps of a block are unrolled; blocks run in a tf.while_loop. Only
 block-sized tensors change at every step, so a step is a few small ops
 (the per-op overhead, not arithmetic, is what costs at D steps per layer).
@@ -27,7 +28,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from maf_tf.made import MADE, soft_clamp
+from maf_tf.made import MADE, affine_to_data, soft_clamp
 
 __all__ = ["fast_made_to_data"]
 
@@ -146,7 +147,7 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
     xs, finished = [], [[] for _ in slots]
     for t in range(block):
       log_scale = soft_clamp(out_acc[:, block + t], made.log_scale_bound)
-      x = z_block[t] * tf.exp(log_scale) + out_acc[:, t]
+      x = affine_to_data(z_block[t], out_acc[:, t], log_scale, made.affine)
       xs.append(x)
       new = x[:, None]
       for l, s in enumerate(slots):

@@ -22,7 +22,7 @@ def _jacobian(made, x, context=None):
 def test_jacobian_has_exactly_the_autoregressive_zero_pattern(
     kind, hidden_units, order):
   made = MADE(5, hidden_units, activation="tanh", hidden_degrees=kind,
-              order=order, seed=3, dtype="float64")
+              order=order, seed=3, dtype="float64", initialization="uniform")
   x = tf.constant(np.random.default_rng(0).normal(size=(16, 5)))
   jacobian = np.abs(_jacobian(made, x)).max(axis=0)  # [2D, D]
   degrees = made.input_degrees
@@ -36,7 +36,7 @@ def test_jacobian_has_exactly_the_autoregressive_zero_pattern(
 @pytest.mark.parametrize("kind", ["sequential", "random"])
 def test_context_changes_every_output(kind):
   made = MADE(4, [16, 16], context_size=3, hidden_degrees=kind, seed=1,
-              dtype="float64")
+              dtype="float64", initialization="uniform")
   x = tf.constant(np.random.default_rng(1).normal(size=(8, 4)))
   context = tf.constant(np.random.default_rng(2).normal(size=(8, 3)))
   with tf.GradientTape() as tape:
@@ -74,18 +74,38 @@ def test_soft_clamp_is_identity_near_zero_and_never_saturates():
   assert np.all(np.isfinite(gradient)) and gradient[3] > 0.0
 
 
-def test_initialisation_follows_the_paper():
-  made = MADE(100, [400], seed=0)
-  made(tf.zeros([1, 100]))
-  kernel = made.hidden[0].kernel.numpy()
+def test_initialisations():
+  paper = MADE(100, [400], seed=0, initialization="paper")
+  paper(tf.zeros([1, 100]))
+  kernel = paper.hidden[0].kernel.numpy()
   np.testing.assert_allclose(kernel.std(), 1 / np.sqrt(101), rtol=0.05)
-  assert np.all(made.hidden[0].bias.numpy() == 0.0)
+  assert np.all(paper.hidden[0].bias.numpy() == 0.0)
+  uniform = MADE(100, [400], seed=0, initialization="uniform")  # PyTorch's
+  uniform(tf.zeros([1, 100]))
+  for layer, fan_in in ((uniform.hidden[0], 100),
+                        (uniform.output_layer, 400)):
+    for weights in (layer.kernel.numpy(), layer.bias.numpy()):
+      assert np.abs(weights).max() <= 1 / np.sqrt(fan_in)
+      np.testing.assert_allclose(weights.std(), 1 / np.sqrt(3 * fan_in),
+                                 rtol=0.1)
+  identity = MADE(100, [400], seed=0)  # the default
+  x = tf.random.normal([5, 100])
+  z, log_det = identity.to_base(x)
+  np.testing.assert_array_equal(z, x)
+  np.testing.assert_array_equal(log_det, np.zeros(5))
+  np.testing.assert_array_equal(identity.hidden[0].kernel.numpy(),
+                                uniform.hidden[0].kernel.numpy())
+  with pytest.raises(ValueError, match="initialization must be one of"):
+    MADE(3, [4], initialization="glorot")
+  with pytest.raises(ValueError, match="affine must be one of"):
+    MADE(3, [4], affine="shift")
 
 
 def test_masked_dense_applies_the_mask_inside_call():
   layer = MaskedDense([1, 2, 3], [1, 2], seed=0)
   layer.build((None, 3))
   layer.kernel.assign(np.ones((3, 2), np.float32))  # the mask must still act
+  layer.bias.assign(np.zeros(2, np.float32))
   out = layer(tf.constant([[1.0, 10.0, 100.0]]))
   np.testing.assert_allclose(out.numpy(), [[1.0, 11.0]])
 
@@ -115,9 +135,10 @@ def test_unknown_activation_fails_at_construction():
 
 
 def test_bfloat16_matmuls_stay_close_and_keep_float32_outputs():
-  made = MADE(event_size=20, hidden_units=[64], seed=1)
+  made = MADE(event_size=20, hidden_units=[64], seed=1,
+              initialization="uniform")
   fast = MADE(event_size=20, hidden_units=[64], seed=1,
-              matmul_dtype="bfloat16")
+              matmul_dtype="bfloat16", initialization="uniform")
   x = tf.random.stateless_normal([50, 20], seed=[0, 1])
   made(x), fast(x)
   fast.set_weights(made.get_weights())

@@ -3,8 +3,12 @@
 Direction follows TFP: forward maps base -> data (z -> x), inverse maps
 data -> base (x -> z).
 
-    inverse (cheap, one MADE pass):   z = (x - shift(x)) * exp(-log_scale(x))
-    forward (D sequential passes):    x_d = z_d * exp(log_scale_d) + shift_d
+    inverse (cheap, one MADE pass):   z = x * exp(s(x)) + t(x)
+    forward (D sequential passes):    x_d = (z_d - t_d) * exp(-s_d)
+
+with (t, s) the MADE's shift and log-scale (MADE(affine=
+'scale_then_shift'), the default), or with the paper's form
+z = (x - m(x)) * exp(-alpha(x)) (MADE(affine='shift_then_scale')).
 
 Papamakarios et al. 2017, "Masked Autoregressive Flow for Density
 Estimation", arXiv 1705.07057, eq. (2)-(5).
@@ -15,7 +19,7 @@ from typing import Optional, Tuple
 import tensorflow as tf
 
 from maf_tf.bijectors.vector import VectorBijector
-from maf_tf.made import MADE
+from maf_tf.made import MADE, affine_to_data
 
 __all__ = ["MAFBijector", "made_to_base", "made_to_data"]
 
@@ -24,9 +28,7 @@ def made_to_base(made: MADE, x: tf.Tensor,
                  context: Optional[tf.Tensor] = None
                  ) -> Tuple[tf.Tensor, tf.Tensor]:
   """x -> z in one MADE pass; returns (z, log|det dz/dx|) per event."""
-  shift, log_scale = made(x, context)
-  z = (x - shift) * tf.exp(-log_scale)
-  return z, -tf.reduce_sum(log_scale, axis=-1)
+  return made.to_base(x, context)
 
 
 def made_to_data(made: MADE, z: tf.Tensor,
@@ -38,7 +40,7 @@ def made_to_data(made: MADE, z: tf.Tensor,
   """
   def step(_, x):
     shift, log_scale = made(x, context)
-    return z * tf.exp(log_scale) + shift
+    return affine_to_data(z, shift, log_scale, made.affine)
 
   x = tf.zeros_like(z)
   # One pass computes the degree-1 outputs, so D passes give all of them.
