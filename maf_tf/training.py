@@ -17,6 +17,7 @@ cross-replica context, as keras.optimizers.LossScaleOptimizer does,
 because a tf.cond around merge_call is not allowed in a replica context.
 """
 
+import warnings
 from typing import Optional
 
 import keras
@@ -24,7 +25,8 @@ import tensorflow as tf
 
 from maf_tf.optimizers import FusedAdam
 
-__all__ = ["FlowTraining", "BadStreak"]
+__all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
+           "SkippedStepsWarning"]
 
 
 def _num_replicas() -> int:
@@ -72,6 +74,34 @@ class BadStreak(keras.metrics.Metric):
     return tf.identity(self.longest)
 
 
+class GoodStepMean(keras.metrics.Mean):
+  """keras Mean that is NaN, not 0, when no value was kept: an epoch whose
+  every step was skipped must not read as a loss of 0."""
+
+  def result(self):
+    return tf.where(self.count > 0, super().result(),
+                    tf.constant(float("nan"), self.dtype))
+
+
+class SkippedStepsWarning(keras.callbacks.Callback):
+  """Warns at the end of an epoch in which training steps were skipped as
+  non-finite (FlowTraining.fit adds it unless a callback of this class,
+  such as the trainer's guard, is given)."""
+
+  def on_epoch_end(self, epoch, logs=None):
+    skipped = int(round(float((logs or {}).get("skipped_steps", 0.0))))
+    if not skipped:
+      return
+    steps = self.params.get("steps") if self.params else None
+    of_steps = f" of {steps}" if steps else ""
+    what = ("nothing was trained and the epoch's metrics are NaN"
+            if steps and skipped >= steps else
+            "the epoch's metrics average the other steps")
+    warnings.warn(f"epoch {epoch + 1}: {skipped}{of_steps} training steps "
+                  f"were skipped because the loss or a gradient was NaN or "
+                  f"Inf; {what}", RuntimeWarning, stacklevel=2)
+
+
 class FlowTraining:
   """Mixin for a keras.Model with `scores(x, context, training)`.
 
@@ -93,10 +123,17 @@ class FlowTraining:
     self.clip_norm = clip_norm
     self.weight_decay = float(weight_decay)
     super().compile(optimizer=optimizer, **kwargs)
-    self._trackers = {name: keras.metrics.Mean(name=name)
+    self._trackers = {name: GoodStepMean(name=name)
                       for name in (*self.metric_names, "grad_norm")}
     self._skipped = keras.metrics.Sum(name="skipped_steps")
     self._bad_streak = BadStreak()
+
+  def fit(self, *args, callbacks=None, **kwargs):
+    """keras.Model.fit, warning about epochs with skipped steps."""
+    callbacks = list(callbacks or [])
+    if not any(isinstance(c, SkippedStepsWarning) for c in callbacks):
+      callbacks.append(SkippedStepsWarning())
+    return super().fit(*args, callbacks=callbacks, **kwargs)
 
   @property
   def metrics(self):

@@ -148,6 +148,23 @@ def test_consecutive_bad_steps_stop_the_run():
   assert guard.failed and guard.failed_step == 3 and guard.total == 3
 
 
+def test_an_epoch_of_skipped_steps_reports_nan_and_warns():
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[8])
+  flow.compile(keras.optimizers.Adam(1e-3))
+  data = np.full((40, 2), np.inf, np.float32)
+  with pytest.warns(RuntimeWarning, match="4 of 4 training steps were "
+                    "skipped.*nothing was trained"):
+    history = flow.fit(data, batch_size=10, epochs=1, verbose=0)
+  assert np.isnan(history.history["nll"][0])
+  assert history.history["skipped_steps"][0] == 4.0
+  finite = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+  finite[:10] = np.inf  # one bad batch of four: a warning, finite metrics
+  with pytest.warns(RuntimeWarning, match="1 of 4 training steps"):
+    history = flow.fit(finite, batch_size=10, epochs=1, shuffle=False,
+                       verbose=0)
+  assert np.isfinite(history.history["nll"][0])
+
+
 def test_the_guard_is_exact_with_several_steps_per_execution():
   """Keras calls the guard once per 2 steps here: runs of bad batches that
   are broken by good ones never stop the run; a long run does, at the end

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from maf_tf.training import SkippedStepsWarning
 from trainers import common, pictures
 
 __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
@@ -108,9 +109,10 @@ class RunCheckpoints(keras.callbacks.Callback):
     common.write_json(os.path.join(self.run_dir, "state.json"), state)
 
 
-class NonFiniteGuard(keras.callbacks.Callback):
+class NonFiniteGuard(SkippedStepsWarning):
   """Logs the steps skipped for NaN/Inf loss or gradients (train_step skips
-  them) and stops the run after `max_bad_steps` in a row.
+  them) and stops the run after `max_bad_steps` in a row. (It replaces
+  fit()'s end-of-epoch warning: it logs each skip as it is found.)
 
   It reads the train step's `skipped_steps` and `bad_streak` logs, so it is
   exact with compile(steps_per_execution=N): Keras calls it once per N
@@ -130,6 +132,9 @@ class NonFiniteGuard(keras.callbacks.Callback):
   def on_epoch_begin(self, epoch, logs=None):
     self.epoch = epoch
     self.seen = 0
+
+  def on_epoch_end(self, epoch, logs=None):
+    pass
 
   def on_train_batch_end(self, batch, logs=None):
     count = int(round(float(logs.get("skipped_steps", 0.0))))
