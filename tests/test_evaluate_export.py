@@ -83,9 +83,36 @@ def test_evaluation_writes_scores_pictures_and_summary(trained_run):
   # log p(x) >= log p(x|y_true) - log 10 always.
   assert report["log_likelihood"] >= report["conditional_log_likelihood"] \
       - np.log(10)
-  for name in ("evaluation.txt", "evaluation_samples.png", "latents.png"):
+  for name in ("evaluation.txt", "evaluation_samples.png", "latents.png",
+               "extremes.png"):
     assert os.path.getsize(os.path.join(run_dir, name)) > 100
   assert report["paper"] is None  # the paper has no digits numbers
+
+
+def test_evaluation_lists_the_most_extreme_test_points(trained_run):
+  run_dir, report = trained_run
+  worst, best = report["worst_test_points"], report["best_test_points"]
+  assert len(worst) == len(best) == 8
+  values = [p["log_likelihood"] for p in worst]
+  assert values == sorted(values)
+  assert values[0] <= report["log_likelihood_median"] <= \
+      best[0]["log_likelihood"]
+  assert all(set(p) == {"index", "log_likelihood", "bits_per_dim"}
+             for p in worst + best)
+  with open(os.path.join(run_dir, "evaluation.txt")) as stream:
+    text = stream.read()
+  assert f"{worst[0]['index']}: {worst[0]['log_likelihood']:.4g}" in text
+  from PIL import Image
+  with Image.open(os.path.join(run_dir, "extremes.png")) as image:
+    assert image.size == (8 * 9 + 1, 2 * 9 + 1)  # two rows of 8x8 digits
+
+
+def test_extremes_of_hand_made_scores():
+  from trainers.evaluate import extremes
+  scores = {"log_likelihood": np.array([-1.0, -5.0, 3.0, -np.inf, 0.0])}
+  result = extremes(scores, count=2)
+  assert [p["index"] for p in result["worst_test_points"]] == [3, 1]
+  assert [p["index"] for p in result["best_test_points"]] == [2, 4]
 
 
 def _load_and_run(path, code):

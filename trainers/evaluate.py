@@ -11,6 +11,7 @@ import os
 import sys
 
 from absl import app, flags
+import numpy as np
 import tensorflow as tf
 
 from configs.base import TrainConfig
@@ -23,6 +24,7 @@ from trainers import common, pictures
 from trainers.callbacks import model_variables
 
 FLAGS = flags.FLAGS
+EXTREMES = 8  # test points listed (and drawn) at each end
 
 
 def _define(kind: str, name: str, default, help_text: str) -> None:
@@ -79,8 +81,11 @@ def evaluate(run_dir: str) -> dict:
   report = {"run_dir": run_dir, "test_examples": len(data.test[0]),
             "recomputed_batch_norm": bool(FLAGS.recompute_batch_norm)}
   report.update(summarize(scores))
+  report.update(extremes(scores))
   report["paper"] = paper_result(config)
   _pictures(model, data, config, run_dir)
+  if data.image_shape is not None:
+    _extremes_picture(report, data, run_dir)
   if FLAGS.export:
     report["saved_model"] = export_saved_model(
         model, run_dir, FLAGS.version, data.image_shape, num_classes)
@@ -90,6 +95,32 @@ def evaluate(run_dir: str) -> dict:
     stream.write(text + "\n")
   print(text)
   return report
+
+
+def extremes(scores: dict, count: int = EXTREMES) -> dict:
+  """The `count` test points of lowest and of highest log-likelihood:
+  {'worst_test_points': [{'index', 'log_likelihood'[, 'bits_per_dim']}],
+  'best_test_points': [...]}, worst first / best first."""
+  log_likelihood = scores["log_likelihood"]
+  order = np.argsort(log_likelihood, kind="stable")
+  count = min(count, len(order))
+
+  def rows(indices):
+    return [{"index": int(i), "log_likelihood": float(log_likelihood[i]),
+             **({"bits_per_dim": float(scores["bits_per_dim"][i])}
+                if "bits_per_dim" in scores else {})} for i in indices]
+
+  return {"worst_test_points": rows(order[:count]),
+          "best_test_points": rows(order[::-1][:count])}
+
+
+def _extremes_picture(report: dict, data, run_dir: str) -> None:
+  """extremes.png: the worst test images (top row), the best (bottom)."""
+  images = data.test[0]
+  rows = [images[[p["index"] for p in report[key]]]
+          for key in ("worst_test_points", "best_test_points")]
+  grid = pictures.image_grid(np.concatenate(rows), columns=len(rows[0]))
+  pictures.save_png(grid, os.path.join(run_dir, "extremes.png"))
 
 
 def _pictures(model, data, config, run_dir) -> None:
@@ -118,6 +149,14 @@ def _describe(report: dict) -> str:
       lines.append(f"{name.replace('_', ' ')}: {report[name]:.4f} ± "
                    f"{report[name + '_2se']:.4f} (median "
                    f"{report[name + '_median']:.4f})")
+  for key, title in (("worst_test_points", "lowest log-likelihood"),
+                     ("best_test_points", "highest log-likelihood")):
+    lines.append(f"test points of {title} (index: nats"
+                 + (", bits/dim" if "bits_per_dim" in report else "") + "): "
+                 + "; ".join(
+                     f"{p['index']}: {p['log_likelihood']:.4g}"
+                     + (f", {p['bits_per_dim']:.4g}" if "bits_per_dim" in p
+                        else "") for p in report[key]))
   paper = report["paper"]
   if paper:
     lines.append(f"paper, {paper['model']}: log likelihood "
