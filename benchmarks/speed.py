@@ -74,13 +74,12 @@ def preset_config(preset):
   return config, IMAGE_SPECS[config.dataset].event_size
 
 
-def our_flow(config, size, matmul_dtype=None):
-  """This project's MAF at a preset's sizes, degrees and batch norm."""
+def our_flow(config, size, matmul_dtype=None, seed=0):
+  """This project's MAF with a preset's model configuration."""
   from maf_tf import MAF  # pylint: disable=import-outside-toplevel
-  return MAF(event_size=size, num_layers=config.num_layers,
-             hidden_units=config.hidden_units,
-             hidden_degrees=config.hidden_degrees,
-             batch_norm=config.batch_norm, matmul_dtype=matmul_dtype)
+  from trainers.common import model_arguments  # pylint: disable=import-outside-toplevel
+  return MAF(**model_arguments(config.replace(matmul_dtype=matmul_dtype,
+                                              seed=seed), size))
 
 
 def image_presets():

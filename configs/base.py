@@ -30,10 +30,12 @@ class TrainConfig:
   activation: str = "relu"
   hidden_degrees: str = "sequential"
   ordering: str = "alternate"
-  batch_norm: Optional[str] = "between"
+  batch_norm: Optional[str] = None    # or 'between', 'after_each'
   base: str = "normal"
   num_components: int = 10
-  log_scale_bound: float = 10.0
+  log_scale_bound: float = 3.0
+  affine: str = "scale_then_shift"    # or 'shift_then_scale' (the paper)
+  initialization: str = "identity"    # or 'uniform', 'paper'
   matmul_dtype: Optional[str] = None  # 'bfloat16': MADE matmuls in bf16
   # Optimisation.
   learning_rate: float = 1e-4
@@ -61,4 +63,7 @@ class TrainConfig:
   def from_json(cls, text: str) -> "TrainConfig":
     values = json.loads(text)
     values["hidden_units"] = tuple(values["hidden_units"])
+    # Runs written before these fields existed used the paper's forms.
+    values.setdefault("affine", "shift_then_scale")
+    values.setdefault("initialization", "paper")
     return cls(**values)

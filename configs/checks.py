@@ -13,6 +13,8 @@ CHOICES = {
     "batch_norm": (None, "between", "after_each"),
     "base": ("normal", "mixture"),
     "matmul_dtype": (None, "bfloat16"),
+    "affine": ("scale_then_shift", "shift_then_scale"),
+    "initialization": ("identity", "uniform", "paper"),
 }
 POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
             "epochs", "patience", "max_bad_steps", "sample_every",
@@ -40,6 +42,9 @@ def check_config(config: TrainConfig) -> None:
     raise ValueError("hidden_units must be one or more positive integers "
                      f"(a MADE needs at least one hidden layer); got "
                      f"{list(units)}")
+  if not config.log_scale_bound > 0:
+    raise ValueError(f"log_scale_bound must be > 0; got "
+                     f"{config.log_scale_bound}")
   if config.alpha is not None and not 0 < config.alpha < 0.5:
     raise ValueError(f"alpha must be in (0, 0.5); got {config.alpha}")
   if config.validation_size is not None and config.validation_size < 1:

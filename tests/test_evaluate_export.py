@@ -57,10 +57,12 @@ def test_recomputed_batch_norm_statistics_are_exact():
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-  """A tiny conditional run on the offline digits, evaluated and exported."""
+  """A tiny conditional run with batch norm on the offline digits,
+  evaluated (statistics recomputed) and exported."""
   run_dir = str(tmp_path_factory.mktemp("digits") / "run")
   assert run_in_process(["--dataset=digits", f"--model_dir={run_dir}",
-                         "--epochs=1", "--conditional", *TINY]) is None
+                         "--epochs=1", "--conditional",
+                         "--batch_norm=between", *TINY]) is None
   from trainers import evaluate
   flags.FLAGS.unparse_flags()
   flags.FLAGS(["evaluate", f"--model_dir={run_dir}", "--recompute_batch_norm",
@@ -84,7 +86,7 @@ def test_evaluation_writes_scores_pictures_and_summary(trained_run):
   assert report["log_likelihood"] >= report["conditional_log_likelihood"] \
       - np.log(10)
   for name in ("evaluation.txt", "evaluation_samples.png", "latents.png",
-               "extremes.png"):
+               "extremes.png", "training_curve.png"):
     assert os.path.getsize(os.path.join(run_dir, name)) > 100
   assert report["paper"] is None  # the paper has no digits numbers
 

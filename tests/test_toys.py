@@ -32,9 +32,8 @@ def test_two_moons_example_fits_and_plots(tmp_path):
   flow = fit_two_moons(steps=400)
   test = sample_toy("two_moons", 2000, seed=5)
   # The best single Gaussian scores -3.27 nats on these points; after 400
-  # steps runs score -2.4 to -2.8 depending on the seed (and on rounding:
-  # Adam amplifies the rounding noise of gradients that are zero in exact
-  # arithmetic, such as the first output's shift ahead of batch norm).
-  assert float(np.mean(flow.log_prob(test))) > -3.0
+  # steps seeds 0-9 score -1.88 to -2.16 (seed 0, the one used: -1.95), so
+  # the bar leaves 0.24 nats below the worst of them.
+  assert float(np.mean(flow.log_prob(test))) > -2.4
   plot(flow, str(tmp_path / "moons.png"))
   assert (tmp_path / "moons.png").stat().st_size > 10_000

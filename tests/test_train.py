@@ -86,7 +86,8 @@ def test_multi_worker_on_two_processes_agree(tmp_path):
 
 def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
   args = ["--dataset=two_moons", "--toy_size=30000", "--epochs=3",
-          "--num_layers=2", "--hidden_units=32", "--sample_every=100"]
+          "--num_layers=2", "--hidden_units=32", "--sample_every=100",
+          "--batch_norm=between"]  # batch-norm statistics must resume too
   whole, broken = str(tmp_path / "whole"), str(tmp_path / "broken")
   code, _, err = run_command([*args, f"--model_dir={whole}"])
   assert code == 0, err[-2000:]

@@ -82,17 +82,24 @@ def load_data(config: TrainConfig) -> RunData:
                  image_shape=spec.shape, alpha=alpha)
 
 
-def build_model(config: TrainConfig, data: RunData) -> MAF:
-  """A PixelMAF for images, a MAF for toys, as the config says."""
-  kwargs = dict(
-      event_size=data.event_size, num_layers=config.num_layers,
+def model_arguments(config: TrainConfig, event_size: int,
+                    num_classes: int = 0) -> dict:
+  """MAF's keyword arguments for a config (conditional: num_classes)."""
+  return dict(
+      event_size=event_size, num_layers=config.num_layers,
       hidden_units=config.hidden_units, activation=config.activation,
       hidden_degrees=config.hidden_degrees, ordering=config.ordering,
       batch_norm=config.batch_norm, base=config.base,
       num_components=config.num_components,
-      context_size=data.num_classes if config.conditional else 0,
-      log_scale_bound=config.log_scale_bound, seed=config.seed,
+      context_size=num_classes if config.conditional else 0,
+      log_scale_bound=config.log_scale_bound, affine=config.affine,
+      initialization=config.initialization, seed=config.seed,
       matmul_dtype=config.matmul_dtype)
+
+
+def build_model(config: TrainConfig, data: RunData) -> MAF:
+  """A PixelMAF for images, a MAF for toys, as the config says."""
+  kwargs = model_arguments(config, data.event_size, data.num_classes)
   if data.image_shape is None:
     return MAF(**kwargs)
   return PixelMAF(alpha=data.alpha, **kwargs)
