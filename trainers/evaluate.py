@@ -124,6 +124,11 @@ def _extremes_picture(report: dict, data, run_dir: str) -> None:
 
 
 def _pictures(model, data, config, run_dir) -> None:
+  log = os.path.join(run_dir, "training_log.csv")
+  if os.path.isfile(log):
+    pictures.training_curve(log, os.path.join(run_dir, "training_curve.png"),
+                            f"{config.dataset}: NLL per epoch (logit space "
+                            "for images)")
   if data.image_shape is None:
     image = common.toy_picture(model, data, config)
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))

@@ -5,7 +5,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-__all__ = ["image_grid", "save_png", "scatter_png", "png_bytes"]
+__all__ = ["image_grid", "save_png", "scatter_png", "png_bytes",
+           "latent_figure", "training_curve"]
 
 
 def image_grid(images: np.ndarray, columns: Optional[int] = None,
@@ -88,3 +89,37 @@ def latent_figure(z: np.ndarray, path: str, seed: int = 0,
   figure.tight_layout()
   figure.savefig(path, dpi=70)
   plt.close(figure)
+
+
+def training_curve(csv_path: str, path: str, title: str = "") -> bool:
+  """Training and validation NLL per epoch from a run's training_log.csv
+  (Keras CSVLogger) as a PNG; False (and no file) if the log has no rows.
+  The y-axis spans the 1st to 99th percentile of the finite values, so
+  one outlying epoch does not flatten the rest of the curve."""
+  import csv
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  with open(csv_path, newline="") as stream:
+    rows = list(csv.DictReader(stream))
+  if not rows:
+    return False
+  epochs = [int(row["epoch"]) + 1 for row in rows]
+  curves = {label: np.array([float(row.get(key) or "nan") for row in rows])
+            for label, key in (("train", "nll"), ("validation", "val_nll"))}
+  figure, axis = plt.subplots(figsize=(6, 4))
+  for label, values in curves.items():
+    axis.plot(epochs, values, label=label)
+  finite = np.concatenate([v[np.isfinite(v)] for v in curves.values()])
+  if finite.size:
+    low, high = np.percentile(finite, [1, 99])
+    margin = 0.05 * (high - low) or 1.0
+    axis.set_ylim(low - margin, high + margin)
+  axis.set_xlabel("epoch")
+  axis.set_ylabel("negative log-likelihood (nats)")
+  axis.set_title(title)
+  axis.legend()
+  figure.tight_layout()
+  figure.savefig(path, dpi=80)
+  plt.close(figure)
+  return True
