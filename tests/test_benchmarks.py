@@ -1,0 +1,34 @@
+"""benchmarks.quality: its argument checks and one tiny side-by-side run."""
+
+import numpy as np
+import pytest
+
+from benchmarks import quality
+from configs.presets import PRESETS
+from maf_tf.data import sample_toy
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--datasets=mnist"], "unknown dataset"),
+    (["--systems=ours,zuko"], "unknown system"),
+    (["--seeds=a"], "--seeds must be comma-separated integers"),
+    (["--fashion_subset=0"], "--fashion_subset must be in 1..60000"),
+    (["--steps_scale=0"], "--steps_scale must be > 0"),
+])
+def test_bad_arguments_exit_with_one_line(argv, message, capsys):
+  with pytest.raises(SystemExit) as exit_info:
+    quality.parse_args(argv)
+  assert exit_info.value.code == 2
+  assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("system", ["ours", "ours_paper_form", "tfp"])
+def test_both_systems_train_and_score_every_test_point(system):
+  config = PRESETS["two_moons"]
+  test = sample_toy("two_moons", 300, seed=99)
+  result = quality.train_and_score(system, config, 2,
+                                   sample_toy("two_moons", 2000, seed=0),
+                                   test, None, steps=5, seed=0)
+  assert result["log_likelihood"].shape == (300,)
+  assert np.all(np.isfinite(result["log_likelihood"]))
+  assert result["skipped"] == 0 and result["seconds"] > 0
