@@ -91,8 +91,9 @@ def train_and_score(system, config, size, train, test, alpha, steps, seed):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from benchmarks.speed import our_flow, tfp_flows  # pylint: disable=import-outside-toplevel
   keras.utils.set_random_seed(seed)
+  config = config.replace(**VARIANTS.get(system, {}))
   if system in VARIANTS:
-    flow = our_flow(config.replace(**VARIANTS[system]), size, seed=seed)
+    flow = our_flow(config, size, seed=seed)
     train_log_prob = lambda x: flow.log_prob(x, training=True)
     test_log_prob = flow.log_prob
   else:

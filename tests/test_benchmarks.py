@@ -32,3 +32,13 @@ def test_both_systems_train_and_score_every_test_point(system):
   assert result["log_likelihood"].shape == (300,)
   assert np.all(np.isfinite(result["log_likelihood"]))
   assert result["skipped"] == 0 and result["seconds"] > 0
+
+
+def test_a_variant_changes_its_setting_and_the_learning_rate_it_trains_at():
+  config = PRESETS["two_moons"]
+  data, test = sample_toy("two_moons", 2000, seed=0), sample_toy(
+      "two_moons", 300, seed=99)
+  scores = {system: quality.train_and_score(system, config, 2, data, test,
+                                            None, steps=5, seed=0)
+            ["log_likelihood"] for system in ("ours", "ours_lr_1e-4")}
+  assert not np.allclose(scores["ours"], scores["ours_lr_1e-4"])
