@@ -111,10 +111,11 @@ def test_evaluation_lists_the_most_extreme_test_points(trained_run):
 
 def test_extremes_of_hand_made_scores():
   from trainers.evaluate import extremes
-  scores = {"log_likelihood": np.array([-1.0, -5.0, 3.0, -np.inf, 0.0])}
-  result = extremes(scores, count=2)
-  assert [p["index"] for p in result["worst_test_points"]] == [3, 1]
-  assert [p["index"] for p in result["best_test_points"]] == [2, 4]
+  scores = {"log_likelihood": np.array([-1.0, -5.0, 3.0, -np.inf, 0.0,
+                                        np.nan])}
+  result = extremes(scores, count=3)
+  assert [p["index"] for p in result["worst_test_points"]] == [3, 5, 1]
+  assert [p["index"] for p in result["best_test_points"]] == [2, 4, 0]
 
 
 def _load_and_run(path, code):

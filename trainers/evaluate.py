@@ -100,9 +100,11 @@ def evaluate(run_dir: str) -> dict:
 def extremes(scores: dict, count: int = EXTREMES) -> dict:
   """The `count` test points of lowest and of highest log-likelihood:
   {'worst_test_points': [{'index', 'log_likelihood'[, 'bits_per_dim']}],
-  'best_test_points': [...]}, worst first / best first."""
+  'best_test_points': [...]}, worst first / best first. A NaN score
+  counts as the worst."""
   log_likelihood = scores["log_likelihood"]
-  order = np.argsort(log_likelihood, kind="stable")
+  order = np.argsort(np.where(np.isnan(log_likelihood), -np.inf,
+                              log_likelihood), kind="stable")
   count = min(count, len(order))
 
   def rows(indices):
