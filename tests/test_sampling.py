@@ -92,3 +92,15 @@ def test_empty_slots_and_padding_contribute_nothing_whatever_the_activation():
   randomize(made, seed=5)
   np.testing.assert_allclose(fast_made_to_data(made, z, context),
                              made_to_data(made, z, context), atol=1e-10)
+
+
+def test_zero_samples_give_an_empty_batch_in_every_sampler():
+  flow = MAF(event_size=3, num_layers=2, hidden_units=[8], context_size=2)
+  context = tf.constant([1.0, 0.0])
+  for sampler in ("fast", "naive"):
+    assert flow.sample(0, context, sampler=sampler).shape == (0, 3)
+  assert flow.sample(0, context, jit_compile=True).shape == (0, 3)
+  draw = tf.function(lambda n: flow.sample(n, context, seed=1))
+  assert draw(tf.constant(0)).shape[0] == 0   # batch known only at run time
+  np.testing.assert_allclose(draw(tf.constant(4)),
+                             flow.sample(4, context, seed=1), atol=1e-5)
