@@ -11,7 +11,8 @@ each taking a batch [N, D] of flattened events:
   bits_per_dim                        images uint8 [N, D] -> bits_per_dim
       (each value dequantised at the middle of its bin, v + 1/2)
   sample                              num_samples int32, seed int32 ->
-      samples float32 [n, D] (and images uint8 [n, H, W, C])
+      samples float32 [n, D] (and images uint8 [n, H, W, C]); a request
+      outside 0..max_samples (set at export) fails with that range
 
 A conditional model's signatures also take `label` int32 [N] (for sample:
 [num_samples]). Loading needs no project code: tf.saved_model.load or
@@ -29,7 +30,15 @@ from maf_tf.made import frozen_kernels, masked_kernel_copies
 from maf_tf.metrics import bits_per_dim
 from maf_tf.pixel_flows import PixelMAF, to_uint8
 
-__all__ = ["export_saved_model", "ServingModule"]
+__all__ = ["export_saved_model", "ServingModule", "default_max_samples"]
+
+SAMPLE_VALUES = 10_000_000  # default bound on num_samples x D per request
+
+
+def default_max_samples(event_size: int) -> int:
+  """The default bound of one `sample` request: 10,000 samples, fewer for
+  large events (at most SAMPLE_VALUES floats: 3255 CIFAR-10 images)."""
+  return max(1, min(10_000, SAMPLE_VALUES // event_size))
 
 
 class ServingModule(tf.Module):
@@ -45,8 +54,13 @@ class ServingModule(tf.Module):
   """
 
   def __init__(self, model: MAF, image_shape: Optional[Sequence[int]] = None,
-               num_classes: int = 0):
+               num_classes: int = 0, max_samples: Optional[int] = None):
     super().__init__()
+    self.max_samples = (default_max_samples(model.event_size)
+                        if max_samples is None else int(max_samples))
+    if self.max_samples < 1:
+      raise ValueError(f"max_samples must be a positive integer; got "
+                       f"{max_samples}")
     copies = masked_kernel_copies(model)
     self._keep_untracked(model, copies)
     unmasked = {id(layer.kernel) for layer in copies}
@@ -138,6 +152,12 @@ class ServingModule(tf.Module):
     return {"bits_per_dim": bits_per_dim(log_prob, self.model.event_size)}
 
   def _sample(self, num_samples, seed, label=None):
+    message = f"num_samples must be in 0..{self.max_samples}"
+    with tf.control_dependencies([
+        tf.debugging.assert_non_negative(num_samples, message=message),
+        tf.debugging.assert_less_equal(num_samples, self.max_samples,
+                                       message=message)]):
+      num_samples = tf.identity(num_samples)
     context = self._context(label)
     base = self.model.base.distribution()
     z = base.sample(num_samples, seed=tf.stack([seed, 0]))
@@ -151,7 +171,8 @@ class ServingModule(tf.Module):
 
 def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
                        image_shape: Optional[Sequence[int]] = None,
-                       num_classes: int = 0) -> str:
+                       num_classes: int = 0,
+                       max_samples: Optional[int] = None) -> str:
   """Writes a SavedModel to base_dir/<version>/ and returns that path.
 
   Args:
@@ -160,6 +181,8 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
     version: integer version; default one more than the highest there.
     image_shape: (H, W, C) of a PixelMAF's images, for `sample`'s images.
     num_classes: number of labels of a conditional model.
+    max_samples: the most samples one `sample` request may ask for
+      (default: `default_max_samples(event_size)`).
 
   Raises:
     ValueError: if that version already exists (nothing is overwritten).
@@ -172,6 +195,6 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
   if os.path.exists(path):
     raise ValueError(f"SavedModel version {path} exists; choose another "
                      "version")
-  module = ServingModule(model, image_shape, num_classes)
+  module = ServingModule(model, image_shape, num_classes, max_samples)
   tf.saved_model.save(module, path, signatures=module.serving_functions)
   return path

@@ -14,7 +14,7 @@ from conftest import randomize
 from maf_tf import PixelMAF
 from maf_tf.data import evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
-from maf_tf.export import export_saved_model
+from maf_tf.export import default_max_samples, export_saved_model
 from maf_tf.made import MaskedDense
 from trainer_helpers import TINY, run_in_process
 
@@ -215,6 +215,28 @@ def test_export_never_overwrites_a_version(tmp_path):
   with pytest.raises(ValueError, match="exists; choose another version"):
     export_saved_model(flow, str(tmp_path), version=1)
   assert export_saved_model(flow, str(tmp_path)).endswith("/2")
+
+
+def test_sample_signature_serves_0_to_max_samples_and_refuses_the_rest(
+    tmp_path):
+  flow = _pixel_flow()
+  path = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1),
+                            max_samples=5)
+  sample = tf.saved_model.load(path).signatures["sample"]
+  seed = tf.constant(1)
+  empty = sample(num_samples=tf.constant(0), seed=seed)
+  assert empty["samples"].shape == (0, 6)
+  assert empty["images"].shape == (0, 2, 3, 1)
+  assert sample(num_samples=tf.constant(5), seed=seed)["samples"].shape == \
+      (5, 6)
+  for count in (6, -1, 10**7):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"num_samples must be in 0\.\.5"):
+      sample(num_samples=tf.constant(count), seed=seed)
+  with pytest.raises(ValueError, match="max_samples must be a positive"):
+    export_saved_model(flow, str(tmp_path), max_samples=0)
+  assert default_max_samples(784) == 10_000
+  assert default_max_samples(3072) == 3255
 
 
 def test_export_serves_frozen_masked_kernels_and_leaves_the_model_live(
