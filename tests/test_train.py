@@ -12,7 +12,8 @@ import tensorflow as tf
 from maf_tf import MAF
 from maf_tf.training import BadStreak
 from maf_tf.data import sources
-from trainers.callbacks import NonFiniteGuard
+from trainers.callbacks import (NonFiniteGuard, ResumableEarlyStopping,
+                                RunCheckpoints)
 from trainers.train import steps_per_execution
 from trainer_helpers import (TINY, command, free_ports, results,
                              run_command, run_in_process, tensorboard_tags,
@@ -164,6 +165,36 @@ def test_an_epoch_of_skipped_steps_reports_nan_and_warns():
     history = flow.fit(finite, batch_size=10, epochs=1, shuffle=False,
                        verbose=0)
   assert np.isfinite(history.history["nll"][0])
+
+
+def test_an_improving_epoch_saves_best_before_latest(tmp_path):
+  """latest records the epoch as best: if it were written first, a kill
+  between the two saves would leave a run whose results name a best
+  epoch whose weights were never saved."""
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[4])
+  flow.compile(keras.optimizers.Adam(1e-3))
+  stopping = ResumableEarlyStopping(patience=3)
+  checkpoints = RunCheckpoints(str(tmp_path), flow, flow.optimizer, stopping)
+  order = []
+
+  def record(name):
+    manager = getattr(checkpoints, name)
+    save = manager.save
+
+    def save_and_record(**kwargs):
+      order.append(name)
+      return save(**kwargs)
+
+    manager.save = save_and_record
+
+  record("best")
+  record("latest")
+  stopping.wait = 0  # this epoch improved
+  checkpoints.on_epoch_end(0, {"val_nll": 1.0})
+  stopping.wait = 1  # this one did not
+  checkpoints.on_epoch_end(1, {"val_nll": 2.0})
+  assert order == ["best", "latest", "latest"]
+  assert int(checkpoints.best_epoch.numpy()) == 1
 
 
 def test_the_guard_is_exact_with_several_steps_per_execution():

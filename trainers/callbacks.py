@@ -99,9 +99,11 @@ class RunCheckpoints(keras.callbacks.Callback):
     if improved:
       self.best_nll.assign(float(logs["val_nll"]))
       self.best_epoch.assign(epoch + 1)
-    self.latest.save(checkpoint_number=epoch + 1)
-    if improved:
+      # best first: a latest that names this epoch as best must never
+      # exist without it (a kill between the two saves then resumes from
+      # the previous epoch and redoes this one, saving both).
       self.best.save(checkpoint_number=epoch + 1)
+    self.latest.save(checkpoint_number=epoch + 1)
     state = {"epoch": epoch + 1, "best_epoch": int(self.best_epoch.numpy()),
              "best_val_nll": float(self.best_nll.numpy()),
              "epochs_without_improvement": int(self.wait.numpy()),
