@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -107,6 +109,34 @@ def test_evaluation_lists_the_most_extreme_test_points(trained_run):
   from PIL import Image
   with Image.open(os.path.join(run_dir, "extremes.png")) as image:
     assert image.size == (8 * 9 + 1, 2 * 9 + 1)  # two rows of 8x8 digits
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"num_layers": 3}, r"made_2\.hidden_0\.kernel \(missing\)"),
+    ({"hidden_units": [17]},
+     r"made_0\.hidden_0\.kernel \(shape \[64, 16\], model \[64, 17\]\)"),
+])
+def test_evaluate_refuses_a_checkpoint_that_does_not_match_the_config(
+    trained_run, tmp_path, change, message):
+  run_dir = str(tmp_path / "edited")
+  shutil.copytree(trained_run[0], run_dir)
+  path = os.path.join(run_dir, "config.json")
+  with open(path) as stream:
+    config = json.load(stream)
+  with open(path, "w") as stream:
+    json.dump({**config, **change}, stream)
+  from trainers import evaluate
+  flags.FLAGS.unparse_flags()
+  flags.FLAGS(["evaluate", f"--model_dir={run_dir}"])
+  try:
+    with pytest.raises(SystemExit) as stop:
+      evaluate.main(["evaluate"])
+  finally:
+    flags.FLAGS.unparse_flags()
+  text = str(stop.value)
+  assert text.startswith("evaluate: error: checkpoint ") and "\n" not in text
+  assert re.search(message, text), text
+  assert "does not match the model of config.json" in text
 
 
 def test_extremes_of_hand_made_scores():

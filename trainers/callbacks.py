@@ -12,7 +12,7 @@ from maf_tf.training import SkippedStepsWarning
 from trainers import common, pictures
 
 __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
-           "SampleSummaries"]
+           "SampleSummaries", "model_variables", "restore_model"]
 
 
 def model_variables(model) -> dict:
@@ -20,6 +20,30 @@ def model_variables(model) -> dict:
   statistics) by path, as tf.train.Checkpoint can track them: a Keras 3
   model itself is not tracked by tf.train.Checkpoint."""
   return {v.path.replace("/", "."): v.value for v in model.weights}
+
+
+def restore_model(variables: dict, path: str) -> None:
+  """Restores every model variable (`model_variables`) from checkpoint
+  `path`; ValueError naming the variables the checkpoint lacks or holds
+  with another shape (for example after config.json was edited): a model
+  is never left partly random."""
+  stored = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  wrong = []
+  for name, variable in variables.items():
+    # tf.train.Checkpoint escapes '.' in a dict key as '..' ('/' as '.S').
+    key = name.replace(".", "..").replace("/", ".S")
+    shape = stored.get(f"model/{key}/.ATTRIBUTES/VARIABLE_VALUE")
+    if shape is None:
+      wrong.append(f"{name} (missing)")
+    elif list(shape) != variable.shape.as_list():
+      wrong.append(f"{name} (shape {list(shape)}, model "
+                   f"{variable.shape.as_list()})")
+  if wrong:
+    shown = ", ".join(wrong[:3]) + (f" and {len(wrong) - 3} more"
+                                    if len(wrong) > 3 else "")
+    raise ValueError(f"checkpoint {path} does not match the model of "
+                     f"config.json: {shown}")
+  tf.train.Checkpoint(model=variables).restore(path).expect_partial()
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -81,8 +105,7 @@ class RunCheckpoints(keras.callbacks.Callback):
   def restore_best(self) -> None:
     """The model weights of the epoch with the best validation NLL."""
     if self.best.latest_checkpoint:
-      tf.train.Checkpoint(model=self.model_variables).restore(
-          self.best.latest_checkpoint).expect_partial()
+      restore_model(self.model_variables, self.best.latest_checkpoint)
 
   @property
   def stopped_early(self) -> bool:

@@ -21,7 +21,7 @@ from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model
 from maf_tf.metrics import summarize
 from trainers import common, pictures
-from trainers.callbacks import model_variables
+from trainers.callbacks import model_variables, restore_model
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
@@ -63,8 +63,7 @@ def restore(run_dir: str):
                                                  "best"))
   if best is None:
     raise ValueError(f"{run_dir} has no checkpoints/best to evaluate")
-  tf.train.Checkpoint(model=model_variables(model)).restore(
-      best).expect_partial()
+  restore_model(model_variables(model), best)
   return config, data, model
 
 
