@@ -1,5 +1,6 @@
 """Checks of a TrainConfig, run before any output is written."""
 
+import math
 import os
 
 from configs.base import TrainConfig
@@ -35,8 +36,12 @@ def check_config(config: TrainConfig) -> None:
   for name in NON_NEGATIVE_FLOATS:
     if getattr(config, name) < 0:
       raise ValueError(f"{name} must be >= 0; got {getattr(config, name)}")
-  if not config.learning_rate > 0:
-    raise ValueError(f"learning_rate must be > 0; got {config.learning_rate}")
+  if not 0 < config.learning_rate < math.inf:
+    raise ValueError(f"learning_rate must be a finite number > 0; got "
+                     f"{config.learning_rate}")
+  for name in ("log_scale_bound", "clip_norm", "weight_decay"):
+    if not math.isfinite(getattr(config, name)):
+      raise ValueError(f"{name} must be finite; got {getattr(config, name)}")
   units = config.hidden_units
   if not units or any(not isinstance(u, int) or u < 1 for u in units):
     raise ValueError("hidden_units must be one or more positive integers "

@@ -81,6 +81,9 @@ def train(name: str, config: TrainConfig, model_dir: str,
           strategy: tf.distribute.Strategy) -> dict:
   """One run; returns the results written to model_dir/results.json."""
   data = common.load_data(config)
+  if config.batch_size > len(data.train[0]):
+    raise ValueError(f"batch_size must be at most the {len(data.train[0])} "
+                     f"training examples; got {config.batch_size}")
   chief = _is_chief(strategy)
   # Every worker saves (checkpointing is collective); only the chief's
   # directory is the run, the others write beside it.
