@@ -167,6 +167,18 @@ def test_an_epoch_of_skipped_steps_reports_nan_and_warns():
   assert np.isfinite(history.history["nll"][0])
 
 
+def test_rerunning_a_finished_run_changes_nothing(tmp_path):
+  run_dir = str(tmp_path / "run")
+  args = ["--dataset=digits", f"--model_dir={run_dir}", "--epochs=1", *TINY]
+  assert run_in_process(args) is None
+  with open(os.path.join(run_dir, "results.json")) as stream:
+    first = stream.read()
+  assert run_in_process(args) is None
+  with open(os.path.join(run_dir, "results.json")) as stream:
+    assert stream.read() == first  # not rescored with train_seconds 0
+  assert sorted(n for n in os.listdir(run_dir) if n.isdigit()) == ["1"]
+
+
 def test_an_improving_epoch_saves_best_before_latest(tmp_path):
   """latest records the epoch as best: if it were written first, a kill
   between the two saves would leave a run whose results name a best

@@ -7,6 +7,7 @@ test scores -> results. Run `--helpfull` for every flag and its preset
 values.
 """
 
+import json
 import os
 import sys
 import time
@@ -136,6 +137,12 @@ def train(name: str, config: TrainConfig, model_dir: str,
 
   start = time.time()
   done = initial_epoch >= config.epochs or checkpoints.stopped_early
+  finished = os.path.join(run_dir, "results.json")  # written last
+  if done and os.path.isfile(finished):
+    logging.info("%s has finished already: nothing to do (results in %s)",
+                 run_dir, finished)
+    with open(finished) as stream:
+      return json.load(stream)
   if not done:
     model.fit(train_data, validation_data=validation, epochs=config.epochs,
               initial_epoch=initial_epoch, steps_per_epoch=steps,
