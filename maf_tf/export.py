@@ -21,6 +21,8 @@ saved_model_cli.
 
 import functools
 import os
+import shutil
+import tempfile
 from typing import Optional, Sequence
 
 import tensorflow as tf
@@ -175,6 +177,13 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
                        max_samples: Optional[int] = None) -> str:
   """Writes a SavedModel to base_dir/<version>/ and returns that path.
 
+  The SavedModel is written into a hidden directory beside the versions
+  (.export-*, which TF Serving ignores) and renamed into place only when
+  complete, so TF Serving, which loads the highest numbered version, never
+  sees a half-written one: a failed export leaves no version behind (a
+  killed one, at most a hidden .export-* directory). Two exports into one
+  base_dir get different versions: a rename never replaces a version.
+
   Args:
     model: a MAF or PixelMAF.
     base_dir: TF Serving's model_base_path.
@@ -188,13 +197,39 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
     ValueError: if that version already exists (nothing is overwritten).
   """
   os.makedirs(base_dir, exist_ok=True)
-  if version is None:
-    versions = [int(n) for n in os.listdir(base_dir) if n.isdigit()]
-    version = max(versions, default=0) + 1
-  path = os.path.join(base_dir, str(version))
-  if os.path.exists(path):
-    raise ValueError(f"SavedModel version {path} exists; choose another "
-                     "version")
+  if version is not None:
+    path = os.path.join(base_dir, str(version))
+    if os.path.exists(path):
+      raise ValueError(f"SavedModel version {path} exists; choose another "
+                       "version")
   module = ServingModule(model, image_shape, num_classes, max_samples)
-  tf.saved_model.save(module, path, signatures=module.serving_functions)
-  return path
+  staging = tempfile.mkdtemp(prefix=".export-", dir=base_dir)
+  try:
+    tf.saved_model.save(module, staging, signatures=module.serving_functions)
+    return _publish(staging, base_dir, version)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)  # gone once renamed
+
+
+def _next_version(base_dir: str) -> int:
+  versions = [int(n) for n in os.listdir(base_dir) if n.isdigit()]
+  return max(versions, default=0) + 1
+
+
+def _publish(staging: str, base_dir: str, version: Optional[int]) -> str:
+  """Renames the complete SavedModel `staging` to base_dir/<version> (the
+  next free version when None) and returns that path. os.rename onto an
+  existing non-empty directory fails, so a version another process took
+  in the meantime is never replaced."""
+  while True:
+    path = os.path.join(base_dir, str(
+        _next_version(base_dir) if version is None else version))
+    try:
+      os.rename(staging, path)
+      return path
+    except OSError:
+      if not os.path.exists(path):
+        raise  # not a version taken since we looked: a real error
+      if version is not None:
+        raise ValueError(f"SavedModel version {path} exists; choose "
+                         "another version") from None

@@ -247,6 +247,40 @@ def test_export_never_overwrites_a_version(tmp_path):
   assert export_saved_model(flow, str(tmp_path)).endswith("/2")
 
 
+def test_a_failed_export_leaves_no_version(tmp_path, monkeypatch):
+  flow = _pixel_flow()
+
+  def save_half_then_fail(module, path, signatures):
+    with open(os.path.join(path, "saved_model.pb"), "wb") as stream:
+      stream.write(b"half")
+    raise OSError("No space left on device")
+
+  monkeypatch.setattr(tf.saved_model, "save", save_half_then_fail)
+  with pytest.raises(OSError, match="No space left"):
+    export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  assert os.listdir(tmp_path) == []
+
+
+def test_a_version_taken_meanwhile_is_never_replaced(tmp_path, monkeypatch):
+  """Another process publishes version 1 while this export is saving:
+  this one becomes version 2 and version 1 keeps its files."""
+  flow = _pixel_flow()
+  save = tf.saved_model.save
+
+  def save_while_another_publishes(module, path, signatures):
+    save(module, path, signatures=signatures)
+    os.makedirs(tmp_path / "1")
+    (tmp_path / "1" / "saved_model.pb").write_bytes(b"the other export")
+
+  monkeypatch.setattr(tf.saved_model, "save", save_while_another_publishes)
+  path = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  assert path.endswith("/2") and os.path.isfile(
+      os.path.join(path, "saved_model.pb"))
+  assert (tmp_path / "1" / "saved_model.pb").read_bytes() == \
+      b"the other export"
+  assert sorted(os.listdir(tmp_path)) == ["1", "2"]  # no staging left
+
+
 def test_sample_signature_serves_0_to_max_samples_and_refuses_the_rest(
     tmp_path):
   flow = _pixel_flow()
