@@ -167,6 +167,16 @@ def test_an_epoch_of_skipped_steps_reports_nan_and_warns():
   assert np.isfinite(history.history["nll"][0])
 
 
+def test_a_run_killed_while_writing_its_first_config_starts_again(tmp_path):
+  run_dir = tmp_path / "run"
+  run_dir.mkdir()
+  (run_dir / "config.json.tmp").write_text('{"dataset": "dig')  # cut off
+  args = ["--dataset=digits", f"--model_dir={run_dir}", "--epochs=1", *TINY]
+  assert run_in_process(args) is None
+  assert (run_dir / "results.json").is_file()
+  assert not (run_dir / "config.json.tmp").exists()
+
+
 def test_rerunning_a_finished_run_changes_nothing(tmp_path):
   run_dir = str(tmp_path / "run")
   args = ["--dataset=digits", f"--model_dir={run_dir}", "--epochs=1", *TINY]

@@ -29,7 +29,10 @@ def prepare_run_dir(run_dir: str, config: TrainConfig, fresh: bool) -> bool:
   """
   config_path = os.path.join(run_dir, "config.json")
   resumed = False
-  if os.path.isdir(run_dir) and os.listdir(run_dir):
+  # A lone config.json.tmp is this function's own write, cut off before
+  # its rename: the run never started, and the directory counts as empty.
+  if os.path.isdir(run_dir) and set(os.listdir(run_dir)) - {
+      "config.json.tmp"}:
     if not os.path.isfile(config_path):
       raise ValueError(f"model_dir {run_dir} is not empty and holds no "
                        "config.json: refusing to write into it")
