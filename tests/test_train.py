@@ -177,6 +177,14 @@ def test_a_run_killed_while_writing_its_first_config_starts_again(tmp_path):
   assert not (run_dir / "config.json.tmp").exists()
 
 
+def test_a_model_dir_that_is_a_file_is_a_one_line_error(tmp_path):
+  path = tmp_path / "notes.txt"
+  path.write_text("mine")
+  error = run_in_process(["--dataset=digits", f"--model_dir={path}", *TINY])
+  assert error == f"train: error: model_dir {path} is a file, not a directory"
+  assert path.read_text() == "mine"
+
+
 def test_rerunning_a_finished_run_changes_nothing(tmp_path):
   run_dir = str(tmp_path / "run")
   args = ["--dataset=digits", f"--model_dir={run_dir}", "--epochs=1", *TINY]

@@ -183,7 +183,7 @@ def main(argv):
     if not run_dir:
       raise ValueError("give --model_dir (a run directory) or --dataset")
     evaluate(run_dir)
-  except (ValueError, DataError) as error:
+  except (ValueError, DataError, OSError) as error:
     sys.exit(f"evaluate: error: {error}")
 
 

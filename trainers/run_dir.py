@@ -29,6 +29,8 @@ def prepare_run_dir(run_dir: str, config: TrainConfig, fresh: bool) -> bool:
   """
   config_path = os.path.join(run_dir, "config.json")
   resumed = False
+  if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+    raise ValueError(f"model_dir {run_dir} is a file, not a directory")
   # A lone config.json.tmp is this function's own write, cut off before
   # its rename: the run never started, and the directory counts as empty.
   if os.path.isdir(run_dir) and set(os.listdir(run_dir)) - {

@@ -232,7 +232,8 @@ def main(argv):
       tf.config.experimental.enable_op_determinism()
     for name, config, model_dir in runs:
       train(name, config, model_dir, strategy)
-  except (ValueError, DataError, RunError) as error:
+  except (ValueError, DataError, RunError, OSError) as error:
+    # OSError: a run directory that cannot be written (read-only, full).
     sys.exit(f"train: error: {error}")
 
 
