@@ -162,6 +162,27 @@ def test_bad_files_give_one_line_errors(idx_dir, damage, message):
   assert "\n" not in str(info.value)
 
 
+def test_idx_headers_are_checked_before_the_data_is_read(tmp_path):
+  huge = tmp_path / "huge-idx3-ubyte.gz"
+  with gzip.open(huge, "wb") as stream:  # claims 10^12 bytes, holds none
+    stream.write((0x803).to_bytes(4, "big") + (10**6).to_bytes(4, "big")
+                 + (1000).to_bytes(4, "big") + (1000).to_bytes(4, "big"))
+  with pytest.raises(DataError, match=r"claims shape \(1000000, 1000, 1000\)"
+                     r" \(1000000000000 bytes\), more than the"):
+    files.read_idx(str(huge), 3)
+  bomb = tmp_path / "bomb-idx3-ubyte.gz"
+  with gzip.open(bomb, "wb") as stream:  # 2 images, then 200 MB of zeros
+    stream.write((0x803).to_bytes(4, "big") + (2).to_bytes(4, "big")
+                 + (28).to_bytes(4, "big") + (28).to_bytes(4, "big"))
+    zeros = bytes(1 << 20)
+    for _ in range(200):
+      stream.write(zeros)
+  assert bomb.stat().st_size < 1 << 20
+  with pytest.raises(DataError, match=r"truncated or too long: 1585\+ bytes, "
+                     r"expected 1584 for shape \(2, 28, 28\)"):
+    files.read_idx(str(bomb), 3)
+
+
 def test_truncated_cifar_batch(tmp_path):
   write_cifar_batches(tmp_path, [3] * 6)
   _truncate(tmp_path / "test_batch.bin")

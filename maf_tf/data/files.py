@@ -27,6 +27,7 @@ __all__ = ["read_idx", "read_idx_dataset", "read_cifar10_binary",
 Arrays = Tuple[np.ndarray, np.ndarray]
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # by number of dimensions
 CIFAR_RECORD = 1 + 32 * 32 * 3
+MAX_IDX_BYTES = 1 << 30  # the published MNIST training images are 47 MB
 
 
 def _require_dir(directory: str) -> None:
@@ -42,29 +43,42 @@ def _find(directory: str, name: str) -> str:
   raise DataError(f"missing file {name}[.gz] in {directory}")
 
 
-def read_idx(path: str, ndim: int) -> np.ndarray:
-  """An IDX file of unsigned bytes with `ndim` dimensions (gzip or not)."""
+def read_idx(path: str, ndim: int,
+             max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
+  """An IDX file of unsigned bytes with `ndim` dimensions (gzip or not).
+
+  The header is checked before the data is read, and no more than the
+  header announces (plus one byte, to tell a file that is too long) is
+  ever read or decompressed: a header claiming more than `max_bytes`, or
+  a gzip file that inflates past its header's size, is an error, not a
+  memory blow-up.
+  """
   opener = gzip.open if path.endswith(".gz") else open
+  header = 4 + 4 * ndim
   try:
     with opener(path, "rb") as stream:
-      data = stream.read()
+      head = stream.read(header)
+      if len(head) < header:
+        raise DataError(f"{path} is truncated: {len(head)} bytes, expected "
+                        f"an IDX header of {header}")
+      magic = int.from_bytes(head[:4], "big")
+      if magic != IDX_MAGIC[ndim]:
+        raise DataError(f"{path} has IDX magic number 0x{magic:08x}; "
+                        f"expected 0x{IDX_MAGIC[ndim]:08x}")
+      shape = tuple(int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big")
+                    for i in range(ndim))
+      size = int(np.prod(shape, dtype=np.int64))
+      if size > max_bytes:
+        raise DataError(f"{path} claims shape {shape} ({size} bytes), more "
+                        f"than the {max_bytes} an IDX file may hold")
+      data = stream.read(size + 1)
   except (OSError, EOFError) as error:
     raise DataError(f"cannot read {path}: {error}") from None
-  header = 4 + 4 * ndim
-  if len(data) < header:
-    raise DataError(f"{path} is truncated: {len(data)} bytes, expected an "
-                    f"IDX header of {header}")
-  magic = int.from_bytes(data[:4], "big")
-  if magic != IDX_MAGIC[ndim]:
-    raise DataError(f"{path} has IDX magic number 0x{magic:08x}; expected "
-                    f"0x{IDX_MAGIC[ndim]:08x}")
-  shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big")
-                for i in range(ndim))
-  expected = header + int(np.prod(shape))
-  if len(data) != expected:
-    raise DataError(f"{path} is truncated or too long: {len(data)} bytes, "
-                    f"expected {expected} for shape {shape}")
-  return np.frombuffer(data, np.uint8, offset=header).reshape(shape)
+  if len(data) != size:
+    raise DataError(f"{path} is truncated or too long: "
+                    f"{header + len(data)}{'+' if len(data) > size else ''} "
+                    f"bytes, expected {header + size} for shape {shape}")
+  return np.frombuffer(data, np.uint8).reshape(shape)
 
 
 def read_idx_dataset(directory: str, spec: ImageSpec) -> Dict[str, Arrays]:
