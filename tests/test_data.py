@@ -2,7 +2,9 @@
 in the official layouts (and tfds mock data)."""
 
 import gzip
+import io
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -107,6 +109,32 @@ def test_numpy_directory_of_npy_files(tmp_path):
   splits = load_splits("fashion_mnist", "numpy", str(tmp_path),
                        validation_size=2)
   assert len(splits.train[0]) == 10 and len(splits.test[0]) == 5
+
+
+def _forged_npy(shape) -> bytes:
+  """A .npy header claiming `shape` (uint8) followed by 10 bytes."""
+  stream = io.BytesIO()
+  np.lib.format.write_array_header_1_0(
+      stream, {"descr": "|u1", "fortran_order": False, "shape": shape})
+  return stream.getvalue() + bytes(10)
+
+
+def test_forged_numpy_headers_are_one_line_errors(tmp_path):
+  archive = tmp_path / "mnist.npz"
+  with zipfile.ZipFile(archive, "w") as zipped:
+    zipped.writestr("x_train.npy", _forged_npy((10**6, 1000, 1000)))
+    for key in ("y_train", "x_test", "y_test"):
+      buffer = io.BytesIO()
+      np.save(buffer, np.zeros(3, np.uint8))
+      zipped.writestr(f"{key}.npy", buffer.getvalue())
+  with pytest.raises(DataError, match=r"x_train\.npy claims shape "
+                     r"\(1000000, 1000, 1000\) \(1000000000000 bytes\)"):
+    load_splits("mnist", "numpy", str(archive))
+  folder = tmp_path / "arrays"
+  folder.mkdir()
+  (folder / "x_train.npy").write_bytes(_forged_npy((10**6, 1000, 1000)))
+  with pytest.raises(DataError, match=r"cannot read .*x_train\.npy as \.npy"):
+    load_splits("mnist", "numpy", str(folder))
 
 
 def test_sklearn_digits_are_real_8_bit_images():

@@ -15,6 +15,7 @@ with uint8 images [N, H, W, C] and int64 labels [N].
 
 import gzip
 import os
+import zipfile
 from typing import Dict, Tuple
 
 import numpy as np
@@ -28,6 +29,7 @@ Arrays = Tuple[np.ndarray, np.ndarray]
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # by number of dimensions
 CIFAR_RECORD = 1 + 32 * 32 * 3
 MAX_IDX_BYTES = 1 << 30  # the published MNIST training images are 47 MB
+MAX_ARRAY_BYTES = 1 << 32  # one array of a .npz (CIFAR-10's: 150 MB)
 
 
 def _require_dir(directory: str) -> None:
@@ -132,6 +134,7 @@ def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
       return _numpy_splits(arrays, spec, path)
   if not os.path.isfile(path):
     raise DataError(f"no .npz file or directory at {path!r}")
+  _check_npz_headers(path)
   try:
     with np.load(path, allow_pickle=False) as archive:
       missing = {"x_train", "y_train", "x_test", "y_test"} - set(archive)
@@ -147,10 +150,35 @@ def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
 
 
 def _load_array(path: str) -> np.ndarray:
+  """A .npy file, mapped before it is copied: a header that claims more
+  data than the file holds fails to map instead of allocating its claim."""
   try:
-    return np.load(path, allow_pickle=False)
+    return np.array(np.load(path, mmap_mode="r", allow_pickle=False))
   except (OSError, ValueError) as error:
     raise DataError(f"cannot read {path} as .npy: {error}") from None
+
+
+def _check_npz_headers(path: str) -> None:
+  """Reads only the .npy header of every array in a .npz and checks that
+  it claims no more bytes than its member holds (at most MAX_ARRAY_BYTES),
+  so a forged header is a DataError, not an allocation of its claim."""
+  try:
+    with zipfile.ZipFile(path) as archive:
+      for info in archive.infolist():
+        with archive.open(info) as member:
+          version = np.lib.format.read_magic(member)
+          read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+          shape, _, dtype = read(member)
+        claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if claimed > min(info.file_size, MAX_ARRAY_BYTES):
+          raise DataError(f"{path}: {info.filename} claims shape "
+                          f"{tuple(shape)} ({claimed} bytes) but holds "
+                          f"{info.file_size} bytes")
+  except (OSError, ValueError, zipfile.BadZipFile) as error:
+    if isinstance(error, DataError):
+      raise
+    raise DataError(f"cannot read {path} as .npz: {error}") from None
 
 
 def _numpy_splits(arrays, spec, where) -> Dict[str, Arrays]:
