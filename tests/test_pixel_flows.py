@@ -49,7 +49,7 @@ def test_pixel_and_logit_densities_differ_by_the_hand_computed_log_det():
   expected_logit = flow.distribution().log_prob(x) - np.sum(
       np.log(1 - 2 * alpha) - np.log(s) - np.log(1 - s), axis=1)
   np.testing.assert_allclose(logit, expected_logit, rtol=1e-10)
-  # The logit density is the MAF's density evaluated at y (REFERENCE.md).
+  # The logit density is the MAF's density evaluated at y = logit(s).
   z, log_det = super(PixelMAF, flow).to_base(tf.constant(y))
   np.testing.assert_allclose(
       logit, flow.base.distribution().log_prob(z) + log_det, rtol=1e-10)

@@ -5,8 +5,9 @@ the stream of batches is the same on every run, and a run resumed at epoch
 e (and step s) sees exactly the batches an uninterrupted run would.
 
   * training: per epoch a fresh shuffle and fresh noise u ~ U(0, 1)^D,
-    x = (v + u) / 256 (REFERENCE.md section 2); optional horizontal flips
-    double the training set (the paper's CIFAR-10 protocol).
+    x = (v + u) / 256 (the MAF paper's dequantisation); optional
+    horizontal flips double the training set (the paper's CIFAR-10
+    protocol).
   * evaluation: one fixed draw of noise per image, in order.
 
 Batches are x of shape [B, D] (flattened H, W, C) or, for a conditional
