@@ -4,6 +4,7 @@ import math
 import os
 
 from configs.base import TrainConfig
+from maf_tf.made import AFFINES, INITIALIZATIONS
 
 __all__ = ["check_config"]
 
@@ -14,8 +15,8 @@ CHOICES = {
     "batch_norm": (None, "between", "after_each"),
     "base": ("normal", "mixture"),
     "matmul_dtype": (None, "bfloat16"),
-    "affine": ("scale_then_shift", "shift_then_scale"),
-    "initialization": ("identity", "uniform", "paper"),
+    "affine": AFFINES,
+    "initialization": INITIALIZATIONS,
 }
 POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
             "epochs", "patience", "max_bad_steps", "sample_every",

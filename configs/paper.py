@@ -1,5 +1,6 @@
 """The MAF paper's test numbers (Papamakarios et al. 2017, arXiv
-1705.07057, Table 2), for side-by-side reports. Log-likelihoods in nats, logit space, mean ± 2 s.e."""
+1705.07057, Table 2), for side-by-side reports. Log-likelihoods in nats,
+logit space, mean ± 2 s.e."""
 
 from typing import Optional
 
