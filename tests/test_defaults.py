@@ -8,6 +8,7 @@ tests skip, saying so, where they are not installed), scikit-learn's 8x8
 digits and two standardised tabular sets, and the six 2-D toys.
 """
 
+import functools
 import os
 
 import keras
@@ -36,9 +37,14 @@ def logits(images: np.ndarray, alpha: float, seed: int = 0) -> np.ndarray:
       np.float32)
 
 
+@functools.lru_cache(maxsize=1)
+def fashion_train_images() -> np.ndarray:
+  """The Fashion-MNIST training images, read once for every test here."""
+  return load_splits("fashion_mnist", "idx", FASHION_DIR).train[0]
+
+
 def fashion_logits(count: int) -> np.ndarray:
-  splits = load_splits("fashion_mnist", "idx", FASHION_DIR)
-  return logits(splits.train[0][:count], alpha=1e-6)
+  return logits(fashion_train_images()[:count], alpha=1e-6)
 
 
 def standardised(data: np.ndarray) -> np.ndarray:
@@ -106,7 +112,7 @@ def test_cifar10_preset_trains_from_initialisation(preset):
   # No CIFAR-10 here: Fashion-MNIST images padded to 32x32 in 3 channels
   # stand in (real image statistics at the preset's size and alpha).
   config = PRESETS[preset]
-  images = load_splits("fashion_mnist", "idx", FASHION_DIR).train[0][:300]
+  images = fashion_train_images()[:300]
   images = np.repeat(np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)]), 3, -1)
   flow = MAF(**model_arguments(config, 3072))
   check_trains(flow, logits(images, alpha=0.05), config.learning_rate,
