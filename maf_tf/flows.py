@@ -22,6 +22,7 @@ from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base, made_to_data)
 from maf_tf.distributions import make_base
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, legacy_defaults
+from maf_tf.masks import check_positive
 from maf_tf.sampling import fast_made_to_data
 from maf_tf.training import FlowTraining
 
@@ -144,9 +145,13 @@ class MAF(FlowTraining, keras.Model):
     if batch_norm not in BATCH_NORM_PLACEMENTS:
       raise ValueError(f"batch_norm must be one of {BATCH_NORM_PLACEMENTS}; "
                        f"got {batch_norm!r}")
-    if not isinstance(num_layers, int) or num_layers < 1:
-      raise ValueError(f"num_layers must be a positive integer; got "
-                       f"{num_layers!r}")
+    check_positive("event_size", event_size)
+    check_positive("num_layers", num_layers)
+    if isinstance(hidden_units, (int, str)) or not all(
+        isinstance(u, (int, np.integer)) and not isinstance(u, bool)
+        and u >= 1 for u in hidden_units):
+      raise ValueError("hidden_units must be a list of positive integers, "
+                       f"one per hidden layer; got {hidden_units!r}")
     self.event_size = int(event_size)
     self.num_layers = num_layers
     self.context_size = int(context_size)
@@ -196,7 +201,11 @@ class MAF(FlowTraining, keras.Model):
                        f"{value.shape.as_list() if value.shape.rank is not None else 'unknown'}")
     return tf.cast(value, self.compute_dtype)
 
-  def _check_context(self, context, what: str) -> Optional[tf.Tensor]:
+  def _check_context(self, context, what: str,
+                     x: Optional[tf.Tensor] = None) -> Optional[tf.Tensor]:
+    """The context as a tensor; ValueError if the flow does not take one,
+    or takes one of another width, or if its batch shape and x's (when
+    given and known) do not broadcast."""
     if not self.context_size:
       if context is not None:
         raise ValueError(f"this flow is unconditional (context_size=0); "
@@ -205,7 +214,15 @@ class MAF(FlowTraining, keras.Model):
     if context is None:
       raise ValueError(f"this flow is conditional: {what} needs a context of "
                        f"shape [..., {self.context_size}]; got None")
-    return self._check(context, self.context_size, "context")
+    context = self._check(context, self.context_size, "context")
+    if x is not None:
+      try:
+        tf.broadcast_static_shape(x.shape[:-1], context.shape[:-1])
+      except ValueError:
+        raise ValueError(
+            f"context's batch shape {context.shape[:-1].as_list()} does not "
+            f"match x's {x.shape[:-1].as_list()}") from None
+    return context
 
   # ---- the two directions -------------------------------------------------
 
@@ -285,7 +302,7 @@ class MAF(FlowTraining, keras.Model):
     moving averages (once).
     """
     x = self._check(x, self.event_size, "x")
-    context = self._check_context(context, "log_prob")
+    context = self._check_context(context, "log_prob", x)
     z, log_det = self.to_base(x, context, training)
     return self.base.distribution().log_prob(z) + log_det
 
@@ -303,9 +320,17 @@ class MAF(FlowTraining, keras.Model):
         input shape; a served model needs XLA enabled, so exports do not
         use it).
     """
+    if not tf.is_tensor(n):
+      if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer; got {n!r}")
     context = self._check_context(context, "sample")
     if context is not None and context.shape.rank == 1:
       context = tf.broadcast_to(context, [n, self.context_size])
+    elif context is not None and not tf.is_tensor(n) and \
+        context.shape[0] not in (None, n):
+      raise ValueError(f"context must have shape [{self.context_size}] or "
+                       f"[n={n}, {self.context_size}]; got shape "
+                       f"{context.shape.as_list()}")
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], dtype=tf.int32)
     z = self.base.distribution().sample(n, seed=seed)

@@ -270,8 +270,9 @@ class MADE(keras.layers.Layer):
     self.seed = seed
     if self.context_size < 0:
       raise ValueError(f"context_size must be >= 0; got {context_size}")
-    if self.log_scale_bound <= 0:
-      raise ValueError(f"log_scale_bound must be > 0; got {log_scale_bound}")
+    if not 0 < self.log_scale_bound < float("inf"):
+      raise ValueError(f"log_scale_bound must be a finite number > 0; got "
+                       f"{log_scale_bound}")
     self.degrees = masks.made_degrees(self.event_size, self.hidden_units,
                                       self.order, hidden_degrees, seed,
                                       conditional=self.context_size > 0)

@@ -17,7 +17,8 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["input_degrees", "hidden_degrees", "made_degrees", "mask"]
+__all__ = ["input_degrees", "hidden_degrees", "made_degrees", "mask",
+           "check_positive"]
 
 Order = Union[str, Sequence[int], np.ndarray]
 
@@ -39,7 +40,7 @@ def input_degrees(event_size: int, order: Order = "natural",
   Raises:
     ValueError: on an unknown order name or a list that is not a permutation.
   """
-  _check_positive("event_size", event_size)
+  check_positive("event_size", event_size)
   if isinstance(order, str):
     if order == "natural":
       sequence = np.arange(event_size)
@@ -83,8 +84,8 @@ def hidden_degrees(num_units: int, event_size: int, kind: str = "sequential",
     int array of shape (num_units,). With D = 1 every degree is 0: such units
     see no input, only the bias and the context.
   """
-  _check_positive("num_units", num_units)
-  _check_positive("event_size", event_size)
+  check_positive("num_units", num_units)
+  check_positive("event_size", event_size)
   high = event_size - 1
   low = min(min_degree, high)
   if kind == "sequential":
@@ -149,7 +150,8 @@ def mask(in_degrees: np.ndarray, out_degrees: np.ndarray,
   return connected.astype(np.float32)
 
 
-def _check_positive(name: str, value: int) -> None:
+def check_positive(name: str, value: int) -> None:
+  """ValueError unless value is an int (not a bool) >= 1."""
   if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
       or value < 1:
     raise ValueError(f"{name} must be a positive integer; got {value!r}")

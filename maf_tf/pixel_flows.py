@@ -63,7 +63,7 @@ class PixelMAF(MAF):
                 training=False) -> Tuple[tf.Tensor, tf.Tensor]:
     """(pixel-space, logit-space) log densities in nats, one pass."""
     x = self._check(x, self.event_size, "x")
-    context = self._check_context(context, "log_probs")
+    context = self._check_context(context, "log_probs", x)
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
     z, log_det = MAF.to_base(self, logits, context, training)
     logit = self.base.distribution().log_prob(z) + log_det

@@ -21,12 +21,38 @@ import warnings
 from typing import Optional
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from maf_tf.optimizers import FusedAdam
 
 __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
-           "SkippedStepsWarning"]
+           "SkippedStepsWarning", "OutlierWarning", "find_outlier"]
+
+# How far from its dimension's median, in robust standard deviations
+# (1.4826 * median absolute deviation), a value counts as an outlier.
+OUTLIER_SCALES = 1000
+
+
+class OutlierWarning(RuntimeWarning):
+  """fit() data holds a value so far out that batch norm's moving
+  statistics are skewed for many steps after the batch that holds it."""
+
+
+def find_outlier(x: np.ndarray, scales: float = OUTLIER_SCALES):
+  """(row, dimension, value, distance) of the value farthest from its
+  dimension's median, in robust standard deviations, if it is more than
+  `scales` of them; else None. Dimensions with no spread are skipped."""
+  x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+  median = np.median(x, axis=0)
+  spread = 1.4826 * np.median(np.abs(x - median), axis=0)
+  with np.errstate(divide="ignore", invalid="ignore"):
+    distance = np.where(spread > 0, np.abs(x - median) / spread, 0.0)
+  distance = np.nan_to_num(distance, nan=0.0, posinf=0.0)
+  row, dim = np.unravel_index(np.argmax(distance), distance.shape)
+  if distance[row, dim] <= scales:
+    return None
+  return int(row), int(dim), float(x[row, dim]), float(distance[row, dim])
 
 
 def _num_replicas() -> int:
@@ -120,6 +146,12 @@ class FlowTraining:
               weight_decay: float = 0.0, **kwargs):
     if optimizer is None:
       optimizer = FusedAdam()
+    if clip_norm is not None and not 0 < clip_norm < float("inf"):
+      raise ValueError("clip_norm must be None or a finite number > 0; got "
+                       f"{clip_norm}")
+    if not 0 <= weight_decay < float("inf"):
+      raise ValueError("weight_decay must be a finite number >= 0; got "
+                       f"{weight_decay}")
     self.clip_norm = clip_norm
     self.weight_decay = float(weight_decay)
     super().compile(optimizer=optimizer, **kwargs)
@@ -129,7 +161,29 @@ class FlowTraining:
     self._bad_streak = BadStreak()
 
   def fit(self, *args, callbacks=None, **kwargs):
-    """keras.Model.fit, warning about epochs with skipped steps."""
+    """keras.Model.fit, warning about epochs with skipped steps and, for a
+    model with batch norm, about an outlier in array data (OutlierWarning:
+    the moving statistics that log_prob uses would be skewed by it)."""
+    x = kwargs.get("x", args[0] if args else None)
+    if isinstance(x, np.ndarray) and not len(x):
+      raise ValueError("fit needs at least one example; x has 0 rows")
+    batch_size = kwargs.get("batch_size")
+    if batch_size is not None and (isinstance(batch_size, bool) or not
+                                   isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+      raise ValueError(f"batch_size must be None or a positive integer; got "
+                       f"{batch_size!r}")
+    if getattr(self, "batch_norms", None) and isinstance(x, np.ndarray) \
+        and x.ndim >= 2 and len(x):
+      found = find_outlier(x)
+      if found:
+        row, dim, value, distance = found
+        warnings.warn(
+            f"x[{row}] holds {value:.6g} in dimension {dim}, {distance:.3g} "
+            "robust standard deviations from that dimension's median: batch "
+            "norm's moving statistics will be skewed by it for many steps. "
+            "Remove such rows, or call recompute_batch_norm on clean data "
+            "after fit.", OutlierWarning, stacklevel=2)
     callbacks = list(callbacks or [])
     if not any(isinstance(c, SkippedStepsWarning) for c in callbacks):
       callbacks.append(SkippedStepsWarning())

@@ -281,6 +281,14 @@ def test_evaluation_noise_is_fixed_whatever_the_batch_size():
                                 images.reshape(7, 9))
 
 
+def test_an_evaluation_batch_never_exceeds_the_data():
+  """--eval_batch_size=10**8 used to allocate a batch of 10^8 rows."""
+  images = RNG.integers(0, 256, (7, 3, 3, 1), dtype=np.uint8)
+  dataset = evaluation_dataset(images, batch_size=10**8, seed=1)
+  assert dataset.element_spec.shape.as_list() == [None, 9]
+  assert [b[0].shape for b in _batches(dataset, 2)] == [(7, 9)]
+
+
 def test_float_data_passes_through_unchanged():
   points = RNG.normal(size=(8, 2)).astype(np.float32)
   batch = _batches(evaluation_dataset(points, batch_size=8, seed=0), 1)[0][0]

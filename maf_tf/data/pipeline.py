@@ -123,4 +123,6 @@ def evaluation_dataset(data: np.ndarray, labels: Optional[np.ndarray] = None,
 
   dataset = tf.data.Dataset.range(len(data)).map(
       example, num_parallel_calls=tf.data.AUTOTUNE)
+  # tf.data allocates a batch for batch_size examples: never more than all.
+  batch_size = max(1, min(batch_size, len(data)))
   return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

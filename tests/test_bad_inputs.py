@@ -1,0 +1,267 @@
+"""The Python API under bad input: each case is one row of the README's
+"Bad inputs and faults" table. A wrong value is a one-line error naming
+what was expected; a special value has the documented meaning."""
+
+import glob
+import json
+import os
+import re
+import shutil
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from maf_tf import IAF, MAF, PixelMAF
+from trainer_helpers import TINY, run_in_process
+
+X = np.zeros((4, 3), np.float32)
+
+
+def _maf(**kwargs):
+  return MAF(**{"event_size": 3, "num_layers": 2, "hidden_units": [8],
+                **kwargs})
+
+
+@pytest.fixture(scope="module")
+def flows():
+  return {"maf": _maf(), "conditional": _maf(context_size=2),
+          "pixel": PixelMAF(event_size=4, num_layers=1, hidden_units=[4],
+                            alpha=1e-6)}
+
+
+def _compiled(flow):
+  flow.compile(keras.optimizers.Adam(1e-3))
+  return flow
+
+
+CONSTRUCTION = [
+    (dict(event_size=0), "event_size must be a positive integer; got 0"),
+    (dict(event_size=2.5), "event_size must be a positive integer; got 2.5"),
+    (dict(event_size="3"), "event_size must be a positive integer; got '3'"),
+    (dict(num_layers=0), "num_layers must be a positive integer; got 0"),
+    (dict(hidden_units=[]), "hidden_units must name at least one hidden"),
+    (dict(hidden_units=[0]), "hidden_units must be a list of positive"),
+    (dict(hidden_units=8), "hidden_units must be a list of positive integers,"
+     " one per hidden layer; got 8"),
+    (dict(activation="foo"), "Could not interpret activation function"),
+    (dict(base="foo"), "base must be 'normal' or 'mixture'; got 'foo'"),
+    (dict(base="mixture", num_components=0),
+     "num_components must be a positive integer; got 0"),
+    (dict(context_size=-1), "context_size must be >= 0; got -1"),
+    (dict(log_scale_bound=0), "log_scale_bound must be a finite number > 0"),
+    (dict(log_scale_bound=float("nan")),
+     "log_scale_bound must be a finite number > 0; got nan"),
+    (dict(log_scale_bound=float("inf")),
+     "log_scale_bound must be a finite number > 0; got inf"),
+    (dict(affine="foo"), "affine must be one of"),
+    (dict(initialization="foo"), "initialization must be one of"),
+    (dict(matmul_dtype="float16"), "matmul_dtype must be one of"),
+    (dict(ordering="foo"), "ordering must be 'alternate', 'random' or a list"),
+    (dict(hidden_degrees="foo"), "must be 'sequential' or 'random'"),
+    (dict(batch_norm="sometimes"), "batch_norm must be one of"),
+    (dict(batch_norm="between", batch_norm_momentum=1.0),
+     r"batch-norm momentum must be in \[0, 1\); got 1.0"),
+    (dict(batch_norm="between", batch_norm_eps=-1.0),
+     "batch-norm eps must be > 0; got -1.0"),
+    (dict(hidden=4), "Unrecognized keyword arguments passed to MAF"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", CONSTRUCTION,
+                         ids=[str(k) for k, _ in CONSTRUCTION])
+def test_bad_construction_arguments(kwargs, message):
+  with pytest.raises(ValueError, match=message) as info:
+    _maf(**kwargs)
+  assert "\n" not in str(info.value)
+
+
+CALLS = [
+    ("log_prob wrong width", lambda f: f["maf"].log_prob(np.zeros((4, 5))),
+     ValueError, r"x must have shape \[\.\.\., 3\]; got shape \[4, 5\]"),
+    ("log_prob int dtype",
+     lambda f: f["maf"].log_prob(np.zeros((4, 3), np.int32)),
+     TypeError, "x must be a floating-point tensor .* got dtype int32"),
+    ("log_prob string", lambda f: f["maf"].log_prob("abc"),
+     TypeError, "got dtype string"),
+    ("log_prob scalar", lambda f: f["maf"].log_prob(np.float32(1)),
+     ValueError, r"got shape \[\]"),
+    ("log_prob context on unconditional",
+     lambda f: f["maf"].log_prob(X, np.zeros((4, 2), np.float32)),
+     ValueError, "this flow is unconditional .* log_prob got a context"),
+    ("log_prob no context on conditional",
+     lambda f: f["conditional"].log_prob(X), ValueError,
+     r"log_prob needs a context of shape \[\.\.\., 2\]; got None"),
+    ("log_prob context wrong width",
+     lambda f: f["conditional"].log_prob(X, np.zeros((4, 5), np.float32)),
+     ValueError, r"context must have shape \[\.\.\., 2\]"),
+    ("log_prob context batch mismatch",
+     lambda f: f["conditional"].log_prob(X, np.zeros((3, 2), np.float32)),
+     ValueError, r"context's batch shape \[3\] does not match x's \[4\]"),
+    ("sample(-1)", lambda f: f["maf"].sample(-1), ValueError,
+     "n must be a non-negative integer; got -1"),
+    ("sample(2.5)", lambda f: f["maf"].sample(2.5), ValueError,
+     "got 2.5"),
+    ("sample(None)", lambda f: f["maf"].sample(None), ValueError,
+     "got None"),
+    ("sample sampler='foo'", lambda f: f["maf"].sample(2, sampler="foo"),
+     ValueError, "sampler must be 'fast' or 'naive'; got 'foo'"),
+    ("sample conditional without context",
+     lambda f: f["conditional"].sample(2), ValueError,
+     "sample needs a context"),
+    ("sample context rows != n",
+     lambda f: f["conditional"].sample(3, np.zeros((2, 2), np.float32)),
+     ValueError, r"context must have shape \[2\] or \[n=3, 2\]; got shape "
+     r"\[2, 2\]"),
+    ("sample context on unconditional",
+     lambda f: f["maf"].sample(2, np.zeros((2, 2), np.float32)),
+     ValueError, "sample got a context"),
+    ("distribution() of conditional without context",
+     lambda f: f["conditional"].distribution(), ValueError,
+     "bijector needs a context"),
+    ("PixelMAF alpha=0.7",
+     lambda f: PixelMAF(event_size=4, alpha=0.7), ValueError,
+     r"alpha must be in \(0, 0\.5\); got 0\.7"),
+    ("PixelMAF uint8 pixels",
+     lambda f: f["pixel"].log_prob(np.full((2, 4), 3, np.uint8)), TypeError,
+     "x must be a floating-point tensor .* got dtype uint8"),
+    ("compile clip_norm=-1",
+     lambda f: _maf().compile(keras.optimizers.Adam(), clip_norm=-1.0),
+     ValueError, "clip_norm must be None or a finite number > 0; got -1.0"),
+    ("compile weight_decay=nan",
+     lambda f: _maf().compile(keras.optimizers.Adam(),
+                              weight_decay=float("nan")),
+     ValueError, "weight_decay must be a finite number >= 0; got nan"),
+    ("fit wrong width",
+     lambda f: _compiled(_maf()).fit(np.zeros((8, 5), np.float32), verbose=0),
+     ValueError, r"x must have shape \[\.\.\., 3\]"),
+    ("fit no examples",
+     lambda f: _compiled(_maf()).fit(np.zeros((0, 3), np.float32), verbose=0),
+     ValueError, "fit needs at least one example; x has 0 rows"),
+    ("fit batch_size=0",
+     lambda f: _compiled(_maf()).fit(X, batch_size=0, verbose=0),
+     ValueError, "batch_size must be None or a positive integer; got 0"),
+    ("fit before compile", lambda f: _maf().fit(X, verbose=0), ValueError,
+     "You must call `compile\\(\\)` before using the model"),
+    ("fit conditional without context",
+     lambda f: _compiled(_maf(context_size=2)).fit(X, verbose=0), ValueError,
+     "log_prob needs a context"),
+    ("save into a missing directory",
+     lambda f: f["maf"].save("/no/such/dir/flow.keras"), FileNotFoundError,
+     "No such file or directory"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, message", CALLS,
+                         ids=[c[0] for c in CALLS])
+def test_bad_calls(flows, name, call, error, message):
+  with pytest.raises(error, match=message) as info:
+    call(flows)
+  assert "\n" not in str(info.value)
+
+
+def test_special_values_have_their_documented_meaning(flows):
+  maf, pixel = flows["maf"], flows["pixel"]
+  # NaN in an example: NaN for that example only; +-Inf: NaN; a finite
+  # value too large for the flow: -inf (zero density, not an error).
+  scores = maf.log_prob(np.array([[np.nan, 0, 0], [0, 0, 0], [np.inf, 0, 0],
+                                  [1e30, 0, 0]], np.float32)).numpy()
+  assert np.isnan(scores[0]) and np.isfinite(scores[1])
+  assert np.isnan(scores[2]) and scores[3] == -np.inf
+  # Pixels outside [0, 1] are outside the support: NaN; 0 and 1 exactly
+  # are inside (the alpha squeeze keeps their logits finite).
+  outside = pixel.log_prob(np.array([[2, .5, .5, .5], [-.5, .5, .5, .5]],
+                                    np.float32)).numpy()
+  assert np.isnan(outside).all()
+  edges = pixel.log_prob(np.array([[0, 1, 0, 1]], np.float32)).numpy()
+  assert np.isfinite(edges).all()
+  # Empty batches are empty results; one event without a batch axis is one
+  # score; extra batch axes broadcast.
+  assert maf.log_prob(np.zeros((0, 3), np.float32)).shape == (0,)
+  assert maf.log_prob(np.zeros(3, np.float32)).shape == ()
+  assert maf.log_prob(np.zeros((2, 5, 3), np.float32)).shape == (2, 5)
+  assert maf.sample(0).shape == (0, 3)
+  # float64 input is computed in the flow's float32; the result says so.
+  assert maf.log_prob(np.zeros((2, 3))).dtype == tf.float32
+
+
+def test_iaf_sample_honours_the_sampler_argument():
+  iaf = IAF(event_size=3, num_layers=1, hidden_units=[4])
+  with pytest.raises(ValueError, match="sampler must be 'fast' or 'naive'"):
+    iaf.sample(2, sampler="foo")
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    assert iaf.sample(2, sampler="naive").shape == (2, 3)
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+  run_dir = str(tmp_path_factory.mktemp("evaluate") / "run")
+  assert run_in_process(["--dataset=digits", "--epochs=1",
+                         f"--model_dir={run_dir}", *TINY]) is None
+  return run_dir
+
+
+def _copy_with(run_dir, tmp_path, damage):
+  copy = str(tmp_path / "copy")
+  shutil.copytree(run_dir, copy)
+  damage(copy)
+  return copy
+
+
+def _write(path, text):
+  with open(path, "w") as stream:
+    stream.write(text)
+
+
+def _truncate_best(run_dir):
+  for path in glob.glob(os.path.join(run_dir, "checkpoints", "best",
+                                     "*.data-*")):
+    os.truncate(path, 100)
+
+
+EVALUATE = [
+    ("no run named", lambda run: [], None,
+     r"give --model_dir \(a run directory\) or --dataset"),
+    ("missing directory", lambda run: ["--model_dir=/no/such"], None,
+     "/no/such holds no config.json: not a run directory"),
+    ("--num_samples=0", lambda run: [f"--model_dir={run}", "--num_samples=0"],
+     None, "num_samples must be a positive integer; got 0"),
+    ("--version=-1", lambda run: [f"--model_dir={run}", "--export",
+                                  "--version=-1"],
+     None, "version must be a positive integer; got -1"),
+    ("--version of an existing export",
+     lambda run: [f"--model_dir={run}", "--export", "--version=1"], None,
+     r"SavedModel version .*/1 exists; choose another version"),
+    ("unknown --source", lambda run: [f"--model_dir={run}", "--source=torrent"],
+     None, "unknown data source 'torrent'; expected one of"),
+    ("config.json not JSON", lambda run: [f"--model_dir={run}"],
+     lambda run: _write(os.path.join(run, "config.json"), "{garbage"),
+     r"config.json is not a run config \(JSONDecodeError"),
+    ("config.json edited (3 layers)", lambda run: [f"--model_dir={run}"],
+     lambda run: _write(os.path.join(run, "config.json"), json.dumps(
+         {**json.load(open(os.path.join(run, "config.json"))),
+          "num_layers": 3})),
+     r"does not match the model of config.json: made_2\..* \(missing\)"),
+    ("truncated best checkpoint", lambda run: [f"--model_dir={run}"],
+     _truncate_best, r"checkpoint .*best/ckpt-1 is unreadable"),
+    ("no checkpoints", lambda run: [f"--model_dir={run}"],
+     lambda run: shutil.rmtree(os.path.join(run, "checkpoints")),
+     "has no checkpoints/best to evaluate"),
+]
+
+
+@pytest.mark.parametrize("name, args, damage, message", EVALUATE,
+                         ids=[c[0] for c in EVALUATE])
+def test_evaluate_command_errors(digits_run, tmp_path, name, args, damage,
+                                 message):
+  run_dir = _copy_with(digits_run, tmp_path, damage or (lambda _: None))
+  before = sorted(os.listdir(run_dir))
+  error = run_in_process(args(run_dir), "evaluate")
+  assert error is not None and error.startswith("evaluate: error: ")
+  assert re.search(message, error), error
+  assert "\n" not in error
+  if os.path.isdir(run_dir):
+    assert sorted(os.listdir(run_dir)) == before  # nothing written
