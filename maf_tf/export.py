@@ -32,7 +32,8 @@ from maf_tf.made import frozen_kernels, masked_kernel_copies
 from maf_tf.metrics import bits_per_dim
 from maf_tf.pixel_flows import PixelMAF, to_uint8
 
-__all__ = ["export_saved_model", "ServingModule", "default_max_samples"]
+__all__ = ["export_saved_model", "ServingModule", "default_max_samples",
+           "next_version"]
 
 SAMPLE_VALUES = 10_000_000  # default bound on num_samples x D per request
 
@@ -122,10 +123,14 @@ class ServingModule(tf.Module):
         message=f"{name} must have shape [N, {size}]")]):
       return tf.identity(events)
 
-  def _context(self, label):
+  def _context(self, label, rows, what: str):
+    """One-hot labels, checked: in range, one per row (`rows` of `what`)."""
     if label is None:
       return None
-    with tf.control_dependencies([tf.debugging.assert_less(
+    with tf.control_dependencies([tf.debugging.assert_equal(
+        tf.shape(label)[0], rows,
+        message=f"label must have one entry per {what}"),
+        tf.debugging.assert_less(
         label, self.num_classes,
         message=f"label must be in 0..{self.num_classes - 1}"),
         tf.debugging.assert_non_negative(
@@ -134,23 +139,27 @@ class ServingModule(tf.Module):
 
   def _log_prob(self, x, label=None):
     x = self._checked(x, "x")
-    return {"log_prob": self.model.log_prob(x, self._context(label))}
+    return {"log_prob": self.model.log_prob(
+        x, self._context(label, tf.shape(x)[0], "row of x"))}
 
   def _log_prob_pixels(self, x, label=None):
     x = self._checked(x, "x")
-    pixel, logit = self.model.log_probs(x, self._context(label))
+    pixel, logit = self.model.log_probs(
+        x, self._context(label, tf.shape(x)[0], "row of x"))
     return {"log_prob": pixel, "log_prob_logit": logit}
 
   def _log_prob_logit(self, y, label=None):
     y = self._checked(y, "y")
-    z, log_det = MAF.to_base(self.model, y, self._context(label))
+    z, log_det = MAF.to_base(self.model, y, self._context(
+        label, tf.shape(y)[0], "row of y"))
     return {"log_prob_logit":
             self.model.base.distribution().log_prob(z) + log_det}
 
   def _bits_per_dim(self, images, label=None):
     images = self._checked(images, "images")
     x = (tf.cast(images, tf.float32) + 0.5) / 256.0
-    log_prob = self.model.log_prob(x, self._context(label))
+    log_prob = self.model.log_prob(x, self._context(
+        label, tf.shape(x)[0], "row of images"))
     return {"bits_per_dim": bits_per_dim(log_prob, self.model.event_size)}
 
   def _sample(self, num_samples, seed, label=None):
@@ -160,7 +169,7 @@ class ServingModule(tf.Module):
         tf.debugging.assert_less_equal(num_samples, self.max_samples,
                                        message=message)]):
       num_samples = tf.identity(num_samples)
-    context = self._context(label)
+    context = self._context(label, num_samples, "sample")
     base = self.model.base.distribution()
     z = base.sample(num_samples, seed=tf.stack([seed, 0]))
     samples = self.model.to_data(z, context)
@@ -203,15 +212,27 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
       raise ValueError(f"SavedModel version {path} exists; choose another "
                        "version")
   module = ServingModule(model, image_shape, num_classes, max_samples)
-  staging = tempfile.mkdtemp(prefix=".export-", dir=base_dir)
+  staging = tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", dir=base_dir)
   try:
     tf.saved_model.save(module, staging, signatures=module.serving_functions)
+    _readable_by_all(staging)
     return _publish(staging, base_dir, version)
   finally:
     shutil.rmtree(staging, ignore_errors=True)  # gone once renamed
 
 
-def _next_version(base_dir: str) -> int:
+def _readable_by_all(folder: str) -> None:
+  """mkdtemp makes a directory only its owner can read; a model server
+  often runs as another user. Files get what the umask allows."""
+  mask = os.umask(0)
+  os.umask(mask)
+  for root, folders, _ in os.walk(folder):
+    for name in [root] + [os.path.join(root, f) for f in folders]:
+      os.chmod(name, 0o777 & ~mask)
+
+
+def next_version(base_dir: str) -> int:
+  """One more than the highest version in base_dir (1 if none)."""
   versions = [int(n) for n in os.listdir(base_dir) if n.isdigit()]
   return max(versions, default=0) + 1
 
@@ -223,7 +244,7 @@ def _publish(staging: str, base_dir: str, version: Optional[int]) -> str:
   in the meantime is never replaced."""
   while True:
     path = os.path.join(base_dir, str(
-        _next_version(base_dir) if version is None else version))
+        next_version(base_dir) if version is None else version))
     try:
       os.rename(staging, path)
       return path
