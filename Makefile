@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a machine that has only Python 3.11:
 #   make run    trains: python -m trainers.train --dataset=$(DATASET) $(ARGS)
 #   make test   runs the test suite
-# (make example fits the 2-D two-moons example.)
+# (make example fits the 2-D two-moons example; make test-faults runs the
+# slow fault-injection cases that make test leaves out.)
 # Both create .venv from requirements.txt when it is missing or older than
 # requirements.txt.
 
@@ -13,7 +14,7 @@ STAMP := $(VENV)/.installed
 DATASET ?= mnist
 ARGS ?=
 
-.PHONY: test run example clean-venv
+.PHONY: test test-faults run example clean-venv
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +23,10 @@ $(STAMP): requirements.txt
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# every fault-injection case, the slow ones too (about 4 minutes)
+test-faults: $(STAMP)
+	$(PY) -m pytest -m faults tests/test_faults.py
 
 run: $(STAMP)
 	$(PY) -m trainers.train --dataset=$(DATASET) $(ARGS)

@@ -15,13 +15,16 @@ TINY = ["--num_layers=2", "--hidden_units=16", "--batch_size=10",
         "--learning_rate=1e-3"]
 
 
-def run_in_process(args):
-  """train.main with these flags; returns the SystemExit message or None."""
-  from trainers import train
+def run_in_process(args, command="train"):
+  """trainers.<command>.main (train or evaluate) with these flags; returns
+  the SystemExit message or None."""
+  import importlib
+  from trainers import train  # noqa: F401  (defines the flags they share)
+  module = importlib.import_module(f"trainers.{command}")
   flags.FLAGS.unparse_flags()
-  flags.FLAGS(["train"] + list(args))
+  flags.FLAGS([command] + list(args))
   try:
-    train.main(["train"])
+    module.main([command])
   except SystemExit as stop:
     return str(stop)
   finally:
@@ -29,17 +32,18 @@ def run_in_process(args):
   return None
 
 
-def command(args, env=None, **kwargs):
-  """`python -m trainers.train ARGS` as a subprocess (started, not run)."""
+def command(args, env=None, module="trainers.train", **kwargs):
+  """`python -m MODULE ARGS` (`python ARGS` if module is empty) as a
+  subprocess (started, not run)."""
   environment = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "2",
                  **(env or {})}
-  return subprocess.Popen([sys.executable, "-m", "trainers.train", *args],
+  return subprocess.Popen([sys.executable, *(["-m", module] if module else []), *args],
                           cwd=ROOT, env=environment, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-def run_command(args, env=None, timeout=300):
-  process = command(args, env)
+def run_command(args, env=None, timeout=300, module="trainers.train"):
+  process = command(args, env, module)
   out, err = process.communicate(timeout=timeout)
   return process.returncode, out, err
 

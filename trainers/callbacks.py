@@ -1,7 +1,10 @@
 """Keras callbacks of a training run: resumable early stopping,
 checkpoints, the non-finite guard, and TensorBoard extras."""
 
+import glob
 import os
+import shutil
+from typing import Optional
 
 from absl import logging
 import keras
@@ -9,10 +12,36 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf.training import SkippedStepsWarning
-from trainers import common, pictures
+from trainers import pictures
+from trainers.run_dir import write_json
 
 __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
-           "SampleSummaries", "model_variables", "restore_model"]
+           "SampleSummaries", "model_variables", "restore_model",
+           "checkpoint_problem", "RunError"]
+
+
+class RunError(RuntimeError):
+  """A run that cannot go on; the message is one line."""
+
+
+def checkpoint_problem(path: str) -> Optional[str]:
+  """None if checkpoint `path` reads back whole, else what is wrong with it
+  (one line): every tensor is read, so a truncated or missing data file is
+  found here, not halfway through a restore."""
+  try:
+    reader = tf.train.load_checkpoint(path)
+    for key in reader.get_variable_to_shape_map():
+      reader.get_tensor(key)
+  # A damaged file fails in any of these ways (IndexError: "Read less
+  # bytes than requested").
+  except (tf.errors.OpError, ValueError, IndexError, OSError) as error:
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return lines[0]
+  return None
+
+
+def _checkpoint_number(path: str) -> int:
+  return int(path.rsplit("-", 1)[1])
 
 
 def model_variables(model) -> dict:
@@ -86,21 +115,71 @@ class RunCheckpoints(keras.callbacks.Callback):
         best_nll=self.best_nll, best_epoch=self.best_epoch, wait=self.wait,
         skipped=self.skipped)
     folder = os.path.join(run_dir, "checkpoints")
+    # Two of each: the older to fall back to if the newer cannot be read
+    # back (a damaged file), with the best model its epoch names.
     self.latest = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(folder, "latest"), max_to_keep=1)
+        self.checkpoint, os.path.join(folder, "latest"), max_to_keep=2)
     self.best = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(folder, "best"), max_to_keep=1)
+        self.checkpoint, os.path.join(folder, "best"), max_to_keep=2)
 
   def restore_latest(self) -> int:
-    """Restores the latest checkpoint, if any; returns its epoch."""
-    if self.latest.latest_checkpoint:
-      self.checkpoint.restore(self.latest.latest_checkpoint).assert_consumed()
-      self.early_stopping.resume(float(self.best_nll.numpy()),
-                                 int(self.best_epoch.numpy()) - 1,
-                                 int(self.wait.numpy()))
-      if self.guard is not None:
-        self.guard.total = int(self.skipped.numpy())
-    return int(self.epoch.numpy())
+    """Restores the newest intact checkpoint, if any; returns its epoch.
+
+    The latest checkpoint comes first; one that does not read back whole
+    (a full disk, a damaged file) is skipped with a warning naming it, and
+    the run resumes from the next newest (the previous latest, or best) and
+    redoes the epochs since. A checkpoint whose best epoch cannot be read
+    back is no use either: with nothing left, RunError.
+    """
+    self._remove_half_written()
+    broken = []
+    for path in self._candidates():
+      problem = checkpoint_problem(path)
+      if problem is None:
+        self.checkpoint.restore(path).assert_consumed()
+        best = int(self.best_epoch.numpy())
+        best_path = os.path.join(self.best.directory, f"ckpt-{best}")
+        problem = best and checkpoint_problem(best_path) and (
+            f"its best epoch's checkpoint {best_path} is unreadable")
+      if not problem:
+        if broken:
+          logging.warning("resuming from %s (epoch %d) instead of the newer "
+                          "%s", path, int(self.epoch.numpy()),
+                          "; ".join(broken))
+        self.early_stopping.resume(float(self.best_nll.numpy()),
+                                   int(self.best_epoch.numpy()) - 1,
+                                   int(self.wait.numpy()))
+        if self.guard is not None:
+          self.guard.total = int(self.skipped.numpy())
+        return int(self.epoch.numpy())
+      logging.warning("checkpoint %s cannot be used: %s", path, problem)
+      broken.append(f"{path} ({problem})")
+    if broken:
+      raise RunError(f"no usable checkpoint in {self.run_dir}: "
+                     f"{'; '.join(broken)}; pass --fresh to start again (the "
+                     "old run is kept)")
+    return 0
+
+  def _candidates(self) -> list:
+    """Checkpoints of latest/ and best/, newest epoch first (latest before
+    best on a tie): those their managers list, and those on disk (the
+    managers' state file may be the damaged part)."""
+    found = []
+    for rank, manager in enumerate((self.latest, self.best)):
+      listed = set(manager.checkpoints) | {
+          path[:-len(".index")] for path in
+          glob.glob(os.path.join(manager.directory, "ckpt-*.index"))}
+      found += [(_checkpoint_number(p), -rank, p) for p in listed]
+    return [path for *_, path in sorted(found, reverse=True)]
+
+  def _remove_half_written(self) -> None:
+    """TensorFlow writes a checkpoint into ckpt-N_temp/ before it merges it:
+    one left behind was cut off (a kill, a full disk) and is never read."""
+    for manager in (self.latest, self.best):
+      for path in glob.glob(os.path.join(manager.directory, "ckpt-*_temp")):
+        logging.warning("removing %s, a checkpoint cut off while it was "
+                        "written", path)
+        shutil.rmtree(path, ignore_errors=True)
 
   def restore_best(self) -> None:
     """The model weights of the epoch with the best validation NLL."""
@@ -131,7 +210,7 @@ class RunCheckpoints(keras.callbacks.Callback):
              "best_val_nll": float(self.best_nll.numpy()),
              "epochs_without_improvement": int(self.wait.numpy()),
              "skipped_steps": int(self.skipped.numpy())}
-    common.write_json(os.path.join(self.run_dir, "state.json"), state)
+    write_json(os.path.join(self.run_dir, "state.json"), state)
 
 
 class NonFiniteGuard(SkippedStepsWarning):

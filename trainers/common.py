@@ -3,7 +3,7 @@ config, and scoring a dataset."""
 
 import dataclasses
 import io
-import json
+import re
 import os
 from typing import Optional
 
@@ -19,7 +19,7 @@ from trainers import pictures
 
 __all__ = ["RunData", "load_data", "build_model", "make_strategy",
            "split_cpu", "sample_picture",
-           "toy_picture", "write_json"]
+           "toy_picture", "op_error_line"]
 
 
 def split_cpu(count: int) -> None:
@@ -133,7 +133,9 @@ def toy_picture(model, data, config):
   return np.asarray(Image.open(buffer).convert("RGB"))
 
 
-def write_json(path: str, values: dict) -> None:
-  with open(path + ".tmp", "w") as stream:
-    json.dump(values, stream, indent=2, sort_keys=True)
-  os.replace(path + ".tmp", path)
+def op_error_line(error: tf.errors.OpError) -> str:
+  """A TensorFlow op error (e.g. a write to a full disk) as one line,
+  without the op's internal names."""
+  text = (error.message.strip().splitlines() or [type(error).__name__])[0]
+  text = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", text)
+  return re.sub(r"\s*\[Op:\w+\]$", "", text)

@@ -14,14 +14,15 @@ from absl import app, flags
 import numpy as np
 import tensorflow as tf
 
-from configs.base import TrainConfig
 from configs.paper import paper_result
 from maf_tf.data import DataError, evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model
 from maf_tf.metrics import summarize
 from trainers import common, pictures
-from trainers.callbacks import model_variables, restore_model
+from trainers.callbacks import (checkpoint_problem, model_variables,
+                                restore_model)
+from trainers.run_dir import read_config, write_file, write_json
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
@@ -49,11 +50,7 @@ _define("integer", "version", None, "SavedModel version (default: next).")
 
 def restore(run_dir: str):
   """(config, data, model with the best weights) of a run directory."""
-  path = os.path.join(run_dir, "config.json")
-  if not os.path.isfile(path):
-    raise ValueError(f"{run_dir} holds no config.json: not a run directory")
-  with open(path) as stream:
-    config = TrainConfig.from_json(stream.read())
+  config = read_config(run_dir)
   changes = {k: getattr(FLAGS, k) for k in ("data_dir", "source")
              if getattr(FLAGS, k) is not None}
   config = config.replace(**changes)
@@ -63,6 +60,9 @@ def restore(run_dir: str):
                                                  "best"))
   if best is None:
     raise ValueError(f"{run_dir} has no checkpoints/best to evaluate")
+  problem = checkpoint_problem(best)
+  if problem:
+    raise ValueError(f"checkpoint {best} is unreadable: {problem}")
   restore_model(model_variables(model), best)
   return config, data, model
 
@@ -88,10 +88,9 @@ def evaluate(run_dir: str) -> dict:
   if FLAGS.export:
     report["saved_model"] = export_saved_model(
         model, run_dir, FLAGS.version, data.image_shape, num_classes)
-  common.write_json(os.path.join(run_dir, "evaluation.json"), report)
+  write_json(os.path.join(run_dir, "evaluation.json"), report)
   text = _describe(report)
-  with open(os.path.join(run_dir, "evaluation.txt"), "w") as stream:
-    stream.write(text + "\n")
+  write_file(os.path.join(run_dir, "evaluation.txt"), text + "\n")
   print(text)
   return report
 
@@ -134,7 +133,10 @@ def _pictures(model, data, config, run_dir) -> None:
     image = common.toy_picture(model, data, config)
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
     return
-  image = common.sample_picture(model, data, FLAGS.num_samples, config.seed)
+  # None: trainers.train's flag of the same name is defined (its default
+  # means "the run's own").
+  count = FLAGS.num_samples or config.num_samples
+  image = common.sample_picture(model, data, count, config.seed)
   pictures.save_png(image, os.path.join(run_dir, "evaluation_samples.png"))
   count = min(len(data.test[0]), 2000)
   x = next(iter(evaluation_dataset(data.test[0][:count], data.test[1][:count],
@@ -182,9 +184,21 @@ def main(argv):
                                   os.path.join("saved_models", FLAGS.dataset))
     if not run_dir:
       raise ValueError("give --model_dir (a run directory) or --dataset")
+    if FLAGS.num_samples is not None and FLAGS.num_samples < 1:
+      raise ValueError("num_samples must be a positive integer; got "
+                       f"{FLAGS.num_samples}")
+    if FLAGS.version is not None and FLAGS.version < 1:
+      raise ValueError("version must be a positive integer; got "
+                       f"{FLAGS.version}")
+    if FLAGS.export and FLAGS.version is not None and os.path.exists(
+        os.path.join(run_dir, str(FLAGS.version))):
+      raise ValueError(f"SavedModel version {run_dir}/{FLAGS.version} "
+                       "exists; choose another version")
     evaluate(run_dir)
   except (ValueError, DataError, OSError) as error:
     sys.exit(f"evaluate: error: {error}")
+  except tf.errors.OpError as error:  # e.g. an export on a full disk
+    sys.exit(f"evaluate: error: {common.op_error_line(error)}")
 
 
 if __name__ == "__main__":

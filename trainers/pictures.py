@@ -1,9 +1,12 @@
 """PNG pictures of samples: image grids and 2-D scatter plots."""
 
 import io
+import os
 from typing import Optional, Sequence
 
 import numpy as np
+
+from trainers.run_dir import write_file
 
 __all__ = ["image_grid", "save_png", "scatter_png", "png_bytes",
            "latent_figure", "training_curve"]
@@ -37,8 +40,19 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def save_png(image: np.ndarray, path: str) -> None:
-  with open(path, "wb") as stream:
-    stream.write(png_bytes(image))
+  write_file(path, png_bytes(image))
+
+
+def _save_figure(figure, path, dpi: int) -> None:
+  """A matplotlib figure as PNG to a stream, or to a path atomically."""
+  import matplotlib.pyplot as plt
+  if isinstance(path, (str, bytes, os.PathLike)):
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=dpi, format="png")
+    write_file(path, buffer.getvalue())
+  else:
+    figure.savefig(path, dpi=dpi, format="png")
+  plt.close(figure)
 
 
 def scatter_png(panels: Sequence[tuple], path, limit: float = 4.0) -> None:
@@ -60,8 +74,7 @@ def scatter_png(panels: Sequence[tuple], path, limit: float = 4.0) -> None:
     axis.set_aspect("equal")
     axis.set_title(title)
   figure.tight_layout()
-  figure.savefig(path, dpi=80, format="png")
-  plt.close(figure)
+  _save_figure(figure, path, dpi=80)
 
 
 def latent_figure(z: np.ndarray, path: str, seed: int = 0,
@@ -87,8 +100,7 @@ def latent_figure(z: np.ndarray, path: str, seed: int = 0,
     axis.set_ylim(-4, 4)
     axis.set_title(f"z[{i}] vs z[{j}]")
   figure.tight_layout()
-  figure.savefig(path, dpi=70)
-  plt.close(figure)
+  _save_figure(figure, path, dpi=70)
 
 
 def training_curve(csv_path: str, path: str, title: str = "") -> bool:
@@ -120,6 +132,5 @@ def training_curve(csv_path: str, path: str, title: str = "") -> bool:
   axis.set_title(title)
   axis.legend()
   figure.tight_layout()
-  figure.savefig(path, dpi=80)
-  plt.close(figure)
+  _save_figure(figure, path, dpi=80)
   return True

@@ -1,14 +1,22 @@
-"""The run directory: config.json, resume or refuse, never overwrite."""
+"""The run directory: config.json, resume or refuse, never overwrite; one
+training process at a time; every file written whole or not at all."""
 
 import dataclasses
+import errno
+import fcntl
+import json
 import os
+import shutil
+import tempfile
 import time
+from typing import Union
 
 from absl import logging
 
 from configs.base import TrainConfig
 
-__all__ = ["prepare_run_dir", "RESUMABLE_FIELDS"]
+__all__ = ["prepare_run_dir", "RESUMABLE_FIELDS", "write_file", "write_json",
+           "read_config", "lock_run_dir", "remove_leftovers"]
 
 # Fields a resumed run may change: they do not alter what was trained.
 RESUMABLE_FIELDS = {"epochs", "patience", "max_bad_steps", "sample_every",
@@ -16,8 +24,109 @@ RESUMABLE_FIELDS = {"epochs", "patience", "max_bad_steps", "sample_every",
                     "steps_per_execution"}
 
 
-def prepare_run_dir(run_dir: str, config: TrainConfig, fresh: bool) -> bool:
-  """Creates or reuses `run_dir`; returns True when an earlier run resumes.
+LOCK = ".lock"
+# What a run directory may hold before its run started: this module's own
+# files, left by a process killed before it wrote config.json.
+_NOT_A_RUN_YET = {LOCK}
+
+
+def write_file(path: str, data: Union[str, bytes]) -> None:
+  """Writes `path` whole or not at all: a temporary file beside it, flushed
+  to disk, then renamed over it (a kill or a full disk leaves the old file
+  or none, never half a file)."""
+  folder, name = os.path.split(os.path.abspath(path))
+  handle, temporary = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.",
+                                       suffix=".tmp", dir=folder)
+  try:
+    os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it
+    with os.fdopen(handle, "wb") as stream:
+      stream.write(data.encode() if isinstance(data, str) else data)
+      stream.flush()
+      os.fsync(stream.fileno())
+    os.replace(temporary, path)
+  except BaseException:
+    if os.path.exists(temporary):
+      os.remove(temporary)
+    raise
+
+
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
+def remove_leftovers(run_dir: str) -> None:
+  """Removes what killed processes left half-written in run_dir: temporary
+  files of write_file and staging directories of export_saved_model, both
+  named after the process that made them, when that process is gone."""
+  for name in os.listdir(run_dir):
+    if not name.startswith("."):
+      continue
+    parts = name.split(".") if name.endswith(".tmp") else name.split("-")
+    pid = parts[-3] if name.endswith(".tmp") else (
+        parts[1] if name.startswith(".export-") and len(parts) > 2 else "")
+    if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+      continue
+    path = os.path.join(run_dir, name)
+    logging.warning("removing %s, left half-written by process %s", path,
+                    pid)
+    if os.path.isdir(path):
+      shutil.rmtree(path, ignore_errors=True)
+    else:
+      os.remove(path)
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True  # someone else's process
+  return True
+
+
+def write_json(path: str, values: dict) -> None:
+  write_file(path, json.dumps(values, indent=2, sort_keys=True))
+
+
+def _temporaries(run_dir: str) -> set:
+  return {n for n in os.listdir(run_dir) if n.startswith(".")
+          and (n.endswith(".tmp") or n.startswith(".export-"))}
+
+
+def lock_run_dir(run_dir: str):
+  """An exclusive lock on `run_dir` (created if missing) for as long as the
+  returned file stays open: a second training process on the same run is
+  refused. The kernel releases it when the process ends, however it ends.
+
+  Raises:
+    ValueError: another process holds the run.
+  """
+  os.makedirs(run_dir, exist_ok=True)
+  stream = open(os.path.join(run_dir, LOCK), "a+")
+  try:
+    fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except OSError as error:
+    stream.seek(0)
+    owner = stream.read().strip() or "unknown"
+    stream.close()
+    if error.errno in (errno.EAGAIN, errno.EACCES):
+      raise ValueError(f"model_dir {run_dir} is in use by another training "
+                       f"process (pid {owner}); wait for it or choose "
+                       "another --model_dir") from None
+    raise
+  stream.truncate(0)
+  stream.write(str(os.getpid()))
+  stream.flush()
+  return stream
+
+
+def prepare_run_dir(run_dir: str, config: TrainConfig, fresh: bool):
+  """Creates or reuses `run_dir` and locks it; returns (resumed, lock):
+  resumed is True when an earlier run resumes, and the run is this
+  process's until `lock` is closed.
 
   A directory holding a run with the same config (up to RESUMABLE_FIELDS)
   resumes. A different config, or a non-empty directory that is not a run,
@@ -25,37 +134,71 @@ def prepare_run_dir(run_dir: str, config: TrainConfig, fresh: bool) -> bool:
   moved aside to <run_dir>.previous-<UTC time> first.
 
   Raises:
-    ValueError: the directory holds something else, or another config.
+    ValueError: the directory holds something else, or another config, or
+      another process is using it.
   """
-  config_path = os.path.join(run_dir, "config.json")
-  resumed = False
   if os.path.exists(run_dir) and not os.path.isdir(run_dir):
     raise ValueError(f"model_dir {run_dir} is a file, not a directory")
-  # A lone config.json.tmp is this function's own write, cut off before
-  # its rename: the run never started, and the directory counts as empty.
-  if os.path.isdir(run_dir) and set(os.listdir(run_dir)) - {
-      "config.json.tmp"}:
-    if not os.path.isfile(config_path):
-      raise ValueError(f"model_dir {run_dir} is not empty and holds no "
-                       "config.json: refusing to write into it")
-    if fresh:
-      kept = f"{run_dir}.previous-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
-      os.rename(run_dir, kept)
-      logging.info("earlier run moved to %s", kept)
-    else:
-      with open(config_path) as stream:
-        old = TrainConfig.from_json(stream.read())
-      changed = [f.name for f in dataclasses.fields(TrainConfig)
-                 if f.name not in RESUMABLE_FIELDS
-                 and getattr(old, f.name) != getattr(config, f.name)]
-      if changed:
-        raise ValueError(
-            f"model_dir {run_dir} holds a run with a different "
-            f"{', '.join(changed)}; pass --fresh to start afresh (the old "
-            "run is kept) or choose another --model_dir")
-      resumed = True
-  os.makedirs(run_dir, exist_ok=True)
-  with open(config_path + ".tmp", "w") as stream:
-    stream.write(config.to_json())
-  os.replace(config_path + ".tmp", config_path)
-  return resumed
+  existed = os.path.isdir(run_dir)
+  had_lock = os.path.exists(os.path.join(run_dir, LOCK))
+  lock = lock_run_dir(run_dir)
+  try:
+    resumed = _check_run_dir(run_dir, config, fresh, existed)
+    if fresh and resumed is None:  # moved aside: a new, empty run_dir
+      lock.close()
+      lock = lock_run_dir(run_dir)
+    remove_leftovers(run_dir)
+    write_file(os.path.join(run_dir, "config.json"), config.to_json())
+  except BaseException:  # leave the directory as it was
+    lock.close()
+    if not had_lock and os.path.exists(os.path.join(run_dir, LOCK)):
+      os.remove(os.path.join(run_dir, LOCK))
+    if not existed and not os.listdir(run_dir):
+      os.rmdir(run_dir)
+    raise
+  return bool(resumed), lock
+
+
+def read_config(run_dir: str) -> TrainConfig:
+  """The TrainConfig of run_dir/config.json.
+
+  Raises:
+    ValueError: there is none, or it is not a config this version reads.
+  """
+  path = os.path.join(run_dir, "config.json")
+  if not os.path.isfile(path):
+    raise ValueError(f"{run_dir} holds no config.json: not a run directory")
+  try:
+    with open(path) as stream:
+      return TrainConfig.from_json(stream.read())
+  except (ValueError, TypeError, KeyError, AttributeError) as error:
+    raise ValueError(f"{path} is not a run config ({type(error).__name__}: "
+                     f"{error})") from None
+
+
+def _check_run_dir(run_dir: str, config: TrainConfig, fresh: bool,
+                   existed: bool):
+  """False: a new run; True: the same run resumes; None: moved aside."""
+  config_path = os.path.join(run_dir, "config.json")
+  held = set(os.listdir(run_dir)) - _NOT_A_RUN_YET - _temporaries(run_dir)
+  if not existed or not held:
+    return False
+  if not os.path.isfile(config_path):
+    raise ValueError(f"model_dir {run_dir} is not empty and holds no "
+                     "config.json: refusing to write into it")
+  if fresh:
+    kept = f"{run_dir}.previous-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    os.rename(run_dir, kept)
+    logging.info("earlier run moved to %s", kept)
+    os.makedirs(run_dir)
+    return None
+  old = read_config(run_dir)
+  changed = [f.name for f in dataclasses.fields(TrainConfig)
+             if f.name not in RESUMABLE_FIELDS
+             and getattr(old, f.name) != getattr(config, f.name)]
+  if changed:
+    raise ValueError(
+        f"model_dir {run_dir} holds a run with a different "
+        f"{', '.join(changed)}; pass --fresh to start afresh (the old "
+        "run is kept) or choose another --model_dir")
+  return True

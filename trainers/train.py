@@ -7,6 +7,7 @@ test scores -> results. Run `--helpfull` for every flag and its preset
 values.
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -21,23 +22,20 @@ from configs.checks import check_config
 from configs.presets import PRESETS, preset
 from maf_tf.data import DataError, evaluation_dataset, training_dataset
 from maf_tf.data import steps_per_epoch as count_steps
-from maf_tf.export import export_saved_model
+from maf_tf.export import export_saved_model, next_version
 from maf_tf.optimizers import FusedAdam
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.metrics import summarize
 from trainers import callbacks as run_callbacks
 from trainers import common
+from trainers.callbacks import RunError
 from trainers.flags import config_from_flags, define_config_flags
 from trainers.flags import define_run_flags
-from trainers.run_dir import prepare_run_dir
+from trainers.run_dir import prepare_run_dir, write_file, write_json
 
 FLAGS = flags.FLAGS
 define_run_flags()
 define_config_flags()
-
-
-class RunError(RuntimeError):
-  """A run that cannot go on; the message is one line."""
 
 
 def make_optimizer(config: TrainConfig, total_steps: int):
@@ -71,11 +69,19 @@ def _is_chief(strategy) -> bool:
       resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-def _log_to_file(run_dir: str) -> None:
+@contextlib.contextmanager
+def _log_to_file(run_dir: str):
+  """The run's log lines also go to run_dir/train.log while it lasts."""
   handler = logging.logging.FileHandler(os.path.join(run_dir, "train.log"))
   handler.setFormatter(logging.logging.Formatter(
       "%(asctime)s %(levelname)s %(message)s"))
-  logging.get_absl_logger().addHandler(handler)
+  logger = logging.get_absl_logger()
+  logger.addHandler(handler)
+  try:
+    yield
+  finally:
+    logger.removeHandler(handler)
+    handler.close()
 
 
 def train(name: str, config: TrainConfig, model_dir: str,
@@ -90,10 +96,16 @@ def train(name: str, config: TrainConfig, model_dir: str,
   # directory is the run, the others write beside it.
   run_dir = model_dir if chief else (
       f"{model_dir}.worker-{strategy.cluster_resolver.task_id}")
-  resumed = prepare_run_dir(run_dir, config, FLAGS.fresh)
-  _log_to_file(run_dir)
-  logging.info("%s run %s in %s (%d replicas)", "resuming" if resumed
-               else "starting", name, run_dir, strategy.num_replicas_in_sync)
+  resumed, lock = prepare_run_dir(run_dir, config, FLAGS.fresh)
+  with lock, _log_to_file(run_dir):  # the run is ours until it returns
+    logging.info("%s run %s in %s (%d replicas)", "resuming" if resumed
+                 else "starting", name, run_dir,
+                 strategy.num_replicas_in_sync)
+    return _train_in(run_dir, name, config, data, strategy, chief)
+
+
+def _train_in(run_dir: str, name: str, config: TrainConfig, data,
+              strategy: tf.distribute.Strategy, chief: bool) -> dict:
   keras.utils.set_random_seed(config.seed)
   image_data = data.image_shape is not None
   flips = config.flips and image_data
@@ -118,6 +130,8 @@ def train(name: str, config: TrainConfig, model_dir: str,
   checkpoints = run_callbacks.RunCheckpoints(run_dir, model, optimizer,
                                              stopping, guard)
   initial_epoch = checkpoints.restore_latest()
+  log_path = os.path.join(run_dir, "training_log.csv")
+  _trim_training_log(log_path, initial_epoch)
   draw = lambda: common.sample_picture(model, data, config.num_samples,  # noqa: E731
                                        config.seed)
   if data.image_shape is None:
@@ -142,25 +156,31 @@ def train(name: str, config: TrainConfig, model_dir: str,
     logging.info("%s has finished already: nothing to do (results in %s)",
                  run_dir, finished)
     with open(finished) as stream:
-      return json.load(stream)
+      results = json.load(stream)
+    if chief:  # unless a kill cut its export off
+      checkpoints.restore_best()
+      _export(model, run_dir, results, data.image_shape, num_classes)
+    return results
   if not done:
     model.fit(train_data, validation_data=validation, epochs=config.epochs,
               initial_epoch=initial_epoch, steps_per_epoch=steps,
               verbose=2 if not sys.stdout.isatty() else 1,
+              # The log row before the checkpoint: a kill between the two
+              # redoes the epoch, and _trim_training_log drops its row.
               callbacks=[
-                  stopping, checkpoints, guard, summaries,
+                  stopping, keras.callbacks.CSVLogger(log_path, append=True),
+                  checkpoints, guard, summaries,
                   keras.callbacks.TensorBoard(
                       os.path.join(run_dir, "tensorboard"),
-                      write_graph=False, profile_batch=0),
-                  keras.callbacks.CSVLogger(
-                      os.path.join(run_dir, "training_log.csv"),
-                      append=True)])
+                      write_graph=False, profile_batch=0)])
   seconds = time.time() - start
   if guard.failed:
+    last = checkpoints.latest.latest_checkpoint
     raise RunError(
         f"stopped at step {guard.failed_step}: {guard.consecutive} "
-        "consecutive steps with non-finite loss or gradients; the last good "
-        f"checkpoint is {checkpoints.latest.latest_checkpoint}")
+        "consecutive steps with non-finite loss or gradients; "
+        + (f"the last good checkpoint is {last}" if last else
+           "no checkpoint was written (it failed in the first epoch)"))
   checkpoints.restore_best()
   epochs_run = int(checkpoints.epoch.numpy()) - initial_epoch
   results = _test_results(model, data, config, num_classes)
@@ -175,11 +195,44 @@ def train(name: str, config: TrainConfig, model_dir: str,
       if epochs_run and seconds > 0 else None,
       replicas=strategy.num_replicas_in_sync)
   summaries.write_samples(int(checkpoints.epoch.numpy()))
-  if chief:
-    results["saved_model"] = export_saved_model(
-        model, run_dir, image_shape=data.image_shape, num_classes=num_classes)
+  if chief:  # named before it is written: a rerun finishes that export
+    results["saved_model"] = os.path.join(run_dir,
+                                          str(next_version(run_dir)))
   _write_results(run_dir, results)
+  if chief:
+    _export(model, run_dir, results, data.image_shape, num_classes)
   return results
+
+
+def _export(model, run_dir: str, results: dict, image_shape,
+            num_classes: int) -> None:
+  """Exports the model to the version results.json names, unless it is
+  there already; if another export took that version meanwhile, to the
+  next free one, and results.json says so."""
+  path = results.get("saved_model")
+  if not path or os.path.isfile(os.path.join(path, "saved_model.pb")):
+    return
+  try:
+    export_saved_model(model, run_dir, int(os.path.basename(path)),
+                       image_shape=image_shape, num_classes=num_classes)
+  except ValueError:  # the version exists: not ours
+    results["saved_model"] = export_saved_model(
+        model, run_dir, image_shape=image_shape, num_classes=num_classes)
+    _write_results(run_dir, results)
+
+
+def _trim_training_log(path: str, epochs: int) -> None:
+  """Keeps the rows of the first `epochs` epochs: a run resumed from an
+  older checkpoint redoes the later ones and logs them again."""
+  if not os.path.isfile(path):
+    return
+  with open(path, newline="") as stream:
+    lines = stream.read().splitlines(keepends=True)
+  kept = lines[:1] + [line for line in lines[1:]
+                      if line.split(",", 1)[0].isdigit()
+                      and int(line.split(",", 1)[0]) < epochs]
+  if kept != lines:
+    write_file(path, "".join(kept))
 
 
 def _test_results(model, data, config, num_classes) -> dict:
@@ -190,7 +243,8 @@ def _test_results(model, data, config, num_classes) -> dict:
 
 
 def _write_results(run_dir: str, results: dict) -> None:
-  common.write_json(os.path.join(run_dir, "results.json"), results)
+  """results.txt, then results.json: the file that marks a finished run
+  comes last."""
   lines = [f"{results['preset']}: {results['epochs']} epochs (best "
            f"{results['best_epoch']}), {results['train_seconds']} s"]
   lines.append(f"test log-likelihood: {results['test_log_likelihood']:.2f} "
@@ -199,8 +253,8 @@ def _write_results(run_dir: str, results: dict) -> None:
   if "test_bits_per_dim" in results:
     lines.append(f"test bits/dim: {results['test_bits_per_dim']:.4f} ± "
                  f"{results['test_bits_per_dim_2se']:.4f}")
-  with open(os.path.join(run_dir, "results.txt"), "w") as stream:
-    stream.write("\n".join(lines) + "\n")
+  write_file(os.path.join(run_dir, "results.txt"), "\n".join(lines) + "\n")
+  write_json(os.path.join(run_dir, "results.json"), results)
   logging.info(" | ".join(lines))
 
 
@@ -235,6 +289,8 @@ def main(argv):
   except (ValueError, DataError, RunError, OSError) as error:
     # OSError: a run directory that cannot be written (read-only, full).
     sys.exit(f"train: error: {error}")
+  except tf.errors.OpError as error:  # e.g. a checkpoint on a full disk
+    sys.exit(f"train: error: {common.op_error_line(error)}")
 
 
 if __name__ == "__main__":
