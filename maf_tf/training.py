@@ -9,7 +9,7 @@ One training step, on every replica:
 The logs also give `bad_streak`: the longest run of consecutive skipped
 steps seen this epoch (a run carries over from the previous epoch), exact
 whatever compile(steps_per_execution=...) is, for trainers.callbacks'
-NonFiniteGuard.
+NonFiniteGuard; fit() hides it from every callback after the guard.
 
 Losses are scaled for the global batch (R replicas), so a run gives the
 same updates whatever the replica count. The skip decision is taken in
@@ -27,7 +27,7 @@ import tensorflow as tf
 from maf_tf.optimizers import FusedAdam
 
 __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
-           "SkippedStepsWarning", "OutlierWarning", "find_outlier"]
+           "SkippedStepsWarning", "HideInternalMetrics", "OutlierWarning", "find_outlier"]
 
 # How far from its dimension's median, in robust standard deviations
 # (1.4826 * median absolute deviation), a value counts as an outlier.
@@ -128,6 +128,22 @@ class SkippedStepsWarning(keras.callbacks.Callback):
                   f"Inf; {what}", RuntimeWarning, stacklevel=2)
 
 
+class HideInternalMetrics(keras.callbacks.Callback):
+  """Drops `bad_streak` (for the non-finite guard only) from the logs that
+  the callbacks after it see: progress bars, CSV logs, TensorBoard and
+  History. FlowTraining.fit puts it right after the guard."""
+
+  def _hide(self, logs):
+    if logs is not None:
+      logs.pop("bad_streak", None)
+
+  def on_train_batch_end(self, batch, logs=None):
+    self._hide(logs)
+
+  def on_epoch_end(self, epoch, logs=None):
+    self._hide(logs)
+
+
 class FlowTraining:
   """Mixin for a keras.Model with `scores(x, context, training)`.
 
@@ -185,8 +201,12 @@ class FlowTraining:
             "Remove such rows, or call recompute_batch_norm on clean data "
             "after fit.", OutlierWarning, stacklevel=2)
     callbacks = list(callbacks or [])
-    if not any(isinstance(c, SkippedStepsWarning) for c in callbacks):
-      callbacks.append(SkippedStepsWarning())
+    guards = [i for i, c in enumerate(callbacks)
+              if isinstance(c, SkippedStepsWarning)]
+    if not guards:
+      callbacks.insert(0, SkippedStepsWarning())
+      guards = [0]
+    callbacks.insert(guards[-1] + 1, HideInternalMetrics())
     return super().fit(*args, callbacks=callbacks, **kwargs)
 
   @property

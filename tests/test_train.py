@@ -3,6 +3,8 @@
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 import warnings
 
@@ -17,7 +19,7 @@ from maf_tf.data import sources
 from trainers.callbacks import (NonFiniteGuard, ResumableEarlyStopping,
                                 RunCheckpoints)
 from trainers.train import steps_per_execution
-from trainer_helpers import (TINY, command, free_ports, results,
+from trainer_helpers import (ROOT, TINY, command, free_ports, results,
                              run_command, run_in_process, tensorboard_tags,
                              training_log)
 
@@ -38,8 +40,9 @@ def test_end_to_end_on_tfds_mock_data(tmp_path, monkeypatch):
     assert os.listdir(os.path.join(run_dir, "checkpoints", kind))
   tags = tensorboard_tags(run_dir)
   assert {"epoch_nll", "epoch_bits_per_dim", "epoch_grad_norm",
-          "epoch_skipped_steps", "epoch_bad_streak", "learning_rate", "skipped_steps_total",
+          "epoch_skipped_steps", "learning_rate", "skipped_steps_total",
           "samples"} <= tags["train"]
+  assert "epoch_bad_streak" not in tags["train"]  # internal to the guard
   assert {"epoch_nll", "epoch_bits_per_dim"} <= tags["validation"]
   summary = results(run_dir)
   assert summary["epochs"] == 2 and summary["test_log_likelihood_2se"] > 0
@@ -218,6 +221,40 @@ def test_a_model_dir_that_is_a_file_is_a_one_line_error(tmp_path):
   error = run_in_process(["--dataset=digits", f"--model_dir={path}", *TINY])
   assert error == f"train: error: model_dir {path} is a file, not a directory"
   assert path.read_text() == "mine"
+
+
+def test_the_command_is_quiet_and_logs_progress(tmp_path):
+  """Not on a terminal: one line per epoch and progress lines within it,
+  none of TensorFlow's or tfds's log lines, no internal metric."""
+  environment = {k: v for k, v in os.environ.items()
+                 if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")}
+  done = subprocess.run(
+      [sys.executable, "-m", "trainers.train", "--dataset=digits",
+       "--epochs=2", *TINY, "--progress_seconds=0.05",
+       f"--model_dir={tmp_path / 'run'}"], cwd=ROOT, env=environment,
+      capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  log = done.stdout + done.stderr
+  assert re.search(r"epoch 2/2: [\d.]+ s, \d+ examples/s, train nll [\d.]+ "
+                   r"\([\d.]+ bits/dim\), validation nll [\d.]+ \([\d.]+ "
+                   r"bits/dim\)", log), log[-3000:]
+  assert re.search(r"epoch 1/2: step \d+/125, \d+ examples/s", log)
+  for noise in ("cuInit", "fingerprint", "bad_streak", "shuffle=True",
+                "oneDNN", "signature_serialization"):
+    assert noise not in log, noise
+  assert "bad_streak" not in (tmp_path / "run" / "training_log.csv").read_text()
+
+
+def test_help_lists_the_trainers_flags_with_defaults():
+  done = subprocess.run([sys.executable, "-m", "trainers.train", "--help"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+  text = done.stdout  # (absl exits with 1 after --help)
+  assert "--learning_rate: Adam learning rate. Default: the preset's (mnist " \
+         "0.001, cifar10 0.0001)." in " ".join(text.split())
+  for flag in ("--dataset", "--model_dir", "--[no]fresh", "--[no]verbose",
+               "--hidden_units", "--batch_norm", "--epochs", "--data_dir"):
+    assert f"{flag}:" in text, flag
+  assert "--logtostderr" not in text  # absl's own: --helpfull
 
 
 def test_a_run_that_diverges_in_its_first_epoch_says_so(tmp_path):

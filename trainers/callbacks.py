@@ -4,6 +4,7 @@ checkpoints, the non-finite guard, and TensorBoard extras."""
 import glob
 import os
 import shutil
+import time
 from typing import Optional
 
 from absl import logging
@@ -16,7 +17,7 @@ from trainers import pictures
 from trainers.run_dir import write_json
 
 __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
-           "SampleSummaries", "model_variables", "restore_model",
+           "SampleSummaries", "ProgressLog", "model_variables", "restore_model",
            "checkpoint_problem", "RunError"]
 
 
@@ -288,3 +289,45 @@ class SampleSummaries(keras.callbacks.Callback):
     pictures.save_png(image, os.path.join(self.run_dir, "samples.png"))
     with self.writer.as_default(step=step):
       tf.summary.image("samples", image[None])
+
+
+class ProgressLog(keras.callbacks.Callback):
+  """A log line per epoch (time, examples/s, train and validation NLL and
+  bits/dim) and, within an epoch, one every `seconds` (0: none), so a log
+  file, nohup or a cluster job shows progress as a terminal would."""
+
+  def __init__(self, epochs: int, steps: int, batch_size: int,
+               seconds: float):
+    super().__init__()
+    self.epochs, self.steps, self.batch_size = epochs, steps, batch_size
+    self.seconds = seconds
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.epoch = epoch
+    self.start = self.last = time.time()
+
+  def on_train_batch_end(self, batch, logs=None):
+    now = time.time()
+    if not self.seconds or now - self.last < self.seconds:
+      return
+    self.last = now
+    rate = (batch + 1) * self.batch_size / (now - self.start)
+    logging.info("epoch %d/%d: step %d/%d, %.0f examples/s, train nll %.2f "
+                 "so far", self.epoch + 1, self.epochs, batch + 1, self.steps,
+                 rate, float((logs or {}).get("nll", float("nan"))))
+
+  def on_epoch_end(self, epoch, logs=None):
+    logs = logs or {}
+    seconds = time.time() - self.start
+    parts = [f"epoch {epoch + 1}/{self.epochs}: {seconds:.1f} s",
+             f"{self.steps * self.batch_size / seconds:.0f} examples/s"]
+    for label, prefix in (("train", ""), ("validation", "val_")):
+      if f"{prefix}nll" in logs:
+        text = f"{label} nll {float(logs[prefix + 'nll']):.2f}"
+        if f"{prefix}bits_per_dim" in logs:
+          text += f" ({float(logs[prefix + 'bits_per_dim']):.4f} bits/dim)"
+        parts.append(text)
+    skipped = int(round(float(logs.get("skipped_steps", 0))))
+    if skipped:
+      parts.append(f"{skipped} steps skipped")
+    logging.info(", ".join(parts))

@@ -3,8 +3,10 @@ config, and scoring a dataset."""
 
 import dataclasses
 import io
-import re
+import logging
 import os
+import re
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -19,7 +21,7 @@ from trainers import pictures
 
 __all__ = ["RunData", "load_data", "build_model", "make_strategy",
            "split_cpu", "sample_picture",
-           "toy_picture", "op_error_line"]
+           "toy_picture", "op_error_line", "quiet_logs"]
 
 
 def split_cpu(count: int) -> None:
@@ -139,3 +141,25 @@ def op_error_line(error: tf.errors.OpError) -> str:
   text = (error.message.strip().splitlines() or [type(error).__name__])[0]
   text = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", text)
   return re.sub(r"\s*\[Op:\w+\]$", "", text)
+
+
+_OWN = tuple(os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), package) for package in ("trainers",
+                                                          "maf_tf",
+                                                          "configs"))
+
+
+def _own_or_serious(record: logging.LogRecord) -> bool:
+  return record.levelno >= logging.ERROR or record.pathname.startswith(_OWN)
+
+
+def quiet_logs(verbose: bool) -> None:
+  """Unless verbose, the log shows this project's lines and other
+  libraries' errors only (TensorFlow's and tfds's info and warnings, such
+  as SavedModel fingerprints or tfds's dataset_info notes, are left out),
+  and Keras's warning that a tf.data input is not shuffled by fit()."""
+  if verbose:
+    return
+  logging.getLogger("absl").addFilter(_own_or_serious)
+  logging.getLogger("tensorflow").setLevel(logging.ERROR)
+  warnings.filterwarnings("ignore", message="`shuffle=True` was passed")

@@ -22,6 +22,7 @@ from maf_tf.metrics import summarize
 from trainers import common, pictures
 from trainers.callbacks import (checkpoint_problem, model_variables,
                                 restore_model)
+from trainers.flags import show_in_help
 from trainers.run_dir import read_config, write_file, write_json
 
 FLAGS = flags.FLAGS
@@ -46,6 +47,8 @@ _define("bool", "recompute_batch_norm", False, "Recompute batch-norm "
 _define("integer", "num_samples", 64, "Samples in the picture.")
 _define("bool", "export", False, "Also export a SavedModel version.")
 _define("integer", "version", None, "SavedModel version (default: next).")
+_define("bool", "verbose", False, "Also show TensorFlow's and other "
+        "libraries' info and warning log lines.")
 
 
 def restore(run_dir: str):
@@ -194,6 +197,7 @@ def main(argv):
         os.path.join(run_dir, str(FLAGS.version))):
       raise ValueError(f"SavedModel version {run_dir}/{FLAGS.version} "
                        "exists; choose another version")
+    common.quiet_logs(FLAGS.verbose)
     evaluate(run_dir)
   except (ValueError, DataError, OSError) as error:
     sys.exit(f"evaluate: error: {error}")
@@ -201,5 +205,11 @@ def main(argv):
     sys.exit(f"evaluate: error: {common.op_error_line(error)}")
 
 
-if __name__ == "__main__":
+def run():
+  """The `maf-evaluate` console command (`python -m trainers.evaluate`)."""
+  show_in_help(__name__)
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()

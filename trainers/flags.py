@@ -1,18 +1,22 @@
 """Command-line flags: one per TrainConfig field, plus the run's own.
 
 Config flags default to None, meaning "the preset's value"; their help text
-shows the MNIST and CIFAR-10 preset values.
+says what each does and gives the mnist and cifar10 presets' values.
+`show_in_help` makes `--help` list them (absl lists only the flags of the
+main module there; `--helpfull` lists every library's too).
 """
 
 import dataclasses
+import sys
 import typing
 
 from absl import flags
 
-from configs.base import TrainConfig
+from configs.base import HELP, TrainConfig
 from configs.presets import PRESETS
 
-__all__ = ["define_run_flags", "define_config_flags", "config_from_flags"]
+__all__ = ["define_run_flags", "define_config_flags", "config_from_flags",
+           "show_in_help"]
 
 FLAGS = flags.FLAGS
 
@@ -35,6 +39,11 @@ def define_run_flags() -> None:
                       "saved_models/<dataset>).")
   flags.DEFINE_bool("fresh", False, "Start afresh even if model_dir holds a "
                     "run; the old run is kept as <model_dir>.previous-<time>.")
+  flags.DEFINE_bool("verbose", False, "Also show TensorFlow's and other "
+                    "libraries' info and warning log lines.")
+  flags.DEFINE_float("progress_seconds", 60, "Seconds between progress "
+                     "lines within an epoch when not on a terminal (0: "
+                     "none).")
   flags.DEFINE_bool("deterministic", True, "Enable TF op determinism, so a "
                     "resumed run matches an uninterrupted one.")
 
@@ -55,7 +64,10 @@ def define_config_flags() -> None:
     kind = _field_type(hints[field.name])
     mnist = getattr(PRESETS["mnist"], field.name)
     cifar = getattr(PRESETS["cifar10"], field.name)
-    help_text = f"Preset value: mnist {mnist!r}, cifar10 {cifar!r}."
+    help_text = HELP[field.name]
+    if mnist is not None or cifar is not None:
+      help_text += (f" Default: the preset's (mnist {_shown(mnist)}, "
+                    f"cifar10 {_shown(cifar)}).")
     if kind is bool:
       flags.DEFINE_bool(field.name, None, help_text)
     elif kind is int:
@@ -63,11 +75,24 @@ def define_config_flags() -> None:
     elif kind is float:
       flags.DEFINE_float(field.name, None, help_text)
     elif kind is tuple:
-      flags.DEFINE_list(field.name, None, help_text + " Comma-separated.")
+      flags.DEFINE_list(field.name, None, help_text)
     else:
-      flags.DEFINE_string(field.name, None, help_text +
-                          (" 'none' for None." if field.name in NONE_ALLOWED
-                           else ""))
+      flags.DEFINE_string(field.name, None, help_text)
+
+
+def _shown(value) -> str:
+  if isinstance(value, tuple):
+    return ",".join(str(v) for v in value)
+  return "none" if value is None else str(value)
+
+
+def show_in_help(*modules: str) -> None:
+  """Lists the flags defined in `modules` under `--help`, which shows the
+  main module's flags (absl names that module after sys.argv[0], for
+  `python -m` and for a console command alike)."""
+  for module in modules:
+    for flag in FLAGS.get_flags_for_module(module):
+      FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
 
 def config_from_flags(config: TrainConfig) -> TrainConfig:

@@ -30,7 +30,7 @@ from trainers import callbacks as run_callbacks
 from trainers import common
 from trainers.callbacks import RunError
 from trainers.flags import config_from_flags, define_config_flags
-from trainers.flags import define_run_flags
+from trainers.flags import define_run_flags, show_in_help
 from trainers.run_dir import prepare_run_dir, write_file, write_json
 
 FLAGS = flags.FLAGS
@@ -162,14 +162,20 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
       _export(model, run_dir, results, data.image_shape, num_classes)
     return results
   if not done:
+    terminal = sys.stdout.isatty()  # a progress bar; else log lines
+    progress = run_callbacks.ProgressLog(
+        config.epochs, steps, config.batch_size,
+        0 if terminal else FLAGS.progress_seconds)
     model.fit(train_data, validation_data=validation, epochs=config.epochs,
               initial_epoch=initial_epoch, steps_per_epoch=steps,
-              verbose=2 if not sys.stdout.isatty() else 1,
-              # The log row before the checkpoint: a kill between the two
+              verbose=1 if terminal else 0,
+              # The guard first (fit hides its bad_streak from the rest);
+              # the log row before the checkpoint: a kill between the two
               # redoes the epoch, and _trim_training_log drops its row.
               callbacks=[
-                  stopping, keras.callbacks.CSVLogger(log_path, append=True),
-                  checkpoints, guard, summaries,
+                  guard, stopping, progress,
+                  keras.callbacks.CSVLogger(log_path, append=True),
+                  checkpoints, summaries,
                   keras.callbacks.TensorBoard(
                       os.path.join(run_dir, "tensorboard"),
                       write_graph=False, profile_batch=0)])
@@ -261,6 +267,7 @@ def _write_results(run_dir: str, results: dict) -> None:
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"train: error: unexpected arguments {argv[1:]}")
+  common.quiet_logs(FLAGS.verbose)
   try:
     if FLAGS.auto and FLAGS.dataset:
       raise ValueError("give --dataset or --auto, not both")
@@ -276,6 +283,9 @@ def main(argv):
       if FLAGS.auto and FLAGS.model_dir:
         model_dir = os.path.join(FLAGS.model_dir, name)
       runs.append((name, config, model_dir))
+    if not FLAGS.progress_seconds >= 0:
+      raise ValueError("progress_seconds must be >= 0; got "
+                       f"{FLAGS.progress_seconds}")
     if FLAGS.num_cpu_devices < 1:
       raise ValueError("num_cpu_devices must be a positive integer; got "
                        f"{FLAGS.num_cpu_devices}")
@@ -293,5 +303,11 @@ def main(argv):
     sys.exit(f"train: error: {common.op_error_line(error)}")
 
 
-if __name__ == "__main__":
+def run():
+  """The `maf-train` console command (`python -m trainers.train`)."""
+  show_in_help("trainers.flags")
   app.run(main)
+
+
+if __name__ == "__main__":
+  run()
