@@ -3,8 +3,8 @@
 #   make test   runs the test suite
 # (make example fits the 2-D two-moons example; make test-faults runs the
 # slow fault-injection cases that make test leaves out.)
-# Both create .venv from requirements.txt when it is missing or older than
-# requirements.txt.
+# Both create .venv from requirements-test.txt (requirements.txt plus
+# pytest) when it is missing or older than either file.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,9 +16,9 @@ ARGS ?=
 
 .PHONY: test test-faults run example clean-venv
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
 	touch $(STAMP)
 
 test: $(STAMP)

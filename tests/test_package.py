@@ -1,0 +1,100 @@
+"""The project as a user meets it: installed with pip into a fresh venv and
+used from another directory, and the README's Python blocks run as
+written."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def readme_blocks(language):
+  with open(os.path.join(ROOT, "README.md")) as stream:
+    text = stream.read()
+  return re.findall(rf"^```{language}\n(.*?)^```", text, re.S | re.M)
+
+
+def _run(args, cwd, env=None, timeout=600):
+  environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  environment.update(TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+  return subprocess.run(args, cwd=cwd, env=environment, capture_output=True,
+                        text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+  """A fresh venv with `pip install .` of a copy of the repository. The
+  dependencies are this environment's (a .pth file puts its site-packages
+  on the new venv's path), so pip must find every requirement satisfied
+  without the network (--no-index)."""
+  where = tmp_path_factory.mktemp("package")
+  source = where / "source"
+  shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+      ".venv", ".git", "saved_models", "__pycache__", "*.egg-info", "build",
+      ".pytest_cache"))
+  venv = where / "venv"
+  done = _run([sys.executable, "-m", "venv", str(venv)], where)
+  assert done.returncode == 0, done.stderr
+  python = venv / "bin" / "python"
+  site = _run([str(python), "-c", "import sysconfig; print(sysconfig."
+               "get_paths()['purelib'])"], where).stdout.strip()
+  with open(os.path.join(site, "outer_environment.pth"), "w") as stream:
+    stream.write(sysconfig.get_paths()["purelib"] + "\n")
+  done = _run([str(python), "-m", "pip", "install", "--no-index",
+               "--no-build-isolation", "--disable-pip-version-check",
+               str(source)], where)
+  assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+  elsewhere = where / "elsewhere"
+  elsewhere.mkdir()
+  return venv, elsewhere
+
+
+def test_pip_install_gives_the_library_and_the_commands(installed):
+  venv, elsewhere = installed
+  python = str(venv / "bin" / "python")
+  done = _run([python, "-c", "import maf_tf, trainers, configs; "
+               "print(maf_tf.__version__, maf_tf.__file__)"], elsewhere)
+  assert done.returncode == 0, done.stderr[-2000:]
+  version, path = done.stdout.split()
+  assert version == "0.1.0" and str(venv) in path  # not the repository
+  done = _run([str(venv / "bin" / "maf-train"), "--dataset=svhn"], elsewhere)
+  assert done.returncode == 1
+  assert done.stderr.strip().splitlines()[-1].startswith(
+      "train: error: unknown dataset 'svhn'")
+  done = _run([str(venv / "bin" / "maf-evaluate"), "--model_dir=nothing"],
+              elsewhere)
+  assert done.returncode == 1
+  assert "nothing holds no config.json" in done.stderr
+
+
+def test_the_readme_example_runs_from_another_directory(installed):
+  venv, elsewhere = installed
+  example = readme_blocks("python")[0]
+  assert "flow = MAF(" in example  # the "Python example" block
+  script = elsewhere / "example.py"
+  script.write_text(example + "\nprint('log_p', log_p.shape, "
+                    "'samples', samples.shape)\n")
+  done = _run([str(venv / "bin" / "python"), str(script)], elsewhere)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert done.stdout.strip().splitlines()[-1] == "log_p (5,) samples (1000, 2)"
+
+
+def test_every_readme_python_block_runs_as_written(tmp_path):
+  blocks = readme_blocks("python")
+  assert len(blocks) >= 2
+  for block in blocks[1:]:  # the first: test above
+    if FASHION in block and not os.path.isdir(FASHION):
+      pytest.skip(f"a README block reads {FASHION} (Debian's "
+                  "dataset-fashion-mnist), which is not installed")
+    script = tmp_path / "block.py"
+    script.write_text(block)
+    done = _run([sys.executable, str(script)], tmp_path,
+                env={"PYTHONPATH": ROOT})
+    assert done.returncode == 0, block + done.stderr[-3000:]
