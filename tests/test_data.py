@@ -160,9 +160,28 @@ def test_tfds_source_on_mock_data(monkeypatch, tmp_path):
 def test_tfds_without_network_fails_fast_naming_offline_options(monkeypatch,
                                                                 tmp_path):
   monkeypatch.setattr(sources, "can_reach_tfds_host", lambda: False)
-  with pytest.raises(DataError, match="no network.*offline options") as info:
+  with pytest.raises(DataError, match="no network.*offline, point "
+                     "--data_dir .*python -m trainers.train "
+                     "--dataset=fashion_mnist --data_dir=") as info:
     load_splits("cifar10", "tfds", str(tmp_path))
   assert "\n" not in str(info.value)
+
+
+def test_the_source_is_found_from_the_files_in_data_dir(idx_dir, tmp_path):
+  assert sources.default_source("mnist", str(idx_dir[0])) == "idx"
+  write_cifar_batches(tmp_path / "cifar" / "cifar-10-batches-bin", [3] * 6)
+  assert sources.default_source("cifar10", str(tmp_path / "cifar")) == "cifar_binary"
+  np.savez(tmp_path / "mnist.npz", x=np.zeros(1))
+  assert sources.default_source("mnist", str(tmp_path / "mnist.npz")) == "numpy"
+  (tmp_path / "arrays").mkdir()
+  np.save(tmp_path / "arrays" / "x_train.npy", np.zeros(1))
+  assert sources.default_source("mnist", str(tmp_path / "arrays")) == "numpy"
+  (tmp_path / "tfds").mkdir()
+  assert sources.default_source("mnist", str(tmp_path / "tfds")) == "tfds"
+  assert sources.default_source("mnist") == "tfds"
+  assert sources.default_source("digits", str(idx_dir[0])) == "sklearn"
+  splits = load_splits("mnist", data_dir=str(idx_dir[0]), validation_size=10)
+  assert splits.train[0].shape[1:] == (28, 28, 1)
 
 
 def _truncate(path):

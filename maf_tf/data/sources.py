@@ -18,6 +18,7 @@ Sources:
 """
 
 import dataclasses
+import os
 import socket
 from typing import Dict, Optional, Tuple
 
@@ -31,10 +32,13 @@ __all__ = ["Splits", "SOURCES", "load_splits", "default_source"]
 Arrays = Tuple[np.ndarray, np.ndarray]
 SOURCES = ("tfds", "idx", "cifar_binary", "numpy", "sklearn")
 TFDS_HOST = ("storage.googleapis.com", 443)
-OFFLINE_HINT = ("offline options: source='idx' (the four *-ubyte[.gz] "
-                "files), 'cifar_binary' (data_batch_*.bin), 'numpy' (.npz) "
-                "with a data_dir, a prepared tfds data_dir, or the dataset "
-                "'digits' (scikit-learn, no download)")
+OFFLINE_HINT = (
+    "offline, point --data_dir (Python: data_dir=) at the dataset's files: "
+    "the four IDX *-ubyte[.gz] files (MNIST, Fashion-MNIST), CIFAR-10's "
+    "data_batch_*.bin, or an .npz; for example python -m trainers.train "
+    "--dataset=fashion_mnist --data_dir=/usr/share/datasets/fashion-mnist "
+    "(Debian's dataset-fashion-mnist); or train --dataset=digits "
+    "(scikit-learn's, no download)")
 
 
 @dataclasses.dataclass
@@ -46,8 +50,26 @@ class Splits:
   test: Arrays
 
 
-def default_source(name: str) -> str:
-  return "sklearn" if name == "digits" else "tfds"
+def default_source(name: str, data_dir: Optional[str] = None) -> str:
+  """'sklearn' for digits; else the source whose files data_dir holds
+  (IDX, CIFAR-10 binary or NumPy), or 'tfds'."""
+  if name == "digits":
+    return "sklearn"
+  if data_dir and os.path.isfile(data_dir) and data_dir.endswith(".npz"):
+    return "numpy"
+  if not data_dir or not os.path.isdir(data_dir):
+    return "tfds"
+  names = set(os.listdir(data_dir))
+  nested = os.path.join(data_dir, "cifar-10-batches-bin")
+  if os.path.isdir(nested):
+    names |= set(os.listdir(nested))
+  if any(n.endswith(("-ubyte", "-ubyte.gz")) for n in names):
+    return "idx"
+  if "test_batch.bin" in names:
+    return "cifar_binary"
+  if any(n.endswith((".npz", ".npy")) for n in names):
+    return "numpy"
+  return "tfds"
 
 
 def load_splits(name: str, source: Optional[str] = None,
@@ -57,7 +79,8 @@ def load_splits(name: str, source: Optional[str] = None,
 
   Args:
     name: 'mnist', 'fashion_mnist', 'cifar10' or 'digits'.
-    source: one of SOURCES; default 'tfds' ('sklearn' for digits).
+    source: one of SOURCES; default: the one whose files data_dir holds,
+      else 'tfds' ('sklearn' for digits).
     data_dir: directory (or .npz file) for the offline sources; tfds
       data_dir for 'tfds'.
     download: whether tfds may download a dataset it has not prepared.
@@ -69,7 +92,7 @@ def load_splits(name: str, source: Optional[str] = None,
       network for a tfds download, images that do not match the dataset.
   """
   spec = image_spec(name)
-  source = source or default_source(name)
+  source = source or default_source(name, data_dir)
   raw = _read(spec, source, data_dir, download)
   size = spec.validation_size if validation_size is None else validation_size
   images, labels = raw["train"]
