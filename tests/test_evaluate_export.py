@@ -108,7 +108,26 @@ def test_evaluation_lists_the_most_extreme_test_points(trained_run):
   assert f"{worst[0]['index']}: {worst[0]['log_likelihood']:.4g}" in text
   from PIL import Image
   with Image.open(os.path.join(run_dir, "extremes.png")) as image:
-    assert image.size == (8 * 9 + 1, 2 * 9 + 1)  # two rows of 8x8 digits
+    # two rows of 8x8 digits enlarged 7 times, under a 16-pixel title
+    assert image.size == (8 * 57 + 1, 16 + 2 * 57 + 1)
+    title = np.asarray(image.convert("L"))[:16]
+    assert (title < 128).any() and (title[:, -40:] == 255).all()
+
+
+def test_reports_give_units():
+  from trainers.evaluate import _describe
+  report = {"run_dir": "run", "test_examples": 3,
+            "recomputed_batch_norm": False, "paper": None,
+            "worst_test_points": [], "best_test_points": []}
+  for name in ("log_likelihood", "bits_per_dim"):
+    report.update({name: 1.0, name + "_2se": 0.1, name + "_median": 1.0})
+  text = _describe(report)
+  assert "± 0.1000 nats per image, in logit space as in the paper's " \
+         "Table 2" in text
+  assert "bits per pixel value, in pixel space" in text
+  assert "± is 2 standard errors" in text
+  del report["bits_per_dim"]
+  assert "nats per point" in _describe(report)
 
 
 @pytest.mark.parametrize("change, message", [

@@ -107,8 +107,10 @@ def build_model(config: TrainConfig, data: RunData) -> MAF:
   return PixelMAF(alpha=data.alpha, **kwargs)
 
 
-def sample_picture(model, data: RunData, count: int, seed: int):
-  """uint8 picture of `count` samples (one row per class if conditional)."""
+def sample_picture(model, data: RunData, count: int, seed: int,
+                   title: str = ""):
+  """uint8 picture of `count` samples (one row per class if conditional),
+  enlarged to be seen and titled."""
   context = None
   if model.context_size:
     labels = np.arange(count) % data.num_classes
@@ -117,21 +119,24 @@ def sample_picture(model, data: RunData, count: int, seed: int):
   if data.image_shape is None:
     return samples.numpy()
   images = to_uint8(samples).numpy().reshape((count,) + data.image_shape)
-  return pictures.image_grid(images, columns=data.num_classes
-                             if model.context_size else None)
+  grid = pictures.image_grid(pictures.enlarge(images), columns=
+                             data.num_classes if model.context_size else None)
+  return pictures.titled(grid, title) if title else grid
 
 
-def toy_picture(model, data, config):
+def toy_picture(model, data, config, seed: Optional[int] = None,
+                title: str = ""):
   """Data, learned density and samples of a 2-D toy as a uint8 image."""
   from PIL import Image
   axis = np.linspace(-4, 4, 200, dtype=np.float32)
   grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
   density = np.exp(model.log_prob(grid).numpy()).reshape(200, 200)
-  samples = model.sample(config.num_samples, seed=config.seed).numpy()
+  samples = model.sample(config.num_samples, seed=config.seed
+                         if seed is None else seed).numpy()
   buffer = io.BytesIO()
   pictures.scatter_png([("data", data.test[0][:config.num_samples]),
                         ("learned density", density), ("samples", samples)],
-                       buffer)
+                       buffer, title=title)
   return np.asarray(Image.open(buffer).convert("RGB"))
 
 

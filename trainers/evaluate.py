@@ -27,6 +27,7 @@ from trainers.run_dir import read_config, write_file, write_json
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
+EVALUATION_SEED_OFFSET = 4  # samples drawn here differ from training's
 
 
 def _define(kind: str, name: str, default, help_text: str) -> None:
@@ -122,7 +123,10 @@ def _extremes_picture(report: dict, data, run_dir: str) -> None:
   images = data.test[0]
   rows = [images[[p["index"] for p in report[key]]]
           for key in ("worst_test_points", "best_test_points")]
-  grid = pictures.image_grid(np.concatenate(rows), columns=len(rows[0]))
+  grid = pictures.image_grid(pictures.enlarge(np.concatenate(rows)),
+                             columns=len(rows[0]))
+  grid = pictures.titled(grid, "test images of lowest (top) and highest "
+                         "(bottom) log-likelihood")
   pictures.save_png(grid, os.path.join(run_dir, "extremes.png"))
 
 
@@ -132,14 +136,17 @@ def _pictures(model, data, config, run_dir) -> None:
     pictures.training_curve(log, os.path.join(run_dir, "training_curve.png"),
                             f"{config.dataset}: NLL per epoch (logit space "
                             "for images)")
+  # The trainer's pictures use config.seed: these get their own draws.
+  seed = config.seed + EVALUATION_SEED_OFFSET
+  title = f"{config.dataset}: samples of the evaluated model"
   if data.image_shape is None:
-    image = common.toy_picture(model, data, config)
+    image = common.toy_picture(model, data, config, seed, title)
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
     return
   # None: trainers.train's flag of the same name is defined (its default
   # means "the run's own").
   count = FLAGS.num_samples or config.num_samples
-  image = common.sample_picture(model, data, count, config.seed)
+  image = common.sample_picture(model, data, count, seed, title)
   pictures.save_png(image, os.path.join(run_dir, "evaluation_samples.png"))
   count = min(len(data.test[0]), 2000)
   x = next(iter(evaluation_dataset(data.test[0][:count], data.test[1][:count],
@@ -154,12 +161,17 @@ def _describe(report: dict) -> str:
   lines = [f"{report['run_dir']}: {report['test_examples']} test examples"
            + (", batch norm recomputed on the training set"
               if report["recomputed_batch_norm"] else "")]
-  for name in ("log_likelihood", "conditional_log_likelihood",
-               "bits_per_dim", "conditional_bits_per_dim"):
+  nats = ("nats per image, in logit space as in the paper's Table 2"
+          if "bits_per_dim" in report else "nats per point")
+  units = {"log_likelihood": nats, "conditional_log_likelihood": nats,
+           "bits_per_dim": "bits per pixel value, in pixel space",
+           "conditional_bits_per_dim": "bits per pixel value, in pixel space"}
+  for name, unit in units.items():
     if name in report:
       lines.append(f"{name.replace('_', ' ')}: {report[name]:.4f} ± "
-                   f"{report[name + '_2se']:.4f} (median "
-                   f"{report[name + '_median']:.4f})")
+                   f"{report[name + '_2se']:.4f} {unit} (median "
+                   f"{report[name + '_median']:.4f}; ± is 2 standard "
+                   "errors)")
   for key, title in (("worst_test_points", "lowest log-likelihood"),
                      ("best_test_points", "highest log-likelihood")):
     lines.append(f"test points of {title} (index: nats"

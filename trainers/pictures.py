@@ -9,7 +9,9 @@ import numpy as np
 from trainers.run_dir import write_file
 
 __all__ = ["image_grid", "save_png", "scatter_png", "png_bytes",
-           "latent_figure", "training_curve"]
+           "latent_figure", "training_curve", "titled", "MIN_CELL"]
+
+MIN_CELL = 56  # pixels: small images are enlarged to at least this
 
 
 def image_grid(images: np.ndarray, columns: Optional[int] = None,
@@ -28,6 +30,27 @@ def image_grid(images: np.ndarray, columns: Optional[int] = None,
     left = padding + column * (width + padding)
     grid[top:top + height, left:left + width] = image
   return grid
+
+
+def enlarge(images: np.ndarray, size: int = MIN_CELL) -> np.ndarray:
+  """uint8 images [N, H, W, C] repeated pixel by pixel by the smallest
+  integer factor that makes them at least `size` pixels high (8x8 digits
+  become 56x56; 28x28 images 56x56; 32x32 ones 64x64)."""
+  factor = max(1, -(-size // images.shape[1]))
+  return images.repeat(factor, axis=1).repeat(factor, axis=2)
+
+
+def titled(image: np.ndarray, title: str) -> np.ndarray:
+  """uint8 image [H, W, C] with `title` written in a white band above it
+  (widened to fit the text)."""
+  from PIL import Image, ImageDraw
+  band = 16
+  width = max(image.shape[1], 8 + 6 * len(title))
+  canvas = Image.new("RGB", (width, image.shape[0] + band), "white")
+  picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+  canvas.paste(picture.convert("RGB"), (0, band))
+  ImageDraw.Draw(canvas).text((4, 2), title, fill="black")
+  return np.asarray(canvas)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -55,15 +78,16 @@ def _save_figure(figure, path, dpi: int) -> None:
   plt.close(figure)
 
 
-def scatter_png(panels: Sequence[tuple], path, limit: float = 4.0) -> None:
-  """Side-by-side panels (title, points [N, 2] or density [H, W]) as a PNG
-  file (a path or a binary stream)."""
+def scatter_png(panels: Sequence[tuple], path, limit: float = 4.0,
+                title: str = "") -> None:
+  """Side-by-side panels (title, points [N, 2] or density [H, W]) under an
+  overall `title`, as a PNG file (a path or a binary stream)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4),
                               squeeze=False)
-  for axis, (title, values) in zip(axes[0], panels):
+  for axis, (name, values) in zip(axes[0], panels):
     if values.ndim == 2 and values.shape[1] == 2:
       axis.scatter(values[:, 0], values[:, 1], s=2)
     else:
@@ -72,7 +96,9 @@ def scatter_png(panels: Sequence[tuple], path, limit: float = 4.0) -> None:
     axis.set_xlim(-limit, limit)
     axis.set_ylim(-limit, limit)
     axis.set_aspect("equal")
-    axis.set_title(title)
+    axis.set_title(name)
+  if title:
+    figure.suptitle(title)
   figure.tight_layout()
   _save_figure(figure, path, dpi=80)
 
