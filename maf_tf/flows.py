@@ -237,15 +237,19 @@ class MAF(FlowTraining, keras.Model):
   def _made_bijector(self, made, context) -> tfb.Bijector:
     return MAFBijector(made, context, name=made.name)
 
-  def to_base(self, x, context=None, training=False, until_norm=None):
+  def to_base(self, x, context=None, training=False, until_norm=None,
+              made_inputs: Optional[list] = None):
     """Maps data to base in one pass: returns (z, log|det dz/dx|).
 
-    With until_norm=i it stops at (and returns) the input of batch norm i.
+    With until_norm=i it stops at (and returns) the input of batch norm i;
+    a list given as made_inputs receives each MADE's input.
     """
     log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
     for k, made in enumerate(self.mades):
       if self.permutations[k] is not None:
         x = permute(x, self.permutations[k])
+      if made_inputs is not None:
+        made_inputs.append(x)
       x, made_log_det = self._made_to_base(made, x, context)
       log_det += made_log_det
       if k in self._norm_after:
@@ -255,6 +259,18 @@ class MAF(FlowTraining, keras.Model):
             x, training=training)
         log_det += norm_log_det
     return x, log_det
+
+  def made_log_scales(self, x, context=None) -> list:
+    """Each MADE's log-scales on the way from data to base (one [..., D]
+    tensor per layer, inference mode), for diagnosis: the trainer draws
+    their histograms in TensorBoard; values piling up at
+    ±log_scale_bound mean a layer is saturating."""
+    x = self._check(x, self.event_size, "x")
+    context = self._check_context(context, "made_log_scales", x)
+    inputs = []
+    self.to_base(x, context, made_inputs=inputs)
+    return [made(made_input, context)[1]
+            for made, made_input in zip(self.mades, inputs)]
 
   def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
     """Sets every batch norm's stored statistics to the exact mean and
@@ -397,6 +413,10 @@ class IAF(MAF):
   is one pass per layer, density (data -> base) is D sequential passes.
   Takes the same arguments as `MAF`.
   """
+
+  def made_log_scales(self, x, context=None) -> list:
+    raise NotImplementedError("an IAF's MADEs read the base side: their "
+                              "log-scales are not a function of the data")
 
   def _made_to_base(self, made, x, context):
     z = MAF._made_to_data(self, made, x, context)  # fast, D small steps

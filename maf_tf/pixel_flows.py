@@ -46,9 +46,11 @@ class PixelMAF(MAF):
       raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
     self.alpha = float(alpha)
 
-  def to_base(self, x, context=None, training=False, until_norm=None):
+  def to_base(self, x, context=None, training=False, until_norm=None,
+              made_inputs=None):
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
-    z, log_det = super().to_base(logits, context, training, until_norm)
+    z, log_det = super().to_base(logits, context, training, until_norm,
+                                 made_inputs)
     return z, log_det + logit_log_det
 
   def to_data(self, z, context=None, sampler="fast"):

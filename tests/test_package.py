@@ -2,6 +2,7 @@
 used from another directory, and the README's Python blocks run as
 written."""
 
+import glob
 import os
 import re
 import shutil
@@ -98,3 +99,67 @@ def test_every_readme_python_block_runs_as_written(tmp_path):
     done = _run([sys.executable, str(script)], tmp_path,
                 env={"PYTHONPATH": ROOT})
     assert done.returncode == 0, block + done.stderr[-3000:]
+
+
+def _readme():
+  with open(os.path.join(ROOT, "README.md")) as stream:
+    return stream.read()
+
+
+def test_every_file_module_and_test_the_readme_names_exists():
+  text = _readme()
+  paths = set(re.findall(
+      r"(?<![\w/<])((?:docs|tests|maf_tf|trainers|configs|benchmarks|examples"
+      r"|tools|\.ci)/[\w./-]*(?:\.\w+|/))", text))
+  paths |= set(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text))
+  paths |= {name for name in ("requirements.txt", "requirements-test.txt",
+                              "LICENSE", "Makefile", "pyproject.toml")
+            if name in text}
+  missing = sorted(p for p in paths
+                   if not os.path.exists(os.path.join(ROOT, p)))
+  assert not missing, missing
+  modules = set(re.findall(r"python -m ((?:trainers|benchmarks|examples|"
+                           r"tools)\.\w+)", text))
+  assert {"trainers.train", "trainers.evaluate"} <= modules
+  for module in modules:
+    assert os.path.isfile(os.path.join(ROOT, *module.split(".")) + ".py"), \
+        module
+  source = "".join(open(path).read() for path in glob.glob(
+      os.path.join(ROOT, "tests", "*.py")))
+  for name in set(re.findall(r"\b(test_\w+)\b(?!\.)", text)):
+    if os.path.isfile(os.path.join(ROOT, "tests", name + ".py")):
+      continue  # a test module
+    assert f"def {name}(" in source, name
+
+
+def test_every_trainer_command_in_the_readme_has_valid_flags():
+  """Each `python -m trainers.train ...` / `maf-train ...` line: its flags
+  parse and give a config that passes the checks (the runs themselves take
+  hours or need the network)."""
+  from absl import flags
+  from configs.checks import check_config
+  from configs.presets import preset
+  from trainers import train  # noqa: F401  (defines the flags)
+  from trainers.flags import config_from_flags
+  text = re.sub(r"\\\n\s*", " ", _readme())
+  lines = re.findall(r"(?:python -m trainers\.train|maf-train)((?: --\S+)*)",
+                     text)
+  for dataset, args in re.findall(r'make run DATASET=(\w+) ARGS="([^"]*)"',
+                                  text):
+    lines.append(f" --dataset={dataset} {args}")
+  assert len(lines) >= 8
+  for line in lines:
+    args = [arg.rstrip("`:,.;)") for arg in line.split()]
+    if "--helpfull" in args or "--auto" in args:
+      continue
+    if FASHION in line and not os.path.isdir(FASHION):
+      continue  # (checked where Debian's dataset-fashion-mnist is)
+    flags.FLAGS.unparse_flags()
+    try:
+      flags.FLAGS(["train", *args])
+      name = flags.FLAGS.dataset
+      if name is None:
+        continue  # a partial example such as "--dataset=... ARGS=..."
+      check_config(config_from_flags(preset(name)))
+    finally:
+      flags.FLAGS.unparse_flags()

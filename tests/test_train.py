@@ -20,7 +20,7 @@ from trainers.callbacks import (NonFiniteGuard, ResumableEarlyStopping,
                                 RunCheckpoints)
 from trainers.train import steps_per_execution
 from trainer_helpers import (ROOT, TINY, command, free_ports, results,
-                             run_command, run_in_process, tensorboard_tags,
+                             run_command, run_in_process, tensorboard_steps,
                              training_log)
 
 
@@ -38,14 +38,24 @@ def test_end_to_end_on_tfds_mock_data(tmp_path, monkeypatch):
     assert os.path.isfile(os.path.join(run_dir, name)), name
   for kind in ("latest", "best"):
     assert os.listdir(os.path.join(run_dir, "checkpoints", kind))
-  tags = tensorboard_tags(run_dir)
-  assert {"epoch_nll", "epoch_bits_per_dim", "epoch_grad_norm",
-          "epoch_skipped_steps", "learning_rate", "skipped_steps_total",
-          "samples"} <= tags["train"]
-  assert "epoch_bad_streak" not in tags["train"]  # internal to the guard
-  assert {"epoch_nll", "epoch_bits_per_dim"} <= tags["validation"]
+  # One axis, the global step (3 steps per epoch): no duplicate or internal
+  # tags; train and validation curves under the same names.
+  steps = tensorboard_steps(run_dir)
+  assert set(steps["train"]) == {
+      "nll", "bits_per_dim", "grad_norm", "learning_rate",
+      "skipped_steps_total", "samples", "latent_z", "made_0/log_scale",
+      "made_1/log_scale"}
+  assert steps["validation"] == {"nll": [3, 6], "bits_per_dim": [3, 6]}
+  for tag in ("nll", "learning_rate", "skipped_steps_total", "latent_z",
+              "made_1/log_scale"):
+    assert steps["train"][tag] == [3, 6], tag
+  assert steps["train"]["samples"] == [3, 6, 6]  # and the best model's
   summary = results(run_dir)
   assert summary["epochs"] == 2 and summary["test_log_likelihood_2se"] > 0
+  with open(os.path.join(run_dir, "results.txt")) as stream:
+    text = stream.read()
+  assert "nats per image (logit space, as in the paper's Table 2)" in text
+  assert "examples/s on 1 replica(s)" in text
   assert 0 < summary["test_bits_per_dim"] < 16
   assert [row["epoch"] for row in training_log(run_dir)] == [0, 1]
 
@@ -230,7 +240,7 @@ def test_the_command_is_quiet_and_logs_progress(tmp_path):
                  if k not in ("TF_CPP_MIN_LOG_LEVEL", "PYTHONPATH")}
   done = subprocess.run(
       [sys.executable, "-m", "trainers.train", "--dataset=digits",
-       "--epochs=2", *TINY, "--progress_seconds=0.05",
+       "--epochs=2", *TINY, "--progress_seconds=0.05", "--summary_steps=50",
        f"--model_dir={tmp_path / 'run'}"], cwd=ROOT, env=environment,
       capture_output=True, text=True, timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
@@ -243,6 +253,10 @@ def test_the_command_is_quiet_and_logs_progress(tmp_path):
                 "oneDNN", "signature_serialization"):
     assert noise not in log, noise
   assert "bad_streak" not in (tmp_path / "run" / "training_log.csv").read_text()
+  # TensorBoard: within-epoch points every 50 steps, on the global step.
+  steps = tensorboard_steps(str(tmp_path / "run"))
+  assert steps["train"]["nll"] == [50, 100, 125, 150, 200, 250]
+  assert steps["validation"]["nll"] == [125, 250]
 
 
 def test_help_lists_the_trainers_flags_with_defaults():

@@ -71,17 +71,20 @@ def training_log(run_dir):
             for row in csv.DictReader(stream)]
 
 
-def tensorboard_tags(run_dir):
-  """{'train': set of tags, 'validation': ...} read back from event files."""
+def tensorboard_steps(run_dir):
+  """{'train': {tag: sorted steps}, 'validation': ...} read back from the
+  event files with TensorBoard's own reader."""
   from tensorboard.backend.event_processing.event_accumulator import (
       EventAccumulator)
-  tags = {}
+  found = {}
   for folder in ("train", "validation"):
-    found = set()
+    tags = {}
     for path in glob.glob(os.path.join(run_dir, "tensorboard", folder,
                                        "events.*")):
       accumulator = EventAccumulator(path, size_guidance={"tensors": 0})
       accumulator.Reload()
-      found |= set(accumulator.Tags()["tensors"])
-    tags[folder] = found
-  return tags
+      for tag in accumulator.Tags()["tensors"]:
+        tags.setdefault(tag, []).extend(
+            event.step for event in accumulator.Tensors(tag))
+    found[folder] = {tag: sorted(steps) for tag, steps in tags.items()}
+  return found

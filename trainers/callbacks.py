@@ -1,5 +1,6 @@
 """Keras callbacks of a training run: resumable early stopping,
-checkpoints, the non-finite guard, and TensorBoard extras."""
+checkpoints, the non-finite guard and progress lines (TensorBoard's are
+in trainers.summaries)."""
 
 import glob
 import os
@@ -17,7 +18,7 @@ from trainers import pictures
 from trainers.run_dir import write_json
 
 __all__ = ["ResumableEarlyStopping", "RunCheckpoints", "NonFiniteGuard",
-           "SampleSummaries", "ProgressLog", "model_variables", "restore_model",
+           "ProgressLog", "model_variables", "restore_model",
            "checkpoint_problem", "RunError"]
 
 
@@ -257,38 +258,6 @@ class NonFiniteGuard(SkippedStepsWarning):
       self.failed = True
       self.failed_step = step
       self.model.stop_training = True
-
-
-class SampleSummaries(keras.callbacks.Callback):
-  """Learning rate and skipped steps per epoch, and every `every` epochs a
-  sample picture, to TensorBoard (tensorboard/train) and samples.png."""
-
-  def __init__(self, run_dir: str, draw, every: int, guard: NonFiniteGuard):
-    super().__init__()
-    self.run_dir = run_dir
-    self.draw = draw  # () -> uint8 image [H, W, C]
-    self.every = every
-    self.guard = guard
-    self.writer = tf.summary.create_file_writer(
-        os.path.join(run_dir, "tensorboard", "train"))
-
-  def on_epoch_end(self, epoch, logs=None):
-    optimizer = self.model.optimizer
-    rate = optimizer.learning_rate
-    if callable(rate):
-      rate = rate(optimizer.iterations)
-    with self.writer.as_default(step=epoch):
-      tf.summary.scalar("learning_rate", float(np.asarray(rate)))
-      tf.summary.scalar("skipped_steps_total", self.guard.total)
-      if (epoch + 1) % self.every == 0:
-        self.write_samples(epoch)
-    self.writer.flush()
-
-  def write_samples(self, step: int) -> None:
-    image = self.draw()
-    pictures.save_png(image, os.path.join(self.run_dir, "samples.png"))
-    with self.writer.as_default(step=step):
-      tf.summary.image("samples", image[None])
 
 
 class ProgressLog(keras.callbacks.Callback):

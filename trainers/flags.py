@@ -44,6 +44,8 @@ def define_run_flags() -> None:
   flags.DEFINE_float("progress_seconds", 60, "Seconds between progress "
                      "lines within an epoch when not on a terminal (0: "
                      "none).")
+  flags.DEFINE_integer("summary_steps", 100, "Training steps between "
+                       "TensorBoard's within-epoch scalars.")
   flags.DEFINE_bool("deterministic", True, "Enable TF op determinism, so a "
                     "resumed run matches an uninterrupted one.")
 

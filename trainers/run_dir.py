@@ -6,6 +6,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -56,17 +57,18 @@ def _umask() -> int:
   return mask
 
 
+# .<name>.<pid>.<random>.tmp (write_file), .export-<pid>-<random> (export)
+_LEFTOVER = re.compile(r"^\..+\.(\d+)\.\w+\.tmp$|^\.export-(\d+)-\w+$")
+
+
 def remove_leftovers(run_dir: str) -> None:
   """Removes what killed processes left half-written in run_dir: temporary
   files of write_file and staging directories of export_saved_model, both
   named after the process that made them, when that process is gone."""
   for name in os.listdir(run_dir):
-    if not name.startswith("."):
-      continue
-    parts = name.split(".") if name.endswith(".tmp") else name.split("-")
-    pid = parts[-3] if name.endswith(".tmp") else (
-        parts[1] if name.startswith(".export-") and len(parts) > 2 else "")
-    if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+    match = _LEFTOVER.match(name)
+    pid = match and int(match.group(1) or match.group(2))
+    if not pid or pid == os.getpid() or _alive(pid):
       continue
     path = os.path.join(run_dir, name)
     logging.warning("removing %s, left half-written by process %s", path,

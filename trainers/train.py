@@ -32,8 +32,10 @@ from trainers.callbacks import RunError
 from trainers.flags import config_from_flags, define_config_flags
 from trainers.flags import define_run_flags, show_in_help
 from trainers.run_dir import prepare_run_dir, write_file, write_json
+from trainers.summaries import TensorBoardSummaries
 
 FLAGS = flags.FLAGS
+PROBE_SIZE = 500  # validation examples behind TensorBoard's histograms
 define_run_flags()
 define_config_flags()
 
@@ -132,12 +134,13 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
   initial_epoch = checkpoints.restore_latest()
   log_path = os.path.join(run_dir, "training_log.csv")
   _trim_training_log(log_path, initial_epoch)
-  draw = lambda: common.sample_picture(model, data, config.num_samples,  # noqa: E731
-                                       config.seed)
-  if data.image_shape is None:
-    draw = lambda: common.toy_picture(model, data, config)  # noqa: E731
-  summaries = run_callbacks.SampleSummaries(run_dir, draw,
-                                            config.sample_every, guard)
+
+  def draw(title: str):
+    if data.image_shape is None:
+      return common.toy_picture(model, data, config, title=title)
+    return common.sample_picture(model, data, config.num_samples,
+                                 config.seed, title)
+
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = (
       tf.data.experimental.AutoShardPolicy.DATA)
@@ -148,6 +151,11 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
   validation = evaluation_dataset(
       *data.validation, batch_size=config.eval_batch_size,
       seed=config.seed + 1, num_classes=num_classes).with_options(options)
+  probe = tf.nest.map_structure(lambda t: t[:PROBE_SIZE],
+                                next(iter(validation)))
+  summaries = TensorBoardSummaries(run_dir, draw, config.sample_every, guard,
+                                   config.dataset, probe, optimizer,
+                                   FLAGS.summary_steps)
 
   start = time.time()
   done = initial_epoch >= config.epochs or checkpoints.stopped_early
@@ -175,10 +183,7 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
               callbacks=[
                   guard, stopping, progress,
                   keras.callbacks.CSVLogger(log_path, append=True),
-                  checkpoints, summaries,
-                  keras.callbacks.TensorBoard(
-                      os.path.join(run_dir, "tensorboard"),
-                      write_graph=False, profile_batch=0)])
+                  checkpoints, summaries])
   seconds = time.time() - start
   if guard.failed:
     last = checkpoints.latest.latest_checkpoint
@@ -200,7 +205,8 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
           epochs_run * steps * config.batch_size / seconds, 1)
       if epochs_run and seconds > 0 else None,
       replicas=strategy.num_replicas_in_sync)
-  summaries.write_samples(int(checkpoints.epoch.numpy()))
+  summaries.write_samples(f"{config.dataset}: samples of the best model "
+                          f"(epoch {int(checkpoints.best_epoch.numpy())})")
   if chief:  # named before it is written: a rerun finishes that export
     results["saved_model"] = os.path.join(run_dir,
                                           str(next_version(run_dir)))
@@ -253,12 +259,19 @@ def _write_results(run_dir: str, results: dict) -> None:
   comes last."""
   lines = [f"{results['preset']}: {results['epochs']} epochs (best "
            f"{results['best_epoch']}), {results['train_seconds']} s"]
+  images = "test_bits_per_dim" in results
   lines.append(f"test log-likelihood: {results['test_log_likelihood']:.2f} "
-               f"± {results['test_log_likelihood_2se']:.2f} nats (median "
-               f"{results['test_log_likelihood_median']:.2f})")
-  if "test_bits_per_dim" in results:
+               f"± {results['test_log_likelihood_2se']:.2f} nats per "
+               + ("image (logit space, as in the paper's Table 2)" if images
+                  else "point")
+               + f", median {results['test_log_likelihood_median']:.2f}; "
+               "± is 2 standard errors")
+  if images:
     lines.append(f"test bits/dim: {results['test_bits_per_dim']:.4f} ± "
-                 f"{results['test_bits_per_dim_2se']:.4f}")
+                 f"{results['test_bits_per_dim_2se']:.4f} (pixel space)")
+  if results.get("train_samples_per_second"):
+    lines.append(f"training: {results['train_samples_per_second']:.0f} "
+                 f"examples/s on {results['replicas']} replica(s)")
   write_file(os.path.join(run_dir, "results.txt"), "\n".join(lines) + "\n")
   write_json(os.path.join(run_dir, "results.json"), results)
   logging.info(" | ".join(lines))
@@ -283,6 +296,9 @@ def main(argv):
       if FLAGS.auto and FLAGS.model_dir:
         model_dir = os.path.join(FLAGS.model_dir, name)
       runs.append((name, config, model_dir))
+    if FLAGS.summary_steps < 1:
+      raise ValueError("summary_steps must be a positive integer; got "
+                       f"{FLAGS.summary_steps}")
     if not FLAGS.progress_seconds >= 0:
       raise ValueError("progress_seconds must be >= 0; got "
                        f"{FLAGS.progress_seconds}")
