@@ -415,6 +415,12 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=mnist", "--steps_per_execution=0"],
      "steps_per_execution must be a positive integer; got 0"),
     ([], "--dataset is required"),
+    (["--dataset=digits", "--summary_steps=0"],
+     "summary_steps must be a positive integer; got 0"),
+    (["--dataset=digits", "--progress_seconds=-1"],
+     "progress_seconds must be >= 0; got -1"),
+    (["--dataset=digits", "--num_cpu_devices=0"],
+     "num_cpu_devices must be a positive integer; got 0"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
   run_dir = tmp_path / "run"
