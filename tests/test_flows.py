@@ -251,3 +251,20 @@ def test_unconditional_flow_rejects_a_context():
 def test_bad_constructor_arguments(kwargs, message):
   with pytest.raises(ValueError, match=message):
     MAF(event_size=2, num_layers=kwargs.pop("num_layers", 2), **kwargs)
+
+
+def test_made_log_scales_are_each_layers_bounded_log_scales():
+  flow = MAF(event_size=3, num_layers=2, hidden_units=[8],
+             initialization="uniform", log_scale_bound=2.0)
+  x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+  scales = flow.made_log_scales(x)
+  assert [s.shape for s in scales] == [(5, 3), (5, 3)]
+  assert all(np.abs(s.numpy()).max() < 2.0 for s in scales)
+  # The first MADE sees x itself: its own call gives the same values.
+  np.testing.assert_allclose(scales[0], flow.mades[0](x)[1], rtol=1e-6)
+  # log|det dz/dx| is the sum of the log-scales (z = x e^s + t, no norm).
+  _, log_det = flow.to_base(x)
+  np.testing.assert_allclose(log_det, tf.add_n(
+      [tf.reduce_sum(s, -1) for s in scales]), rtol=1e-5, atol=1e-5)
+  identity = MAF(event_size=3, num_layers=1, hidden_units=[8])
+  assert not np.any(identity.made_log_scales(x)[0].numpy())
