@@ -26,19 +26,26 @@ class RunError(RuntimeError):
   """A run that cannot go on; the message is one line."""
 
 
+# How reading a damaged checkpoint fails (IndexError: "Read less bytes
+# than requested"; AssertionError: assert_consumed on a partial file).
+DAMAGED = (tf.errors.OpError, ValueError, IndexError, OSError,
+           AssertionError)
+
+
+def _first_line(error: Exception) -> str:
+  return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def checkpoint_problem(path: str) -> Optional[str]:
   """None if checkpoint `path` reads back whole, else what is wrong with it
   (one line): every tensor is read, so a truncated or missing data file is
-  found here, not halfway through a restore."""
+  found without restoring anything."""
   try:
     reader = tf.train.load_checkpoint(path)
     for key in reader.get_variable_to_shape_map():
       reader.get_tensor(key)
-  # A damaged file fails in any of these ways (IndexError: "Read less
-  # bytes than requested").
-  except (tf.errors.OpError, ValueError, IndexError, OSError) as error:
-    lines = str(error).strip().splitlines() or [type(error).__name__]
-    return lines[0]
+  except DAMAGED as error:
+    return _first_line(error)
   return None
 
 
@@ -56,9 +63,13 @@ def model_variables(model) -> dict:
 def restore_model(variables: dict, path: str) -> None:
   """Restores every model variable (`model_variables`) from checkpoint
   `path`; ValueError naming the variables the checkpoint lacks or holds
-  with another shape (for example after config.json was edited): a model
-  is never left partly random."""
-  stored = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  with another shape (for example after config.json was edited), or saying
+  it is unreadable: a model is never left partly random unnoticed."""
+  try:
+    stored = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  except DAMAGED as error:
+    raise ValueError(f"checkpoint {path} is unreadable: "
+                     f"{_first_line(error)}") from None
   wrong = []
   for name, variable in variables.items():
     # tf.train.Checkpoint escapes '.' in a dict key as '..' ('/' as '.S').
@@ -74,7 +85,11 @@ def restore_model(variables: dict, path: str) -> None:
                                     if len(wrong) > 3 else "")
     raise ValueError(f"checkpoint {path} does not match the model of "
                      f"config.json: {shown}")
-  tf.train.Checkpoint(model=variables).restore(path).expect_partial()
+  try:
+    tf.train.Checkpoint(model=variables).restore(path).expect_partial()
+  except DAMAGED as error:
+    raise ValueError(f"checkpoint {path} is unreadable: "
+                     f"{_first_line(error)}") from None
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -136,13 +151,16 @@ class RunCheckpoints(keras.callbacks.Callback):
     self._remove_half_written()
     broken = []
     for path in self._candidates():
-      problem = checkpoint_problem(path)
-      if problem is None:
+      try:  # (a failed restore is overwritten by the next one's)
         self.checkpoint.restore(path).assert_consumed()
+        problem = None
+      except DAMAGED as error:
+        problem = _first_line(error)
+      if problem is None:
         best = int(self.best_epoch.numpy())
         best_path = os.path.join(self.best.directory, f"ckpt-{best}")
-        problem = best and checkpoint_problem(best_path) and (
-            f"its best epoch's checkpoint {best_path} is unreadable")
+        if best and best_path != path and checkpoint_problem(best_path):
+          problem = f"its best epoch's checkpoint {best_path} is unreadable"
       if not problem:
         if broken:
           logging.warning("resuming from %s (epoch %d) instead of the newer "

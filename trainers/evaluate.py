@@ -20,8 +20,7 @@ from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model
 from maf_tf.metrics import summarize
 from trainers import common, pictures
-from trainers.callbacks import (checkpoint_problem, model_variables,
-                                restore_model)
+from trainers.callbacks import model_variables, restore_model
 from trainers.flags import show_in_help
 from trainers.run_dir import read_config, write_file, write_json
 
@@ -64,9 +63,6 @@ def restore(run_dir: str):
                                                  "best"))
   if best is None:
     raise ValueError(f"{run_dir} has no checkpoints/best to evaluate")
-  problem = checkpoint_problem(best)
-  if problem:
-    raise ValueError(f"checkpoint {best} is unreadable: {problem}")
   restore_model(model_variables(model), best)
   return config, data, model
 
