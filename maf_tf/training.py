@@ -27,7 +27,8 @@ import tensorflow as tf
 from maf_tf.optimizers import FusedAdam
 
 __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
-           "SkippedStepsWarning", "HideInternalMetrics", "OutlierWarning", "find_outlier"]
+           "SkippedStepsWarning", "HideInternalMetrics", "OutlierWarning",
+           "find_outlier"]
 
 # How far from its dimension's median, in robust standard deviations
 # (1.4826 * median absolute deviation), a value counts as an outlier.
@@ -190,7 +191,7 @@ class FlowTraining:
       raise ValueError(f"batch_size must be None or a positive integer; got "
                        f"{batch_size!r}")
     if getattr(self, "batch_norms", None) and isinstance(x, np.ndarray) \
-        and x.ndim >= 2 and len(x):
+        and x.ndim >= 2:  # (an empty x was refused above)
       found = find_outlier(x)
       if found:
         row, dim, value, distance = found

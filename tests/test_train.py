@@ -1,5 +1,6 @@
 """The trainer end to end: outputs, strategies, resume, guards, bad flags."""
 
+import glob
 import os
 import re
 import signal
@@ -298,10 +299,14 @@ def test_rerunning_a_finished_run_changes_nothing(tmp_path):
   assert run_in_process(args) is None
   with open(os.path.join(run_dir, "results.json")) as stream:
     first = stream.read()
+  events = sorted(glob.glob(os.path.join(run_dir, "tensorboard", "*", "*")))
   assert run_in_process(args) is None
   with open(os.path.join(run_dir, "results.json")) as stream:
     assert stream.read() == first  # not rescored with train_seconds 0
   assert sorted(n for n in os.listdir(run_dir) if n.isdigit()) == ["1"]
+  # no new (empty) TensorBoard event files either
+  assert sorted(glob.glob(os.path.join(run_dir, "tensorboard", "*",
+                                       "*"))) == events
 
 
 def test_an_improving_epoch_saves_best_before_latest(tmp_path):

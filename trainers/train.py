@@ -132,6 +132,17 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
   checkpoints = run_callbacks.RunCheckpoints(run_dir, model, optimizer,
                                              stopping, guard)
   initial_epoch = checkpoints.restore_latest()
+  done = initial_epoch >= config.epochs or checkpoints.stopped_early
+  finished = os.path.join(run_dir, "results.json")  # written last
+  if done and os.path.isfile(finished):  # before anything else is set up
+    logging.info("%s has finished already: nothing to do (results in %s)",
+                 run_dir, finished)
+    with open(finished) as stream:
+      results = json.load(stream)
+    if chief and _export_missing(results):  # a kill cut its export off
+      checkpoints.restore_best()
+      _export(model, run_dir, results, data.image_shape, num_classes)
+    return results
   log_path = os.path.join(run_dir, "training_log.csv")
   _trim_training_log(log_path, initial_epoch)
 
@@ -158,17 +169,6 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
                                    FLAGS.summary_steps)
 
   start = time.time()
-  done = initial_epoch >= config.epochs or checkpoints.stopped_early
-  finished = os.path.join(run_dir, "results.json")  # written last
-  if done and os.path.isfile(finished):
-    logging.info("%s has finished already: nothing to do (results in %s)",
-                 run_dir, finished)
-    with open(finished) as stream:
-      results = json.load(stream)
-    if chief:  # unless a kill cut its export off
-      checkpoints.restore_best()
-      _export(model, run_dir, results, data.image_shape, num_classes)
-    return results
   if not done:
     terminal = sys.stdout.isatty()  # a progress bar; else log lines
     progress = run_callbacks.ProgressLog(
@@ -216,16 +216,23 @@ def _train_in(run_dir: str, name: str, config: TrainConfig, data,
   return results
 
 
+def _export_missing(results: dict) -> bool:
+  """Whether the export results.json names is not (completely) there."""
+  path = results.get("saved_model")
+  return bool(path) and not os.path.isfile(os.path.join(path,
+                                                        "saved_model.pb"))
+
+
 def _export(model, run_dir: str, results: dict, image_shape,
             num_classes: int) -> None:
   """Exports the model to the version results.json names, unless it is
   there already; if another export took that version meanwhile, to the
   next free one, and results.json says so."""
-  path = results.get("saved_model")
-  if not path or os.path.isfile(os.path.join(path, "saved_model.pb")):
+  if not _export_missing(results):
     return
   try:
-    export_saved_model(model, run_dir, int(os.path.basename(path)),
+    export_saved_model(model, run_dir,
+                       int(os.path.basename(results["saved_model"])),
                        image_shape=image_shape, num_classes=num_classes)
   except ValueError:  # the version exists: not ours
     results["saved_model"] = export_saved_model(
