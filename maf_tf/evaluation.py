@@ -3,11 +3,15 @@
 Unconditional: per-example log-likelihood in logit space (nats) and
 bits/dim in pixel space. Conditional models are scored as
   log p(x) = logsumexp_y log p(x | y) - log K   (K labels, uniform prior),
-and also as log p(x | y_true).
+and also as log p(x | y_true). Before scoring, the paper sets batch norm's
+statistics to their values over the whole training set
+(`recompute_batch_norm`).
 """
 
+import warnings
 from typing import Dict, Optional
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -15,7 +19,27 @@ from maf_tf.flows import MAF
 from maf_tf.metrics import bits_per_dim
 from maf_tf.pixel_flows import PixelMAF
 
-__all__ = ["log_likelihoods", "marginal_over_labels"]
+__all__ = ["log_likelihoods", "marginal_over_labels", "recompute_batch_norm"]
+
+
+def recompute_batch_norm(model: MAF, dataset: tf.data.Dataset) -> None:
+  """Sets every batch norm's stored statistics to the exact mean and
+  variance of its input over `dataset` (the paper's protocol: statistics
+  over the whole training set). Batches are x or (x, context)."""
+  for index, layer in enumerate(model.batch_norms):
+    total, squares, count = 0.0, 0.0, 0
+    for batch in dataset:
+      x, context, _ = keras.utils.unpack_x_y_sample_weight(batch)
+      inputs, _ = model.to_base(x, context, until_norm=index)
+      inputs = tf.cast(inputs, tf.float64)
+      total += tf.reduce_sum(inputs, 0)
+      squares += tf.reduce_sum(tf.square(inputs), 0)
+      count += int(tf.shape(inputs)[0])
+    mean = total / count
+    layer.moving_mean.assign(tf.cast(mean, layer.moving_mean.dtype))
+    layer.moving_variance.assign(tf.cast(
+        tf.maximum(squares / count - tf.square(mean), 0.0),
+        layer.moving_variance.dtype))
 
 
 def marginal_over_labels(per_label: tf.Tensor) -> tf.Tensor:
@@ -25,18 +49,29 @@ def marginal_over_labels(per_label: tf.Tensor) -> tf.Tensor:
 
 
 def log_likelihoods(model: MAF, dataset: tf.data.Dataset,
-                    num_classes: int = 0) -> Dict[str, np.ndarray]:
+                    num_classes: Optional[int] = None
+                    ) -> Dict[str, np.ndarray]:
   """Per-example scores over a dataset of x or (x, one_hot(label)).
 
   Returns 'log_likelihood' (logit space for a PixelMAF, else the model's
   space) and, for a PixelMAF, 'bits_per_dim'; for a conditional model also
   'conditional_log_likelihood' (at the true label) and the same for bits.
+  A conditional model is marginalised over its context_size labels
+  (`num_classes` is deprecated: it can only equal that).
   """
+  if num_classes is not None:
+    warnings.warn("log_likelihoods(num_classes=...) is deprecated: the "
+                  "model's context_size is the number of labels",
+                  DeprecationWarning, stacklevel=2)
+    if num_classes != model.context_size:
+      raise ValueError(f"num_classes must equal the model's context_size "
+                       f"{model.context_size}; got {num_classes}")
+  num_classes = model.context_size
   pixel_model = isinstance(model, PixelMAF)
 
   def both(x, context):
     if pixel_model:
-      return model.log_probs(x, context)
+      return model.log_prob_pixel_and_logit(x, context)
     log_prob = model.log_prob(x, context)
     return log_prob, log_prob
 

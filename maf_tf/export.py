@@ -23,6 +23,7 @@ import functools
 import os
 import shutil
 import tempfile
+import warnings
 from typing import Optional, Sequence
 
 import tensorflow as tf
@@ -57,8 +58,11 @@ class ServingModule(tf.Module):
   """
 
   def __init__(self, model: MAF, image_shape: Optional[Sequence[int]] = None,
-               num_classes: int = 0, max_samples: Optional[int] = None):
+               num_classes: Optional[int] = None,
+               max_samples: Optional[int] = None):
     super().__init__()
+    image_shape, num_classes = _deprecated_sizes(model, image_shape,
+                                                 num_classes)
     self.max_samples = (default_max_samples(model.event_size)
                         if max_samples is None else int(max_samples))
     if self.max_samples < 1:
@@ -74,9 +78,6 @@ class ServingModule(tf.Module):
     self.num_classes = num_classes
     size = model.event_size
     conditional = model.context_size > 0
-    if conditional and num_classes != model.context_size:
-      raise ValueError(f"num_classes must equal the model's context_size "
-                       f"{model.context_size}; got {num_classes}")
     label = [tf.TensorSpec([None], tf.int32, name="label")] \
         if conditional else []
     events = lambda name, dtype=tf.float32: [  # noqa: E731
@@ -144,13 +145,13 @@ class ServingModule(tf.Module):
 
   def _log_prob_pixels(self, x, label=None):
     x = self._checked(x, "x")
-    pixel, logit = self.model.log_probs(
+    pixel, logit = self.model.log_prob_pixel_and_logit(
         x, self._context(label, tf.shape(x)[0], "row of x"))
     return {"log_prob": pixel, "log_prob_logit": logit}
 
   def _log_prob_logit(self, y, label=None):
     y = self._checked(y, "y")
-    z, log_det = MAF.to_base(self.model, y, self._context(
+    z, log_det = self.model.logit_to_base(y, self._context(
         label, tf.shape(y)[0], "row of y"))
     return {"log_prob_logit":
             self.model.base.distribution().log_prob(z) + log_det}
@@ -180,9 +181,24 @@ class ServingModule(tf.Module):
     return outputs
 
 
+def _deprecated_sizes(model: MAF, image_shape, num_classes):
+  """(image shape, number of labels) of a model: its own image_shape and
+  context_size. Passing them is deprecated; a passed image_shape still
+  serves for a PixelMAF that has none, num_classes must equal
+  context_size."""
+  if image_shape is not None or num_classes is not None:
+    warnings.warn("image_shape= and num_classes= are deprecated: the model "
+                  "knows them (PixelMAF(image_shape=...), context_size)",
+                  DeprecationWarning, stacklevel=3)
+  if num_classes is not None and num_classes != model.context_size:
+    raise ValueError(f"num_classes must equal the model's context_size "
+                     f"{model.context_size}; got {num_classes}")
+  return model.image_shape or image_shape, model.context_size
+
+
 def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
                        image_shape: Optional[Sequence[int]] = None,
-                       num_classes: int = 0,
+                       num_classes: Optional[int] = None,
                        max_samples: Optional[int] = None) -> str:
   """Writes a SavedModel to base_dir/<version>/ and returns that path.
 
@@ -194,11 +210,12 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
   base_dir get different versions: a rename never replaces a version.
 
   Args:
-    model: a MAF or PixelMAF.
+    model: a MAF or PixelMAF; a PixelMAF with an image_shape also serves
+      `sample`'s images, a conditional one takes labels in
+      0..context_size - 1.
     base_dir: TF Serving's model_base_path.
     version: integer version; default one more than the highest there.
-    image_shape: (H, W, C) of a PixelMAF's images, for `sample`'s images.
-    num_classes: number of labels of a conditional model.
+    image_shape, num_classes: deprecated (the model's own are used).
     max_samples: the most samples one `sample` request may ask for
       (default: `default_max_samples(event_size)`).
 

@@ -10,7 +10,7 @@ Papamakarios, Pavlakou and Murray 2017, "Masked Autoregressive Flow for
 Density Estimation", arXiv 1705.07057.
 """
 
-import weakref
+import warnings
 from typing import Optional, Sequence, Union
 
 import keras
@@ -19,32 +19,31 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
-                              made_to_base, made_to_data)
+                              made_to_base)
 from maf_tf.distributions import make_base
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, legacy_defaults
 from maf_tf.masks import check_positive
-from maf_tf.sampling import fast_made_to_data
+from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
 from maf_tf.training import FlowTraining
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
 
-__all__ = ["MAF", "IAF", "layer_permutations"]
+__all__ = ["MAF", "IAF", "layer_permutations", "BATCH_NORM_PLACEMENTS",
+           "ORDERINGS", "batch_norm_positions"]
 
 BATCH_NORM_PLACEMENTS = (None, "between", "after_each")
-_XLA_TO_DATA = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
+ORDERINGS = ("alternate", "random")
 
 
-def _xla_to_data(flow: "MAF", sampler: str):
-  """flow.to_data compiled with XLA, one tf.function per flow and sampler
-  (kept here, not on the Keras model, so exports never trace it)."""
-  functions = _XLA_TO_DATA.setdefault(flow, {})
-  if sampler not in functions:
-    ref = weakref.ref(flow)
-    functions[sampler] = tf.function(
-        lambda z, context: ref().to_data(z, context, sampler),
-        jit_compile=True)
-  return functions[sampler]
+def batch_norm_positions(placement: Optional[str], num_layers: int) -> range:
+  """The MADE layers followed by a batch norm: none, every one but the
+  last ('between') or every one ('after_each', the paper's)."""
+  if placement not in BATCH_NORM_PLACEMENTS:
+    raise ValueError(f"batch_norm must be one of {BATCH_NORM_PLACEMENTS}; "
+                     f"got {placement!r}")
+  return {"between": range(num_layers - 1), "after_each": range(num_layers),
+          None: range(0)}[placement]
 
 
 def layer_permutations(event_size: int, num_layers: int,
@@ -84,8 +83,7 @@ def layer_permutations(event_size: int, num_layers: int,
 def permute(x: tf.Tensor, permutation) -> tf.Tensor:
   """x[..., permutation]. A reversal (every layer but the first of the
   'alternate' ordering) is a tf.reverse: the gradient of a gather is a
-  scatter (UnsortedSegmentSum), and reversing instead made a seed-MNIST
-  training step 4-9% faster (README, Performance)."""
+  scatter (UnsortedSegmentSum), which is slower (README, Performance)."""
   permutation = np.asarray(permutation)
   if np.array_equal(permutation, np.arange(len(permutation))[::-1]):
     return tf.reverse(x, [-1])
@@ -129,6 +127,8 @@ class MAF(FlowTraining, keras.Model):
     (3,)
   """
 
+  image_shape = None  # (H, W, C) for a flow over images (PixelMAF)
+
   def __init__(self, *, event_size: int, num_layers: int = 5,
                hidden_units: Sequence[int] = (512,), activation: str = "relu",
                hidden_degrees: str = "sequential",
@@ -142,9 +142,7 @@ class MAF(FlowTraining, keras.Model):
                initialization: str = "identity",
                seed: int = 0, matmul_dtype: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
-    if batch_norm not in BATCH_NORM_PLACEMENTS:
-      raise ValueError(f"batch_norm must be one of {BATCH_NORM_PLACEMENTS}; "
-                       f"got {batch_norm!r}")
+    with_norm = batch_norm_positions(batch_norm, num_layers)
     check_positive("event_size", event_size)
     check_positive("num_layers", num_layers)
     if isinstance(hidden_units, (int, str)) or not all(
@@ -175,8 +173,6 @@ class MAF(FlowTraining, keras.Model):
              initialization=initialization,
              dtype=self.dtype_policy, name=f"made_{k}")
         for k in range(num_layers)]
-    with_norm = {"between": range(num_layers - 1),
-                 "after_each": range(num_layers), None: ()}[batch_norm]
     self.batch_norms = [
         BatchNormLayer(self.event_size, batch_norm_momentum, batch_norm_eps,
                        dtype=self.dtype_policy, name=f"batch_norm_{k}")
@@ -230,9 +226,7 @@ class MAF(FlowTraining, keras.Model):
     return made_to_base(made, x, context)
 
   def _made_to_data(self, made, z, context, sampler="fast"):
-    if sampler == "fast" and z.shape.rank == 2:
-      return fast_made_to_data(made, z, context)
-    return made_to_data(made, z, context)
+    return invert_made(made, z, context, sampler)
 
   def _made_bijector(self, made, context) -> tfb.Bijector:
     return MAFBijector(made, context, name=made.name)
@@ -273,24 +267,12 @@ class MAF(FlowTraining, keras.Model):
             for made, made_input in zip(self.mades, inputs)]
 
   def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
-    """Sets every batch norm's stored statistics to the exact mean and
-    variance of its input over `dataset` (the paper's evaluation protocol:
-    statistics over the whole training set). Batches are x or (x, context).
-    """
-    for index, layer in enumerate(self.batch_norms):
-      total, squares, count = 0.0, 0.0, 0
-      for batch in dataset:
-        x, context = self._split_batch(batch)
-        inputs, _ = self.to_base(x, context, until_norm=index)
-        inputs = tf.cast(inputs, tf.float64)
-        total += tf.reduce_sum(inputs, 0)
-        squares += tf.reduce_sum(tf.square(inputs), 0)
-        count += int(tf.shape(inputs)[0])
-      mean = total / count
-      layer.moving_mean.assign(tf.cast(mean, layer.moving_mean.dtype))
-      layer.moving_variance.assign(tf.cast(
-          tf.maximum(squares / count - tf.square(mean), 0.0),
-          layer.moving_variance.dtype))
+    """Deprecated: use maf_tf.evaluation.recompute_batch_norm(flow, data)."""
+    warnings.warn("MAF.recompute_batch_norm is deprecated; use "
+                  "maf_tf.evaluation.recompute_batch_norm(flow, dataset)",
+                  DeprecationWarning, stacklevel=2)
+    from maf_tf.evaluation import recompute_batch_norm  # pylint: disable=import-outside-toplevel
+    recompute_batch_norm(self, dataset)
 
   def to_data(self, z, context=None, sampler="fast"):
     """Maps base to data (inference statistics for batch norm).
@@ -298,8 +280,7 @@ class MAF(FlowTraining, keras.Model):
     sampler: 'fast' (each hidden unit computed once, maf_tf.sampling) or
     'naive' (the reference: D full MADE passes per layer). Both are exact.
     """
-    if sampler not in ("fast", "naive"):
-      raise ValueError(f"sampler must be 'fast' or 'naive'; got {sampler!r}")
+    check_sampler(sampler)
     for k in reversed(range(self.num_layers)):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
@@ -331,10 +312,9 @@ class MAF(FlowTraining, keras.Model):
       context: conditioning input for a conditional flow.
       seed: an int for reproducible samples, or None.
       sampler: 'fast' or 'naive' (the reference); see `to_data`.
-      jit_compile: run the base -> data map compiled by XLA (1.5-2x
-        as fast for the fast sampler on CPU; compiled once per flow and
-        input shape; a served model needs XLA enabled, so exports do not
-        use it).
+      jit_compile: run the base -> data map compiled by XLA (faster on
+        CPU, README Performance; compiled once per flow and input shape; a
+        served model would need XLA enabled, so exports do not use it).
     """
     if not tf.is_tensor(n):
       if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -351,7 +331,7 @@ class MAF(FlowTraining, keras.Model):
       seed = tf.constant([seed, 0], dtype=tf.int32)
     z = self.base.distribution().sample(n, seed=seed)
     if jit_compile:
-      return _xla_to_data(self, sampler)(z, context)
+      return compiled_to_data(self, sampler)(z, context)
     return self.to_data(z, context, sampler)
 
   def bijector(self, context=None, training=False) -> tfb.Bijector:
@@ -410,8 +390,10 @@ class IAF(MAF):
   """Inverse Autoregressive Flow from the same parts (Kingma et al. 2016).
 
   Every MADE layer is used in the other direction: sampling (base -> data)
-  is one pass per layer, density (data -> base) is D sequential passes.
-  Takes the same arguments as `MAF`.
+  is one pass per layer, density (data -> base) is D sequential passes
+  (the fast sampler's). Takes the same arguments as `MAF`; `sampler`
+  (of `sample` and `to_data`) is checked but changes nothing, as
+  sampling is one pass either way.
   """
 
   def made_log_scales(self, x, context=None) -> list:
@@ -419,12 +401,12 @@ class IAF(MAF):
                               "log-scales are not a function of the data")
 
   def _made_to_base(self, made, x, context):
-    z = MAF._made_to_data(self, made, x, context)  # fast, D small steps
+    z = invert_made(made, x, context)  # the fast sampler: D small steps
     _, log_det = made_to_base(made, z, context)
     return z, -log_det
 
   def _made_to_data(self, made, z, context, sampler="fast"):
-    return made_to_base(made, z, context)[0]  # one pass either way
+    return made_to_base(made, z, context)[0]
 
   def _made_bijector(self, made, context):
     return tfb.Invert(MAFBijector(made, context, name=made.name))

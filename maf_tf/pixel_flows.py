@@ -1,23 +1,27 @@
-"""A MAF over raw pixels: the logit preprocessing bijector + a logit-space MAF.
+"""A MAF over raw pixels: the logit preprocessing bijector + a logit-space
+MAF; and `build_flow`, the flow for a dataset's description.
 
 Inputs are dequantised pixels x = (v + u) / 256 in [0, 1], flattened to
 [..., D]. `log_prob` is the exact pixel-space density (what bits/dim is
-computed from); `log_probs` also returns the logit-space density that the
-MAF paper's Table 2 reports. Their difference is the log-det of the
-preprocessing, which has no parameters, so training on either gives the
-same gradients.
+computed from); `log_prob_pixel_and_logit` also returns the logit-space
+density that the MAF paper's Table 2 reports. Their difference is the
+log-det of the preprocessing, which has no parameters, so training on
+either gives the same gradients.
 """
 
-from typing import Tuple
+import warnings
+from typing import Optional, Sequence, Tuple
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from maf_tf.bijectors.logit import LogitBijector, pixels_to_logits
+from maf_tf.bijectors.logit import (LogitBijector, check_alpha,
+                                    logits_to_pixels, pixels_to_logits)
 from maf_tf.flows import MAF
 from maf_tf.metrics import bits_per_dim
 
-__all__ = ["PixelMAF", "to_uint8"]
+__all__ = ["PixelMAF", "build_flow", "to_uint8"]
 
 
 def to_uint8(pixels: tf.Tensor) -> tf.Tensor:
@@ -30,53 +34,73 @@ def to_uint8(pixels: tf.Tensor) -> tf.Tensor:
 class PixelMAF(MAF):
   """MAF on pixel data in [0, 1]^D through a logit transform.
 
-  Takes MAF's arguments plus `alpha` (MNIST 1e-6, CIFAR-10 0.05).
+  Takes MAF's arguments plus `alpha` (MNIST 1e-6, CIFAR-10 0.05) and,
+  optionally, `image_shape` (H, W, C) with H W C = event_size, which the
+  flow keeps for whatever draws or serves its samples as images.
 
   Example:
     >>> flow = PixelMAF(event_size=4, alpha=0.05, num_layers=1,
-    ...                 hidden_units=[8])
-    >>> pixel, logit = flow.log_probs(tf.fill([2, 4], 0.5))
+    ...                 hidden_units=[8], image_shape=(2, 2, 1))
+    >>> pixel, logit = flow.log_prob_pixel_and_logit(tf.fill([2, 4], 0.5))
     >>> tuple(pixel.shape), tuple(logit.shape)
     ((2,), (2,))
   """
 
-  def __init__(self, *, alpha: float, **kwargs):
+  def __init__(self, *, alpha: float,
+               image_shape: Optional[Sequence[int]] = None, **kwargs):
     super().__init__(**kwargs)
-    if not 0.0 < alpha < 0.5:
-      raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
-    self.alpha = float(alpha)
+    self.alpha = check_alpha(alpha)
+    if image_shape is not None:
+      image_shape = tuple(int(n) for n in image_shape)
+      if len(image_shape) != 3 or np.prod(image_shape) != self.event_size:
+        raise ValueError(f"image_shape must be (height, width, channels) "
+                         f"with {self.event_size} values; got "
+                         f"{list(image_shape)}")
+    self.image_shape = image_shape
+
+  def logit_to_base(self, y, context=None, training=False, until_norm=None,
+                    made_inputs=None):
+    """The logit-space flow: logits y -> (z, log|det dz/dy|); see
+    MAF.to_base."""
+    return super().to_base(y, context, training, until_norm, made_inputs)
 
   def to_base(self, x, context=None, training=False, until_norm=None,
               made_inputs=None):
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
-    z, log_det = super().to_base(logits, context, training, until_norm,
-                                 made_inputs)
+    z, log_det = self.logit_to_base(logits, context, training, until_norm,
+                                    made_inputs)
     return z, log_det + logit_log_det
 
   def to_data(self, z, context=None, sampler="fast"):
-    logits = super().to_data(z, context, sampler)
-    return (tf.sigmoid(logits) - self.alpha) / (1.0 - 2.0 * self.alpha)
+    return logits_to_pixels(super().to_data(z, context, sampler), self.alpha)
 
   def _bijector_steps(self, context, training):
     logit = LogitBijector(self.alpha, dtype=self.compute_dtype)
     return [logit] + super()._bijector_steps(context, training)
 
-  def log_probs(self, x, context=None,
-                training=False) -> Tuple[tf.Tensor, tf.Tensor]:
+  def log_prob_pixel_and_logit(self, x, context=None, training=False
+                               ) -> Tuple[tf.Tensor, tf.Tensor]:
     """(pixel-space, logit-space) log densities in nats, one pass."""
     x = self._check(x, self.event_size, "x")
-    context = self._check_context(context, "log_probs", x)
+    context = self._check_context(context, "log_prob_pixel_and_logit", x)
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
-    z, log_det = MAF.to_base(self, logits, context, training)
+    z, log_det = self.logit_to_base(logits, context, training)
     logit = self.base.distribution().log_prob(z) + log_det
     return logit + logit_log_det, logit
+
+  def log_probs(self, x, context=None, training=False):
+    """Deprecated name of `log_prob_pixel_and_logit`."""
+    warnings.warn("PixelMAF.log_probs is deprecated; use "
+                  "log_prob_pixel_and_logit", DeprecationWarning,
+                  stacklevel=2)
+    return self.log_prob_pixel_and_logit(x, context, training)
 
   metric_names = ("nll", "bits_per_dim")
 
   def scores(self, x, context=None, training=False):
     """Pixel log_prob (the loss) with logit-space 'nll' (nats, the paper's
     Table 2) and pixel-space 'bits_per_dim'."""
-    pixel, logit = self.log_probs(x, context, training)
+    pixel, logit = self.log_prob_pixel_and_logit(x, context, training)
     return pixel, {"nll": -logit,
                    "bits_per_dim": bits_per_dim(pixel, self.event_size)}
 
@@ -85,6 +109,27 @@ class PixelMAF(MAF):
     return bits_per_dim(self.log_prob(x, context), self.event_size)
 
   def get_config(self):
-    return {**super().get_config(), "alpha": self.alpha}
+    return {**super().get_config(), "alpha": self.alpha,
+            "image_shape": None if self.image_shape is None
+            else list(self.image_shape)}
 
 
+def build_flow(description, conditional: bool = False, **kwargs) -> MAF:
+  """The flow for a dataset (a maf_tf.data.DatasetDescription): a PixelMAF
+  with the description's alpha and image shape for images, else a MAF;
+  event size, and context size if `conditional`, from the description.
+  `kwargs` are MAF's other arguments.
+
+  Example:
+    >>> from maf_tf.data import DatasetDescription
+    >>> flow = build_flow(DatasetDescription("points", "tabular", 3),
+    ...                   num_layers=2, hidden_units=[8])
+    >>> type(flow).__name__, flow.event_size
+    ('MAF', 3)
+  """
+  kwargs.update(event_size=description.event_size,
+                context_size=description.context_size(conditional))
+  if description.kind != "image":
+    return MAF(**kwargs)
+  return PixelMAF(alpha=description.alpha,
+                  image_shape=description.image_shape, **kwargs)

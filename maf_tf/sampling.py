@@ -23,14 +23,51 @@ slots have zero weights, so they contribute nothing. Units of degree 0
 (conditional MADEs) are finished before the first block.
 """
 
+import weakref
 from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
+from maf_tf.bijectors.maf import made_to_data
 from maf_tf.made import MADE, affine_to_data, soft_clamp
 
-__all__ = ["fast_made_to_data"]
+__all__ = ["SAMPLERS", "check_sampler", "fast_made_to_data", "invert_made",
+           "compiled_to_data"]
+
+SAMPLERS = ("fast", "naive")
+_COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
+
+
+def check_sampler(sampler: str) -> None:
+  if sampler not in SAMPLERS:
+    raise ValueError(f"sampler must be {' or '.join(map(repr, SAMPLERS))}; "
+                     f"got {sampler!r}")
+
+
+def invert_made(made: MADE, z: tf.Tensor, context: Optional[tf.Tensor] = None,
+                sampler: str = "fast") -> tf.Tensor:
+  """One MADE base -> data: 'fast' (`fast_made_to_data`, for a batch
+  [B, D]) or 'naive' (the reference `made_to_data`: D full passes, any
+  batch shape, which 'fast' falls back to for other ranks)."""
+  check_sampler(sampler)
+  if sampler == "fast" and z.shape.rank == 2:
+    return fast_made_to_data(made, z, context)
+  return made_to_data(made, z, context)
+
+
+def compiled_to_data(flow, sampler: str = "fast"):
+  """flow.to_data(z, context, sampler) compiled with XLA: one tf.function
+  per flow and sampler, kept here rather than on the Keras model so that
+  exports never trace it."""
+  check_sampler(sampler)
+  functions = _COMPILED.setdefault(flow, {})
+  if sampler not in functions:
+    ref = weakref.ref(flow)
+    functions[sampler] = tf.function(
+        lambda z, context: ref().to_data(z, context, sampler),
+        jit_compile=True)
+  return functions[sampler]
 
 
 class _Slots:
@@ -72,9 +109,9 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
                       context: Optional[tf.Tensor] = None,
                       block: int = 8) -> tf.Tensor:
   """z [B, D] -> x [B, D], exactly as `made_to_data`, computing every
-  hidden unit once (see the module docstring). `block` is T: on this
-  project's CPU 4-8 was fastest with and without XLA (under XLA one
-  seed-MNIST layer took 20 ms at 8, 0.5 s at 32, 10 s at 128). An empty
+  hidden unit once (see the module docstring). `block` is T, the degrees
+  unrolled per loop iteration (README, Performance, gives the measured
+  choice: larger blocks compile far more slowly under XLA). An empty
   batch (B = 0) gives an empty result (the scatter updates below have no
   kernel for empty outputs)."""
   if z.shape[0] == 0:

@@ -14,7 +14,16 @@ import tensorflow as tf
 
 from maf_tf.bijectors.vector import VectorBijector
 
-__all__ = ["LogitBijector", "pixels_to_logits"]
+__all__ = ["LogitBijector", "pixels_to_logits", "logits_to_pixels",
+           "check_alpha"]
+
+
+def check_alpha(alpha: float) -> float:
+  """alpha as a float; ValueError unless 0 < alpha < 0.5 (then
+  s = alpha + (1 - 2 alpha) x stays inside (0, 1) for x in [0, 1])."""
+  if not 0.0 < alpha < 0.5:
+    raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
+  return float(alpha)
 
 
 def pixels_to_logits(x: tf.Tensor, alpha: float):
@@ -25,6 +34,11 @@ def pixels_to_logits(x: tf.Tensor, alpha: float):
   log_det = tf.reduce_sum(
       math.log1p(-2.0 * alpha) - log_s - log_one_minus_s, axis=-1)
   return log_s - log_one_minus_s, log_det
+
+
+def logits_to_pixels(y: tf.Tensor, alpha: float) -> tf.Tensor:
+  """The inverse of `pixels_to_logits`: (sigmoid(y) - alpha) / (1 - 2 alpha)."""
+  return (tf.sigmoid(y) - alpha) / (1.0 - 2.0 * alpha)
 
 
 class LogitBijector(VectorBijector):
@@ -44,9 +58,7 @@ class LogitBijector(VectorBijector):
 
   def __init__(self, alpha: float, dtype=tf.float32, name: str = "logit"):
     parameters = dict(locals())
-    if not 0.0 < alpha < 0.5:
-      raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
-    self._alpha = float(alpha)
+    self._alpha = check_alpha(alpha)
     super().__init__(dtype, parameters, name)
 
   @property
@@ -54,7 +66,7 @@ class LogitBijector(VectorBijector):
     return self._alpha
 
   def _forward(self, y):
-    return (tf.sigmoid(y) - self._alpha) / (1.0 - 2.0 * self._alpha)
+    return logits_to_pixels(y, self._alpha)
 
   def _inverse(self, x):
     return pixels_to_logits(x, self._alpha)[0]

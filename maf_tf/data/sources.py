@@ -25,7 +25,8 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 
 from maf_tf.data import files
-from maf_tf.data.specs import DataError, ImageSpec, image_spec
+from maf_tf.data.specs import (DataError, DatasetDescription, ImageSpec,
+                               image_spec)
 
 __all__ = ["Splits", "SOURCES", "load_splits", "default_source"]
 
@@ -43,11 +44,18 @@ OFFLINE_HINT = (
 
 @dataclasses.dataclass
 class Splits:
-  """uint8 images [N, H, W, C] and int64 labels [N] per split."""
-  spec: ImageSpec
+  """Train / validation / test arrays (x, labels) of one dataset and its
+  description: images uint8 [N, H, W, C] with int64 labels [N]; 2-D toys
+  float32 [N, 2] with labels None."""
+  description: DatasetDescription
   train: Arrays
   validation: Arrays
   test: Arrays
+
+  @property
+  def spec(self) -> ImageSpec:
+    """The image dataset's spec (DataError for other kinds)."""
+    return image_spec(self.description.name)
 
 
 def default_source(name: str, data_dir: Optional[str] = None) -> str:
@@ -100,7 +108,8 @@ def load_splits(name: str, source: Optional[str] = None,
     raise DataError(f"{name}: a validation set of {size} needs more than "
                     f"{size} training images; got {len(images)}")
   cut = len(images) - size
-  return Splits(spec, (images[:cut], labels[:cut]),
+  return Splits(DatasetDescription.of_images(spec),
+                (images[:cut], labels[:cut]),
                 (images[cut:], labels[cut:]), raw["test"])
 
 

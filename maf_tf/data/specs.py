@@ -1,9 +1,16 @@
-"""What each image dataset is: shape, classes, logit alpha, splits."""
+"""What each dataset is: the image datasets' shape, classes, logit alpha
+and splits, and the one description (`DatasetDescription`) of any dataset
+(images, 2-D toys, tabular arrays) that a model is built from."""
 
 import dataclasses
 from typing import Optional, Tuple
 
-__all__ = ["ImageSpec", "IMAGE_SPECS", "image_spec", "DataError"]
+from maf_tf.bijectors.logit import check_alpha
+
+__all__ = ["ImageSpec", "IMAGE_SPECS", "image_spec", "DataError",
+           "DatasetDescription", "KINDS"]
+
+KINDS = ("image", "toy", "tabular")
 
 
 class DataError(ValueError):
@@ -55,3 +62,44 @@ def image_spec(name: str) -> ImageSpec:
     raise DataError(f"unknown image dataset {name!r}; expected one of "
                     f"{sorted(IMAGE_SPECS)}")
   return IMAGE_SPECS[name]
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetDescription:
+  """What a model needs to know about its data, the same for every kind.
+
+  Attributes:
+    name: dataset name, e.g. 'mnist' or 'two_moons'.
+    kind: 'image' (8-bit pixels, modelled through the logit transform),
+      'toy' (2-D points) or 'tabular' (real vectors).
+    event_size: D, the length of a flattened example.
+    image_shape: (height, width, channels) of images, else None.
+    num_classes: number of labels (0: unlabelled); a conditional model's
+      context is one-hot of this size.
+    alpha: the logit transform's constant for images, else None.
+  """
+  name: str
+  kind: str
+  event_size: int
+  image_shape: Optional[Tuple[int, int, int]] = None
+  num_classes: int = 0
+  alpha: Optional[float] = None
+
+  def __post_init__(self):
+    if self.kind not in KINDS:
+      raise ValueError(f"kind must be one of {KINDS}; got {self.kind!r}")
+    if (self.kind == "image") != (self.image_shape is not None):
+      raise ValueError("image_shape is given for images and only for them")
+    if self.alpha is not None:
+      check_alpha(self.alpha)
+
+  @classmethod
+  def of_images(cls, spec: ImageSpec,
+                alpha: Optional[float] = None) -> "DatasetDescription":
+    """An image dataset, with its own alpha unless `alpha` is given."""
+    return cls(spec.name, "image", spec.event_size, tuple(spec.shape),
+               spec.num_classes, spec.alpha if alpha is None else alpha)
+
+  def context_size(self, conditional: bool) -> int:
+    """The width of a model's context: num_classes if conditional."""
+    return self.num_classes if conditional else 0

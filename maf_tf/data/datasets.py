@@ -1,0 +1,62 @@
+"""Any dataset by name, as splits plus the description a model is built
+from: the image datasets (maf_tf.data.sources) and the 2-D toys
+(maf_tf.data.toys); `describe_arrays` describes tabular data of your own."""
+
+from typing import Optional
+
+import numpy as np
+
+from maf_tf.data.sources import Splits, load_splits
+from maf_tf.data.specs import IMAGE_SPECS, DatasetDescription
+from maf_tf.data.toys import TOYS, sample_toy
+
+__all__ = ["DATASETS", "TOY_EVALUATION_SIZE", "load_dataset",
+           "describe_arrays"]
+
+DATASETS = tuple(sorted(IMAGE_SPECS)) + tuple(sorted(TOYS))
+TOY_EVALUATION_SIZE = 10_000  # points in a toy's validation and test sets
+
+
+def load_dataset(name: str, source: Optional[str] = None,
+                 data_dir: Optional[str] = None,
+                 validation_size: Optional[int] = None,
+                 alpha: Optional[float] = None, toy_size: int = 50_000,
+                 seed: int = 0) -> Splits:
+  """Train / validation / test splits of a named dataset, described.
+
+  Images come from `load_splits` (source, data_dir, validation_size; alpha
+  overrides the dataset's logit constant). A toy draws toy_size training
+  points from `seed` and TOY_EVALUATION_SIZE validation and test points
+  from seed + 1 and seed + 2.
+
+  Raises:
+    ValueError (DataError for images): an unknown name, bad or missing
+      files; the message lists what was expected.
+  """
+  if name in TOYS:
+    arrays = [(sample_toy(name, size, seed + offset), None)
+              for offset, size in ((0, toy_size),
+                                   (1, TOY_EVALUATION_SIZE),
+                                   (2, TOY_EVALUATION_SIZE))]
+    return Splits(DatasetDescription(name, "toy", 2), *arrays)
+  if name not in IMAGE_SPECS:
+    raise ValueError(f"unknown dataset {name!r}; expected one of "
+                     f"{list(DATASETS)}")
+  splits = load_splits(name, source, data_dir,
+                       validation_size=validation_size)
+  if alpha is not None:
+    splits.description = DatasetDescription.of_images(splits.spec, alpha)
+  return splits
+
+
+def describe_arrays(name: str, x: np.ndarray,
+                    labels: Optional[np.ndarray] = None
+                    ) -> DatasetDescription:
+  """The description of tabular data: real vectors x [N, D] (and integer
+  labels [N] in 0..K-1, for a model conditioned on them)."""
+  x = np.asarray(x)
+  if x.ndim != 2 or x.shape[1] < 1:
+    raise ValueError(f"x must have shape [N, D]; got {list(x.shape)}")
+  num_classes = 0 if labels is None else int(np.max(labels)) + 1
+  return DatasetDescription(name, "tabular", int(x.shape[1]),
+                            num_classes=num_classes)
