@@ -36,7 +36,8 @@ class TrainConfig:
   log_scale_bound: float = 3.0
   affine: str = "scale_then_shift"    # or 'shift_then_scale' (the paper)
   initialization: str = "identity"    # or 'uniform', 'paper'
-  matmul_dtype: Optional[str] = None  # 'bfloat16': MADE matmuls in bf16
+  dtype_policy: Optional[str] = None  # 'mixed_bfloat16': MADE matmuls bf16
+  matmul_dtype: Optional[str] = None  # deprecated: dtype_policy does it
   # Optimisation.
   learning_rate: float = 1e-4
   cosine_decay: bool = False
@@ -96,7 +97,10 @@ HELP = {
     "affine": "MADE affine form: scale_then_shift or shift_then_scale (the "
               "paper's).",
     "initialization": "MADE initialisation: identity, uniform or paper.",
-    "matmul_dtype": "MADE matmul dtype: none or bfloat16.",
+    "dtype_policy": "Keras dtype policy: none (float32) or mixed_bfloat16 "
+                    "(the MADE matmuls in bfloat16, the rest float32).",
+    "matmul_dtype": "Deprecated, use --dtype_policy=mixed_bfloat16 (the "
+                    "same): MADE matmul dtype, none or bfloat16.",
     "learning_rate": "Adam learning rate.",
     "cosine_decay": "Decay the learning rate to 0 on a cosine over the run.",
     "weight_decay": "L2 penalty on the kernels.",

@@ -4,17 +4,24 @@ import math
 import os
 
 from configs.base import TrainConfig
-from maf_tf.made import AFFINES, INITIALIZATIONS
+from maf_tf.bijectors import check_alpha
+from maf_tf.distributions import BASES
+from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
+from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
+from maf_tf.masks import HIDDEN_DEGREES
 
-__all__ = ["check_config"]
+__all__ = ["check_config", "CHOICES"]
 
+# The library's own lists (a flag of a field whose choices hold None takes
+# 'none'); activation: the two the presets and the paper use.
 CHOICES = {
     "activation": ("relu", "tanh"),
-    "hidden_degrees": ("sequential", "random"),
-    "ordering": ("alternate", "random"),
-    "batch_norm": (None, "between", "after_each"),
-    "base": ("normal", "mixture"),
-    "matmul_dtype": (None, "bfloat16"),
+    "hidden_degrees": HIDDEN_DEGREES,
+    "ordering": ORDERINGS,
+    "batch_norm": BATCH_NORM_PLACEMENTS,
+    "base": BASES,
+    "dtype_policy": DTYPE_POLICIES,
+    "matmul_dtype": MATMUL_DTYPES,
     "affine": AFFINES,
     "initialization": INITIALIZATIONS,
 }
@@ -51,8 +58,8 @@ def check_config(config: TrainConfig) -> None:
   if not config.log_scale_bound > 0:
     raise ValueError(f"log_scale_bound must be > 0; got "
                      f"{config.log_scale_bound}")
-  if config.alpha is not None and not 0 < config.alpha < 0.5:
-    raise ValueError(f"alpha must be in (0, 0.5); got {config.alpha}")
+  if config.alpha is not None:
+    check_alpha(config.alpha)
   if config.validation_size is not None and config.validation_size < 1:
     raise ValueError("validation_size must be a positive integer; got "
                      f"{config.validation_size}")

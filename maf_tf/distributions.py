@@ -12,7 +12,9 @@ import tensorflow_probability as tfp
 
 tfd = tfp.distributions
 
-__all__ = ["StandardNormal", "GaussianMixture", "make_base"]
+__all__ = ["StandardNormal", "GaussianMixture", "make_base", "BASES"]
+
+BASES = ("normal", "mixture")
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
@@ -87,4 +89,5 @@ def make_base(kind: str, event_size: int, num_components: int,
   if kind == "mixture":
     return GaussianMixture(event_size, num_components, seed=seed, dtype=dtype,
                            name="base")
-  raise ValueError(f"base must be 'normal' or 'mixture'; got {kind!r}")
+  raise ValueError(f"base must be {' or '.join(map(repr, BASES))}; "
+                   f"got {kind!r}")

@@ -20,6 +20,7 @@ import tensorflow_probability as tfp
 
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
+from maf_tf import inputs
 from maf_tf.distributions import make_base
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, legacy_defaults
 from maf_tf.masks import check_positive
@@ -30,10 +31,30 @@ tfb = tfp.bijectors
 tfd = tfp.distributions
 
 __all__ = ["MAF", "IAF", "layer_permutations", "BATCH_NORM_PLACEMENTS",
-           "ORDERINGS", "batch_norm_positions"]
+           "ORDERINGS", "DTYPE_POLICIES", "batch_norm_positions"]
 
 BATCH_NORM_PLACEMENTS = (None, "between", "after_each")
 ORDERINGS = ("alternate", "random")
+DTYPE_POLICIES = (None, "mixed_bfloat16")  # None: float32 (or the global)
+
+
+def _flow_dtypes(dtype, matmul_dtype: Optional[str]):
+  """(the flow's dtype, its MADE matmul dtype) for a Keras dtype policy
+  (`dtype`, else the global one). A mixed policy's compute dtype is used
+  for the MADE matmuls only; sums, log-dets, batch norm and the base stay
+  in its variable dtype (float32): a log density adds up D terms, more
+  than bfloat16's 8-bit mantissa holds, and Keras's guide keeps
+  numerically sensitive layers in float32 the same way."""
+  policy = (keras.config.dtype_policy() if dtype is None
+            else keras.dtype_policies.get(dtype))
+  if policy.compute_dtype == policy.variable_dtype:
+    return dtype, matmul_dtype
+  if policy.compute_dtype != "bfloat16" or matmul_dtype not in (
+      None, "bfloat16"):
+    raise ValueError(f"dtype policy must be one of float32, float64 or "
+                     f"mixed_bfloat16 (with matmul_dtype None or bfloat16); "
+                     f"got {policy.name!r}")
+  return policy.variable_dtype, "bfloat16"
 
 
 def batch_norm_positions(placement: Optional[str], num_layers: int) -> range:
@@ -120,6 +141,10 @@ class MAF(FlowTraining, keras.Model):
     seed: seeds masks, permutations and initialisers.
     matmul_dtype: None, or 'bfloat16' to run the MADE matmuls of log_prob
       and training in bfloat16 (weights, sums and sampling stay float32).
+      Keras's switch does the same: dtype='mixed_bfloat16', or
+      keras.config.set_dtype_policy('mixed_bfloat16') before building
+      (the flow then reports dtype float32 and matmul_dtype bfloat16).
+    dtype: a Keras dtype policy (float32, float64 or mixed_bfloat16).
 
   Example:
     >>> flow = MAF(event_size=2, num_layers=2, hidden_units=[16])
@@ -141,21 +166,19 @@ class MAF(FlowTraining, keras.Model):
                affine: str = "scale_then_shift",
                initialization: str = "identity",
                seed: int = 0, matmul_dtype: Optional[str] = None, **kwargs):
+    kwargs["dtype"], matmul_dtype = _flow_dtypes(kwargs.get("dtype"),
+                                                 matmul_dtype)
     super().__init__(**kwargs)
     with_norm = batch_norm_positions(batch_norm, num_layers)
     check_positive("event_size", event_size)
     check_positive("num_layers", num_layers)
-    if isinstance(hidden_units, (int, str)) or not all(
-        isinstance(u, (int, np.integer)) and not isinstance(u, bool)
-        and u >= 1 for u in hidden_units):
-      raise ValueError("hidden_units must be a list of positive integers, "
-                       f"one per hidden layer; got {hidden_units!r}")
+    hidden_units = inputs.hidden_units(hidden_units)
     self.event_size = int(event_size)
     self.num_layers = num_layers
     self.context_size = int(context_size)
     self._config = dict(
         event_size=self.event_size, num_layers=num_layers,
-        hidden_units=[int(u) for u in hidden_units], activation=activation,
+        hidden_units=hidden_units, activation=activation,
         hidden_degrees=hidden_degrees,
         ordering=ordering if isinstance(ordering, str)
         else [[int(i) for i in p] for p in ordering],
@@ -184,41 +207,11 @@ class MAF(FlowTraining, keras.Model):
       layer.build((None, self.event_size))
     self.built = True
 
-  # ---- input checks -------------------------------------------------------
-
-  def _check(self, value, size: int, what: str) -> tf.Tensor:
-    value = tf.convert_to_tensor(value)
-    if not value.dtype.is_floating:
-      raise TypeError(f"{what} must be a floating-point tensor "
-                      f"({self.compute_dtype}); got dtype {value.dtype.name}")
-    if value.shape.rank == 0 or (value.shape[-1] is not None and
-                                 value.shape[-1] != size):
-      raise ValueError(f"{what} must have shape [..., {size}]; got shape "
-                       f"{value.shape.as_list() if value.shape.rank is not None else 'unknown'}")
-    return tf.cast(value, self.compute_dtype)
-
-  def _check_context(self, context, what: str,
-                     x: Optional[tf.Tensor] = None) -> Optional[tf.Tensor]:
-    """The context as a tensor; ValueError if the flow does not take one,
-    or takes one of another width, or if its batch shape and x's (when
-    given and known) do not broadcast."""
-    if not self.context_size:
-      if context is not None:
-        raise ValueError(f"this flow is unconditional (context_size=0); "
-                         f"{what} got a context")
-      return None
-    if context is None:
-      raise ValueError(f"this flow is conditional: {what} needs a context of "
-                       f"shape [..., {self.context_size}]; got None")
-    context = self._check(context, self.context_size, "context")
-    if x is not None:
-      try:
-        tf.broadcast_static_shape(x.shape[:-1], context.shape[:-1])
-      except ValueError:
-        raise ValueError(
-            f"context's batch shape {context.shape[:-1].as_list()} does not "
-            f"match x's {x.shape[:-1].as_list()}") from None
-    return context
+  def _inputs(self, x, context, what: str):
+    """(x, context) checked (see maf_tf.inputs), in the flow's dtype."""
+    x = inputs.events(x, self.event_size, "x", self.compute_dtype)
+    return x, inputs.context_for(context, self.context_size, what,
+                                 self.compute_dtype, x)
 
   # ---- the two directions -------------------------------------------------
 
@@ -259,12 +252,11 @@ class MAF(FlowTraining, keras.Model):
     tensor per layer, inference mode), for diagnosis: the trainer draws
     their histograms in TensorBoard; values piling up at
     ±log_scale_bound mean a layer is saturating."""
-    x = self._check(x, self.event_size, "x")
-    context = self._check_context(context, "made_log_scales", x)
-    inputs = []
-    self.to_base(x, context, made_inputs=inputs)
+    x, context = self._inputs(x, context, "made_log_scales")
+    made_inputs = []
+    self.to_base(x, context, made_inputs=made_inputs)
     return [made(made_input, context)[1]
-            for made, made_input in zip(self.mades, inputs)]
+            for made, made_input in zip(self.mades, made_inputs)]
 
   def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
     """Deprecated: use maf_tf.evaluation.recompute_batch_norm(flow, data)."""
@@ -298,8 +290,7 @@ class MAF(FlowTraining, keras.Model):
     With training=True, batch norm uses the batch statistics and updates its
     moving averages (once).
     """
-    x = self._check(x, self.event_size, "x")
-    context = self._check_context(context, "log_prob", x)
+    x, context = self._inputs(x, context, "log_prob")
     z, log_det = self.to_base(x, context, training)
     return self.base.distribution().log_prob(z) + log_det
 
@@ -316,17 +307,8 @@ class MAF(FlowTraining, keras.Model):
         CPU, README Performance; compiled once per flow and input shape; a
         served model would need XLA enabled, so exports do not use it).
     """
-    if not tf.is_tensor(n):
-      if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer; got {n!r}")
-    context = self._check_context(context, "sample")
-    if context is not None and context.shape.rank == 1:
-      context = tf.broadcast_to(context, [n, self.context_size])
-    elif context is not None and not tf.is_tensor(n) and \
-        context.shape[0] not in (None, n):
-      raise ValueError(f"context must have shape [{self.context_size}] or "
-                       f"[n={n}, {self.context_size}]; got shape "
-                       f"{context.shape.as_list()}")
+    context = inputs.sample_context(n, context, self.context_size,
+                                    self.compute_dtype)
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], dtype=tf.int32)
     z = self.base.distribution().sample(n, seed=seed)
@@ -336,7 +318,8 @@ class MAF(FlowTraining, keras.Model):
 
   def bijector(self, context=None, training=False) -> tfb.Bijector:
     """The flow as a tfb.Chain whose forward maps base -> data."""
-    context = self._check_context(context, "bijector")
+    context = inputs.context_for(context, self.context_size, "bijector",
+                                 self.compute_dtype)
     # Listed data -> base: a Chain applies its inverses front to back.
     return tfb.Chain(self._bijector_steps(context, training), name=self.name)
 

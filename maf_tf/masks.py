@@ -18,9 +18,10 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 __all__ = ["input_degrees", "hidden_degrees", "made_degrees", "mask",
-           "check_positive"]
+           "check_positive", "HIDDEN_DEGREES"]
 
 Order = Union[str, Sequence[int], np.ndarray]
+HIDDEN_DEGREES = ("sequential", "random")
 
 
 def input_degrees(event_size: int, order: Order = "natural",
@@ -92,8 +93,8 @@ def hidden_degrees(num_units: int, event_size: int, kind: str = "sequential",
     return low + np.arange(num_units) % max(high - low + 1, 1)
   if kind == "random":
     return np.random.default_rng(seed).integers(low, high + 1, size=num_units)
-  raise ValueError(
-      f"hidden degrees must be 'sequential' or 'random'; got {kind!r}")
+  raise ValueError(f"hidden degrees must be "
+                   f"{' or '.join(map(repr, HIDDEN_DEGREES))}; got {kind!r}")
 
 
 def made_degrees(event_size: int, hidden_units: Sequence[int],

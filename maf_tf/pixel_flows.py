@@ -81,8 +81,7 @@ class PixelMAF(MAF):
   def log_prob_pixel_and_logit(self, x, context=None, training=False
                                ) -> Tuple[tf.Tensor, tf.Tensor]:
     """(pixel-space, logit-space) log densities in nats, one pass."""
-    x = self._check(x, self.event_size, "x")
-    context = self._check_context(context, "log_prob_pixel_and_logit", x)
+    x, context = self._inputs(x, context, "log_prob_pixel_and_logit")
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
     z, log_det = self.logit_to_base(logits, context, training)
     logit = self.base.distribution().log_prob(z) + log_det
@@ -99,7 +98,9 @@ class PixelMAF(MAF):
 
   def scores(self, x, context=None, training=False):
     """Pixel log_prob (the loss) with logit-space 'nll' (nats, the paper's
-    Table 2) and pixel-space 'bits_per_dim'."""
+    Table 2) and pixel-space 'bits_per_dim'. The loss and 'nll' differ by
+    the logit transform's log-det, which has no parameters: the same
+    gradients, and on fixed data the same best epoch."""
     pixel, logit = self.log_prob_pixel_and_logit(x, context, training)
     return pixel, {"nll": -logit,
                    "bits_per_dim": bits_per_dim(pixel, self.event_size)}

@@ -1,0 +1,79 @@
+"""Checks of what a flow is given: each returns the input as a tensor of
+the flow's dtype or fails at once with one line naming what was expected
+and what was given."""
+
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["events", "context_for", "sample_context", "hidden_units"]
+
+
+def _shape(value: tf.Tensor):
+  return value.shape.as_list() if value.shape.rank is not None else "unknown"
+
+
+def events(value, size: int, what: str, dtype) -> tf.Tensor:
+  """`value` as floating-point [..., size] in `dtype`."""
+  value = tf.convert_to_tensor(value)
+  if not value.dtype.is_floating:
+    raise TypeError(f"{what} must be a floating-point tensor ({dtype}); got "
+                    f"dtype {value.dtype.name}")
+  if value.shape.rank == 0 or (value.shape[-1] is not None and
+                               value.shape[-1] != size):
+    raise ValueError(f"{what} must have shape [..., {size}]; got shape "
+                     f"{_shape(value)}")
+  return tf.cast(value, dtype)
+
+
+def context_for(context, context_size: int, what: str, dtype,
+                x: Optional[tf.Tensor] = None) -> Optional[tf.Tensor]:
+  """The context of a flow with `context_size` (0: none) for the call
+  `what`; ValueError if the flow takes none, or one of another width, or
+  if its batch shape and x's (when given and known) do not broadcast."""
+  if not context_size:
+    if context is not None:
+      raise ValueError(f"this flow is unconditional (context_size=0); {what} "
+                       "got a context")
+    return None
+  if context is None:
+    raise ValueError(f"this flow is conditional: {what} needs a context of "
+                     f"shape [..., {context_size}]; got None")
+  context = events(context, context_size, "context", dtype)
+  if x is not None:
+    try:
+      tf.broadcast_static_shape(x.shape[:-1], context.shape[:-1])
+    except ValueError:
+      raise ValueError(
+          f"context's batch shape {context.shape[:-1].as_list()} does not "
+          f"match x's {x.shape[:-1].as_list()}") from None
+  return context
+
+
+def sample_context(n, context, context_size: int,
+                   dtype) -> Optional[tf.Tensor]:
+  """The context of `n` samples: [C] shared by all or [n, C]; n must be a
+  non-negative integer (or a tensor)."""
+  if not tf.is_tensor(n):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+      raise ValueError(f"n must be a non-negative integer; got {n!r}")
+  context = context_for(context, context_size, "sample", dtype)
+  if context is not None and context.shape.rank == 1:
+    return tf.broadcast_to(context, [n, context_size])
+  if context is not None and not tf.is_tensor(n) and \
+      context.shape[0] not in (None, n):
+    raise ValueError(f"context must have shape [{context_size}] or "
+                     f"[n={n}, {context_size}]; got shape "
+                     f"{context.shape.as_list()}")
+  return context
+
+
+def hidden_units(units) -> list:
+  """A MADE's hidden layer sizes as a list of positive ints."""
+  if isinstance(units, (int, str)) or not all(
+      isinstance(u, (int, np.integer)) and not isinstance(u, bool)
+      and u >= 1 for u in units):
+    raise ValueError("hidden_units must be a list of positive integers, "
+                     f"one per hidden layer; got {units!r}")
+  return [int(u) for u in units]
