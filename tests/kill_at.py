@@ -68,4 +68,6 @@ if __name__ == "__main__":
     sys.exit(f"kill_at: point must be one of {POINTS}; got {point!r}")
   arm(point, count)
   from trainers import train
+  from trainers.flags import define_train_flags
+  define_train_flags()
   app.run(train.main, argv=[sys.argv[0], *sys.argv[3:]])

@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from configs.build import model_arguments
 from configs.presets import PRESETS
 from maf_tf import MAF
 from maf_tf.bijectors import pixels_to_logits
 from maf_tf.data import TOYS, load_splits, sample_toy
-from trainers.common import model_arguments
+from maf_tf.evaluation import recompute_batch_norm
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 needs_fashion = pytest.mark.skipif(
@@ -63,8 +64,8 @@ def check_trains(flow: MAF, data: np.ndarray, learning_rate: float,
   history = flow.fit(data, batch_size=batch_size, epochs=1, verbose=0)
   assert history.history["skipped_steps"] == [0.0]
   if flow.batch_norms:
-    flow.recompute_batch_norm(tf.data.Dataset.from_tensor_slices(data).batch(
-        batch_size))
+    recompute_batch_norm(flow, tf.data.Dataset.from_tensor_slices(
+        data).batch(batch_size))
   after = flow.log_prob(data).numpy()
   assert np.all(np.isfinite(after))
   assert after.mean() > before.mean() + gain, (before.mean(), after.mean())
@@ -101,7 +102,7 @@ def test_default_maf_trains_on_each_toy(name):
 @pytest.mark.parametrize("preset", ["mnist", "fashion_mnist", "mnist_paper"])
 def test_mnist_presets_train_from_initialisation(preset):
   config = PRESETS[preset]
-  flow = MAF(**model_arguments(config, 784))
+  flow = MAF(event_size=784, **model_arguments(config))
   check_trains(flow, fashion_logits(500), config.learning_rate,
                config.batch_size, gain=500.0)
 
@@ -114,7 +115,7 @@ def test_cifar10_preset_trains_from_initialisation(preset):
   config = PRESETS[preset]
   images = fashion_train_images()[:300]
   images = np.repeat(np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)]), 3, -1)
-  flow = MAF(**model_arguments(config, 3072))
+  flow = MAF(event_size=3072, **model_arguments(config))
   check_trains(flow, logits(images, alpha=0.05), config.learning_rate,
                config.batch_size, gain=100.0)
 
@@ -126,5 +127,5 @@ def test_small_presets_train_from_initialisation(preset):
     data, size = logits(load_splits("digits").train[0], alpha=0.05), 64
   else:
     data, size = sample_toy(preset, 2560, seed=1), 2
-  check_trains(MAF(**model_arguments(config, size)), data,
+  check_trains(MAF(event_size=size, **model_arguments(config)), data,
                config.learning_rate, config.batch_size, gain=0.1)

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 
-from absl import flags
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -15,7 +14,7 @@ import tensorflow as tf
 from conftest import randomize
 from maf_tf import PixelMAF
 from maf_tf.data import evaluation_dataset
-from maf_tf.evaluation import log_likelihoods
+from maf_tf.evaluation import log_likelihoods, recompute_batch_norm
 from maf_tf.export import default_max_samples, export_saved_model
 from maf_tf.made import MaskedDense
 from trainer_helpers import TINY, run_in_process
@@ -23,7 +22,8 @@ from trainer_helpers import TINY, run_in_process
 
 def _pixel_flow(context_size=0):
   flow = PixelMAF(event_size=6, alpha=0.05, num_layers=2, hidden_units=[12],
-                  batch_norm="between", context_size=context_size)
+                  batch_norm="between", context_size=context_size,
+                  image_shape=(2, 3, 1))
   randomize(flow, seed=1, scale=0.2)
   return flow
 
@@ -35,9 +35,9 @@ def test_conditional_score_is_logsumexp_over_labels():
   labels = rng.integers(0, 3, 7)
   dataset = evaluation_dataset(images, labels, batch_size=4, seed=0,
                                num_classes=3)
-  scores = log_likelihoods(flow, dataset, num_classes=3)
+  scores = log_likelihoods(flow, dataset)
   x = np.concatenate([b[0].numpy() for b in dataset])
-  per_label = np.stack([flow.log_probs(x, tf.one_hot([k] * 7, 3))[1].numpy()
+  per_label = np.stack([flow.log_prob_pixel_and_logit(x, tf.one_hot([k] * 7, 3))[1].numpy()
                         for k in range(3)], 1).astype(np.float64)
   expected = np.log(np.exp(per_label).sum(1) / 3)
   np.testing.assert_allclose(scores["log_likelihood"], expected, rtol=1e-5)
@@ -49,7 +49,7 @@ def test_conditional_score_is_logsumexp_over_labels():
 def test_recomputed_batch_norm_statistics_are_exact():
   flow = _pixel_flow()
   x = np.random.default_rng(1).uniform(size=(50, 6)).astype(np.float32)
-  flow.recompute_batch_norm(tf.data.Dataset.from_tensor_slices(x).batch(8))
+  recompute_batch_norm(flow, tf.data.Dataset.from_tensor_slices(x).batch(8))
   inputs, _ = flow.to_base(x, until_norm=0)
   np.testing.assert_allclose(flow.batch_norms[0].moving_mean.numpy(),
                              inputs.numpy().mean(0), rtol=1e-4, atol=1e-5)
@@ -66,13 +66,8 @@ def trained_run(tmp_path_factory):
                          "--epochs=1", "--conditional",
                          "--batch_norm=between", *TINY]) is None
   from trainers import evaluate
-  flags.FLAGS.unparse_flags()
-  flags.FLAGS(["evaluate", f"--model_dir={run_dir}", "--recompute_batch_norm",
-               "--export", "--num_samples=20"])
-  try:
-    report = evaluate.evaluate(run_dir)
-  finally:
-    flags.FLAGS.unparse_flags()
+  report = evaluate.evaluate(run_dir, recompute_batch_norm=True,
+                             num_samples=20, export=True)
   return run_dir, report
 
 
@@ -144,15 +139,7 @@ def test_evaluate_refuses_a_checkpoint_that_does_not_match_the_config(
     config = json.load(stream)
   with open(path, "w") as stream:
     json.dump({**config, **change}, stream)
-  from trainers import evaluate
-  flags.FLAGS.unparse_flags()
-  flags.FLAGS(["evaluate", f"--model_dir={run_dir}"])
-  try:
-    with pytest.raises(SystemExit) as stop:
-      evaluate.main(["evaluate"])
-  finally:
-    flags.FLAGS.unparse_flags()
-  text = str(stop.value)
+  text = run_in_process([f"--model_dir={run_dir}"], "evaluate")
   assert text.startswith("evaluate: error: checkpoint ") and "\n" not in text
   assert re.search(message, text), text
   assert "does not match the model of config.json" in text
@@ -181,11 +168,8 @@ def test_saved_model_matches_keras_in_a_fresh_process(trained_run):
   path = report["saved_model"]
   assert os.path.basename(path) == "2"  # 1 was written at the end of training
   from trainers import evaluate
-  flags.FLAGS.unparse_flags()
-  flags.FLAGS(["evaluate"])
   _, data, model = evaluate.restore(run_dir)
-  flags.FLAGS.unparse_flags()
-  model.recompute_batch_norm(evaluation_dataset(
+  recompute_batch_norm(model, evaluation_dataset(
       *data.train, batch_size=1000, seed=3, num_classes=10))
   x = np.random.default_rng(2).uniform(size=(5, 64)).astype(np.float32)
   labels = np.array([0, 1, 2, 3, 4])
@@ -266,7 +250,7 @@ def test_saved_model_rejects_bad_inputs_naming_the_shape(trained_run):
 
 def test_export_never_overwrites_a_version(tmp_path):
   flow = _pixel_flow()
-  first = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  first = export_saved_model(flow, str(tmp_path))
   assert first.endswith("/1")
   with pytest.raises(ValueError, match="exists; choose another version"):
     export_saved_model(flow, str(tmp_path), version=1)
@@ -283,7 +267,7 @@ def test_a_failed_export_leaves_no_version(tmp_path, monkeypatch):
 
   monkeypatch.setattr(tf.saved_model, "save", save_half_then_fail)
   with pytest.raises(OSError, match="No space left"):
-    export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+    export_saved_model(flow, str(tmp_path))
   assert os.listdir(tmp_path) == []
 
 
@@ -299,7 +283,7 @@ def test_a_version_taken_meanwhile_is_never_replaced(tmp_path, monkeypatch):
     (tmp_path / "1" / "saved_model.pb").write_bytes(b"the other export")
 
   monkeypatch.setattr(tf.saved_model, "save", save_while_another_publishes)
-  path = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  path = export_saved_model(flow, str(tmp_path))
   assert path.endswith("/2") and os.path.isfile(
       os.path.join(path, "saved_model.pb"))
   assert (tmp_path / "1" / "saved_model.pb").read_bytes() == \
@@ -310,7 +294,7 @@ def test_a_version_taken_meanwhile_is_never_replaced(tmp_path, monkeypatch):
 def test_sample_signature_serves_0_to_max_samples_and_refuses_the_rest(
     tmp_path):
   flow = _pixel_flow()
-  path = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1),
+  path = export_saved_model(flow, str(tmp_path),
                             max_samples=5)
   sample = tf.saved_model.load(path).signatures["sample"]
   seed = tf.constant(1)
@@ -333,8 +317,8 @@ def test_export_serves_frozen_masked_kernels_and_leaves_the_model_live(
     tmp_path):
   flow = _pixel_flow()
   x = tf.constant(np.random.default_rng(4).uniform(size=(3, 6)), tf.float32)
-  expected = flow.log_probs(x)[0].numpy()
-  path = export_saved_model(flow, str(tmp_path), image_shape=(2, 3, 1))
+  expected = flow.log_prob_pixel_and_logit(x)[0].numpy()
+  path = export_saved_model(flow, str(tmp_path))
   reader = tf.train.load_checkpoint(os.path.join(path, "variables",
                                                  "variables"))
   saved = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
@@ -350,6 +334,6 @@ def test_export_serves_frozen_masked_kernels_and_leaves_the_model_live(
       int(np.prod(w.shape)) for w in flow.weights)
   # The model keeps its live kernels; the SavedModel keeps its snapshot.
   layers[0].kernel.assign(layers[0].kernel * 2.0)
-  assert not np.allclose(flow.log_probs(x)[0], expected)
+  assert not np.allclose(flow.log_prob_pixel_and_logit(x)[0], expected)
   served = tf.saved_model.load(path).signatures["serving_default"](x=x)
   np.testing.assert_allclose(served["log_prob"], expected, rtol=1e-6)

@@ -139,8 +139,8 @@ def test_every_trainer_command_in_the_readme_has_valid_flags():
   from absl import flags
   from configs.checks import check_config
   from configs.presets import preset
-  from trainers import train  # noqa: F401  (defines the flags)
-  from trainers.flags import config_from_flags
+  from trainers.flags import config_from_flags, define_train_flags
+  define_train_flags()
   text = re.sub(r"\\\n\s*", " ", _readme())
   lines = re.findall(r"(?:python -m trainers\.train|maf-train)((?: --\S+)*)",
                      text)

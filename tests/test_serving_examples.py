@@ -64,8 +64,8 @@ def mnist_export(tmp_path_factory):
   """An (untrained) MNIST-sized PixelMAF exported as version 1."""
   base = tmp_path_factory.mktemp("serving") / "mnist"
   flow = PixelMAF(event_size=784, alpha=1e-6, num_layers=1,
-                  hidden_units=[16])
-  return export_saved_model(flow, str(base), image_shape=(28, 28, 1))
+                  hidden_units=[16], image_shape=(28, 28, 1))
+  return export_saved_model(flow, str(base))
 
 
 def _fresh_python(args, cwd=None):

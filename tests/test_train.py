@@ -17,8 +17,8 @@ import tensorflow as tf
 from maf_tf import MAF
 from maf_tf.training import BadStreak, OutlierWarning, find_outlier
 from maf_tf.data import sources
-from trainers.callbacks import (NonFiniteGuard, ResumableEarlyStopping,
-                                RunCheckpoints)
+from trainers.callbacks import NonFiniteGuard
+from trainers.checkpoints import ResumableEarlyStopping, RunCheckpoints
 from trainers.train import steps_per_execution
 from trainer_helpers import (ROOT, TINY, command, free_ports, results,
                              run_command, run_in_process, tensorboard_steps,
@@ -405,6 +405,8 @@ def test_steps_per_execution_gives_the_same_weights():
      "batch_norm must be one of"),
     (["--dataset=mnist", "--matmul_dtype=float16"],
      "matmul_dtype must be one of"),
+    (["--dataset=mnist", "--dtype_policy=mixed_float16"],
+     "dtype_policy must be one of [None, 'mixed_bfloat16']"),
     (["--dataset=mnist", "--affine=shift"], "affine must be one of"),
     (["--dataset=mnist", "--initialization=glorot"],
      "initialization must be one of"),

@@ -19,7 +19,9 @@ def run_in_process(args, command="train"):
   """trainers.<command>.main (train or evaluate) with these flags; returns
   the SystemExit message or None."""
   import importlib
-  from trainers import train  # noqa: F401  (defines the flags they share)
+  from trainers.flags import define_evaluate_flags, define_train_flags
+  define_train_flags()
+  define_evaluate_flags()
   module = importlib.import_module(f"trainers.{command}")
   flags.FLAGS.unparse_flags()
   flags.FLAGS([command] + list(args))

@@ -9,19 +9,22 @@ set, writes pictures and a summary beside the paper's number, and with
 
 import os
 import sys
+from typing import Optional
 
 from absl import app, flags
 import numpy as np
 import tensorflow as tf
 
+from configs.build import build_model, load_data
 from configs.paper import paper_result
 from maf_tf.data import DataError, evaluation_dataset
-from maf_tf.evaluation import log_likelihoods
+from maf_tf import evaluation
 from maf_tf.export import export_saved_model
 from maf_tf.metrics import summarize
-from trainers import common, pictures
-from trainers.callbacks import model_variables, restore_model
-from trainers.flags import show_in_help
+from trainers import pictures
+from trainers.checkpoints import restore_best
+from trainers.flags import define_evaluate_flags, show_in_help
+from trainers.logs import op_error_line, quiet_logs
 from trainers.run_dir import read_config, write_file, write_json
 
 FLAGS = flags.FLAGS
@@ -29,65 +32,48 @@ EXTREMES = 8  # test points listed (and drawn) at each end
 EVALUATION_SEED_OFFSET = 4  # samples drawn here differ from training's
 
 
-def _define(kind: str, name: str, default, help_text: str) -> None:
-  """Defines a flag unless trainers.train (imported in the same process,
-  e.g. by tests) already did."""
-  if name not in FLAGS:
-    getattr(flags, f"DEFINE_{kind}")(name, default, help_text)
-
-
-_define("string", "model_dir", None, "Run directory to evaluate.")
-_define("string", "dataset", None, "Preset name: evaluates "
-        "saved_models/<dataset> when --model_dir is not given.")
-_define("string", "data_dir", None, "Override the run's data_dir.")
-_define("string", "source", None, "Override the run's data source.")
-_define("bool", "recompute_batch_norm", False, "Recompute batch-norm "
-        "statistics over the whole training set first (the paper's "
-        "protocol).")
-_define("integer", "num_samples", 64, "Samples in the picture.")
-_define("bool", "export", False, "Also export a SavedModel version.")
-_define("integer", "version", None, "SavedModel version (default: next).")
-_define("bool", "verbose", False, "Also show TensorFlow's and other "
-        "libraries' info and warning log lines.")
-
-
-def restore(run_dir: str):
-  """(config, data, model with the best weights) of a run directory."""
+def restore(run_dir: str, data_dir: Optional[str] = None,
+            source: Optional[str] = None):
+  """(config, data, model with the best weights) of a run directory; the
+  data from `data_dir` and `source` when given, else the run's own."""
   config = read_config(run_dir)
-  changes = {k: getattr(FLAGS, k) for k in ("data_dir", "source")
-             if getattr(FLAGS, k) is not None}
+  changes = {k: v for k, v in (("data_dir", data_dir), ("source", source))
+             if v is not None}
   config = config.replace(**changes)
-  data = common.load_data(config)
-  model = common.build_model(config, data)
-  best = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints",
-                                                 "best"))
-  if best is None:
-    raise ValueError(f"{run_dir} has no checkpoints/best to evaluate")
-  restore_model(model_variables(model), best)
+  data = load_data(config)
+  model = build_model(config, data.description)
+  restore_best(run_dir, model)
   return config, data, model
 
 
-def evaluate(run_dir: str) -> dict:
-  config, data, model = restore(run_dir)
-  num_classes = data.num_classes if config.conditional else 0
+def evaluate(run_dir: str, recompute_batch_norm: bool = False,
+             num_samples: Optional[int] = None, export: bool = False,
+             version: Optional[int] = None, data_dir: Optional[str] = None,
+             source: Optional[str] = None) -> dict:
+  """Scores, pictures and report of a run (see the module docstring);
+  `recompute_batch_norm`: batch-norm statistics over the training set first;
+  `num_samples`: in the sample picture (default the run's); `export`: a
+  SavedModel `version` (default the next) too. Returns the report written
+  to evaluation.json."""
+  config, data, model = restore(run_dir, data_dir, source)
   dataset = lambda arrays, seed: evaluation_dataset(  # noqa: E731
       *arrays, batch_size=config.eval_batch_size, seed=seed,
-      num_classes=num_classes)
-  if FLAGS.recompute_batch_norm and model.batch_norms:
-    model.recompute_batch_norm(dataset(data.train, config.seed + 3))
-  scores = log_likelihoods(model, dataset(data.test, config.seed + 2),
-                           num_classes)
+      num_classes=model.context_size)
+  if recompute_batch_norm and model.batch_norms:
+    evaluation.recompute_batch_norm(model,
+                                    dataset(data.train, config.seed + 3))
+  scores = evaluation.log_likelihoods(model,
+                                      dataset(data.test, config.seed + 2))
   report = {"run_dir": run_dir, "test_examples": len(data.test[0]),
-            "recomputed_batch_norm": bool(FLAGS.recompute_batch_norm)}
+            "recomputed_batch_norm": bool(recompute_batch_norm)}
   report.update(summarize(scores))
   report.update(extremes(scores))
   report["paper"] = paper_result(config)
-  _pictures(model, data, config, run_dir)
-  if data.image_shape is not None:
+  _pictures(model, data, config, run_dir, num_samples or config.num_samples)
+  if model.image_shape is not None:
     _extremes_picture(report, data, run_dir)
-  if FLAGS.export:
-    report["saved_model"] = export_saved_model(
-        model, run_dir, FLAGS.version, data.image_shape, num_classes)
+  if export:
+    report["saved_model"] = export_saved_model(model, run_dir, version)
   write_json(os.path.join(run_dir, "evaluation.json"), report)
   text = _describe(report)
   write_file(os.path.join(run_dir, "evaluation.txt"), text + "\n")
@@ -126,23 +112,19 @@ def _extremes_picture(report: dict, data, run_dir: str) -> None:
   pictures.save_png(grid, os.path.join(run_dir, "extremes.png"))
 
 
-def _pictures(model, data, config, run_dir) -> None:
+def _pictures(model, data, config, run_dir, count: int) -> None:
   log = os.path.join(run_dir, "training_log.csv")
   if os.path.isfile(log):
     pictures.training_curve(log, os.path.join(run_dir, "training_curve.png"),
                             f"{config.dataset}: NLL per epoch (logit space "
                             "for images)")
   # The trainer's pictures use config.seed: these get their own draws.
-  seed = config.seed + EVALUATION_SEED_OFFSET
-  title = f"{config.dataset}: samples of the evaluated model"
-  if data.image_shape is None:
-    image = common.toy_picture(model, data, config, seed, title)
+  image = pictures.samples_picture(
+      model, count, config.seed + EVALUATION_SEED_OFFSET,
+      f"{config.dataset}: samples of the evaluated model", data.test[0])
+  if model.image_shape is None:
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
     return
-  # None: trainers.train's flag of the same name is defined (its default
-  # means "the run's own").
-  count = FLAGS.num_samples or config.num_samples
-  image = common.sample_picture(model, data, count, seed, title)
   pictures.save_png(image, os.path.join(run_dir, "evaluation_samples.png"))
   count = min(len(data.test[0]), 2000)
   x = next(iter(evaluation_dataset(data.test[0][:count], data.test[1][:count],
@@ -205,17 +187,19 @@ def main(argv):
         os.path.join(run_dir, str(FLAGS.version))):
       raise ValueError(f"SavedModel version {run_dir}/{FLAGS.version} "
                        "exists; choose another version")
-    common.quiet_logs(FLAGS.verbose)
-    evaluate(run_dir)
+    quiet_logs(FLAGS.verbose)
+    evaluate(run_dir, FLAGS.recompute_batch_norm, FLAGS.num_samples,
+             FLAGS.export, FLAGS.version, FLAGS.data_dir, FLAGS.source)
   except (ValueError, DataError, OSError) as error:
     sys.exit(f"evaluate: error: {error}")
   except tf.errors.OpError as error:  # e.g. an export on a full disk
-    sys.exit(f"evaluate: error: {common.op_error_line(error)}")
+    sys.exit(f"evaluate: error: {op_error_line(error)}")
 
 
 def run():
   """The `maf-evaluate` console command (`python -m trainers.evaluate`)."""
-  show_in_help(__name__)
+  define_evaluate_flags()
+  show_in_help("trainers.flags")
   app.run(main)
 
 

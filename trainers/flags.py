@@ -1,9 +1,17 @@
-"""Command-line flags: one per TrainConfig field, plus the run's own.
+"""Command-line flags: one per TrainConfig field, plus each command's own.
 
-Config flags default to None, meaning "the preset's value"; their help text
-says what each does and gives the mnist and cifar10 presets' values.
-`show_in_help` makes `--help` list them (absl lists only the flags of the
-main module there; `--helpfull` lists every library's too).
+Nothing is defined on import: the commands' entry points (trainers.train
+and trainers.evaluate, run()) call `define_train_flags` or
+`define_evaluate_flags`, and pass what the flags say to functions that
+take arguments. The two share some names (model_dir, dataset, data_dir,
+source, num_samples, verbose); each is defined once, whichever comes
+first, with the same meaning for both.
+
+Config flags default to None, meaning "the preset's value" (for evaluate:
+"the run's"); their help text says what each does and gives the mnist and
+cifar10 presets' values. `show_in_help` makes `--help` list them (absl
+lists only the flags of the main module there; `--helpfull` lists every
+library's too).
 """
 
 import dataclasses
@@ -13,41 +21,75 @@ import typing
 from absl import flags
 
 from configs.base import HELP, TrainConfig
+from configs.checks import CHOICES
 from configs.presets import PRESETS
+from trainers.strategy import STRATEGIES
 
-__all__ = ["define_run_flags", "define_config_flags", "config_from_flags",
+__all__ = ["define_train_flags", "define_evaluate_flags",
+           "define_run_flags", "define_config_flags", "config_from_flags",
            "show_in_help"]
 
 FLAGS = flags.FLAGS
 
 
-NONE_ALLOWED = ("batch_norm", "matmul_dtype")  # string flags that take 'none'
+# string flags that take 'none'
+NONE_ALLOWED = tuple(name for name, choices in CHOICES.items()
+                     if None in choices)
+
+
+def _define(kind: str, name: str, default, help_text: str, **kwargs) -> None:
+  """flags.DEFINE_<kind>, unless a flag of that name exists already (the
+  other command's, in the same process)."""
+  if name not in FLAGS:
+    getattr(flags, f"DEFINE_{kind}")(name, default, help=help_text, **kwargs)
+
+
+def define_train_flags() -> None:
+  """The flags of `python -m trainers.train`."""
+  define_run_flags()
+  define_config_flags()
 
 
 def define_run_flags() -> None:
-  flags.DEFINE_string("dataset", None, "Preset to train: " +
-                      ", ".join(sorted(PRESETS)) + ".")
-  flags.DEFINE_bool("auto", False, "Train mnist, then cifar10, each with its "
-                    "preset (and the flags given).")
-  flags.DEFINE_enum("strategy", "mirrored",
-                    ["mirrored", "one_device", "multi_worker"],
-                    "tf.distribute strategy: all local devices, one device, "
-                    "or MultiWorkerMirroredStrategy from TF_CONFIG.")
-  flags.DEFINE_integer("num_cpu_devices", 1, "Split the CPU into this many "
-                       "logical devices (to run MirroredStrategy on a CPU).")
-  flags.DEFINE_string("model_dir", None, "Run directory (default "
-                      "saved_models/<dataset>).")
-  flags.DEFINE_bool("fresh", False, "Start afresh even if model_dir holds a "
-                    "run; the old run is kept as <model_dir>.previous-<time>.")
-  flags.DEFINE_bool("verbose", False, "Also show TensorFlow's and other "
-                    "libraries' info and warning log lines.")
-  flags.DEFINE_float("progress_seconds", 60, "Seconds between progress "
-                     "lines within an epoch when not on a terminal (0: "
-                     "none).")
-  flags.DEFINE_integer("summary_steps", 100, "Training steps between "
-                       "TensorBoard's within-epoch scalars.")
-  flags.DEFINE_bool("deterministic", True, "Enable TF op determinism, so a "
-                    "resumed run matches an uninterrupted one.")
+  _define("string", "dataset", None, "Preset to train: " +
+          ", ".join(sorted(PRESETS)) + ".")
+  _define("bool", "auto", False, "Train mnist, then cifar10, each with its "
+          "preset (and the flags given).")
+  _define("enum", "strategy", "mirrored", "tf.distribute strategy: all "
+          "local devices, one device, or MultiWorkerMirroredStrategy from "
+          "TF_CONFIG.", enum_values=list(STRATEGIES))
+  _define("integer", "num_cpu_devices", 1, "Split the CPU into this many "
+          "logical devices (to run MirroredStrategy on a CPU).")
+  _define("string", "model_dir", None, "Run directory (default "
+          "saved_models/<dataset>).")
+  _define("bool", "fresh", False, "Start afresh even if model_dir holds a "
+          "run; the old run is kept as <model_dir>.previous-<time>.")
+  _define("bool", "verbose", False, "Also show TensorFlow's and other "
+          "libraries' info and warning log lines.")
+  _define("float", "progress_seconds", 60, "Seconds between progress "
+          "lines within an epoch when not on a terminal (0: none).")
+  _define("integer", "summary_steps", 100, "Training steps between "
+          "TensorBoard's within-epoch scalars.")
+  _define("bool", "deterministic", True, "Enable TF op determinism, so a "
+          "resumed run matches an uninterrupted one.")
+
+
+def define_evaluate_flags() -> None:
+  """The flags of `python -m trainers.evaluate`."""
+  _define("string", "model_dir", None, "Run directory to evaluate.")
+  _define("string", "dataset", None, "Preset name: evaluates "
+          "saved_models/<dataset> when --model_dir is not given.")
+  _define("string", "data_dir", None, "Override the run's data_dir.")
+  _define("string", "source", None, "Override the run's data source.")
+  _define("bool", "recompute_batch_norm", False, "Recompute batch-norm "
+          "statistics over the whole training set first (the paper's "
+          "protocol).")
+  _define("integer", "num_samples", None, "Samples in the picture "
+          "(default: the run's num_samples).")
+  _define("bool", "export", False, "Also export a SavedModel version.")
+  _define("integer", "version", None, "SavedModel version (default: next).")
+  _define("bool", "verbose", False, "Also show TensorFlow's and other "
+          "libraries' info and warning log lines.")
 
 
 def _field_type(kind) -> type:
@@ -56,6 +98,9 @@ def _field_type(kind) -> type:
   if typing.get_origin(kind) is tuple:
     return tuple
   return args[0] if args else kind
+
+
+_FLAG_KINDS = {bool: "bool", int: "integer", float: "float", tuple: "list"}
 
 
 def define_config_flags() -> None:
@@ -70,16 +115,7 @@ def define_config_flags() -> None:
     if mnist is not None or cifar is not None:
       help_text += (f" Default: the preset's (mnist {_shown(mnist)}, "
                     f"cifar10 {_shown(cifar)}).")
-    if kind is bool:
-      flags.DEFINE_bool(field.name, None, help_text)
-    elif kind is int:
-      flags.DEFINE_integer(field.name, None, help_text)
-    elif kind is float:
-      flags.DEFINE_float(field.name, None, help_text)
-    elif kind is tuple:
-      flags.DEFINE_list(field.name, None, help_text)
-    else:
-      flags.DEFINE_string(field.name, None, help_text)
+    _define(_FLAG_KINDS.get(kind, "string"), field.name, None, help_text)
 
 
 def _shown(value) -> str:

@@ -1,4 +1,5 @@
-"""PNG pictures of samples: image grids and 2-D scatter plots."""
+"""PNG pictures: image grids and 2-D scatter plots, and a model's samples
+drawn as one of them (`samples_picture`)."""
 
 import io
 import os
@@ -9,7 +10,8 @@ import numpy as np
 from trainers.run_dir import write_file
 
 __all__ = ["image_grid", "save_png", "scatter_png", "png_bytes",
-           "latent_figure", "training_curve", "titled", "MIN_CELL"]
+           "latent_figure", "training_curve", "titled", "samples_picture",
+           "MIN_CELL"]
 
 MIN_CELL = 56  # pixels: small images are enlarged to at least this
 
@@ -160,3 +162,41 @@ def training_curve(csv_path: str, path: str, title: str = "") -> bool:
   figure.tight_layout()
   _save_figure(figure, path, dpi=80)
   return True
+
+
+def samples_picture(model, count: int, seed: int, title: str = "",
+                    points: Optional[np.ndarray] = None) -> np.ndarray:
+  """A model's samples as a uint8 picture [H, W, 3 or 1], titled.
+
+  Images (a model with an image_shape): a grid of `count` samples,
+  enlarged, one row per label for a conditional model. 2-D points: the
+  data `points` (the first `count`), the learned density on [-4, 4]^2 and
+  `count` samples, side by side.
+  """
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  from maf_tf.pixel_flows import to_uint8  # pylint: disable=import-outside-toplevel
+  if model.image_shape is None:
+    return _points_picture(model, count, seed, title, points)
+  context = None
+  if model.context_size:
+    labels = np.arange(count) % model.context_size
+    context = tf.one_hot(labels, model.context_size)
+  samples = model.sample(count, context, seed=seed)
+  images = to_uint8(samples).numpy().reshape((count,) + model.image_shape)
+  grid = image_grid(enlarge(images), columns=model.context_size or None)
+  return titled(grid, title) if title else grid
+
+
+def _points_picture(model, count, seed, title, points) -> np.ndarray:
+  from PIL import Image  # pylint: disable=import-outside-toplevel
+  if model.event_size != 2 or points is None:
+    raise ValueError("a picture of samples needs images or 2-D points; got "
+                     f"a model of event size {model.event_size}")
+  axis = np.linspace(-4, 4, 200, dtype=np.float32)
+  grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+  density = np.exp(model.log_prob(grid).numpy()).reshape(200, 200)
+  samples = model.sample(count, seed=seed).numpy()
+  buffer = io.BytesIO()
+  scatter_png([("data", points[:count]), ("learned density", density),
+               ("samples", samples)], buffer, title=title)
+  return np.asarray(Image.open(buffer).convert("RGB"))

@@ -16,8 +16,8 @@ from absl import logging
 
 from configs.base import TrainConfig
 
-__all__ = ["prepare_run_dir", "RESUMABLE_FIELDS", "write_file", "write_json",
-           "read_config", "lock_run_dir", "remove_leftovers"]
+__all__ = ["RunError", "prepare_run_dir", "RESUMABLE_FIELDS", "write_file",
+           "write_json", "read_config", "lock_run_dir", "remove_leftovers"]
 
 # Fields a resumed run may change: they do not alter what was trained.
 RESUMABLE_FIELDS = {"epochs", "patience", "max_bad_steps", "sample_every",
@@ -29,6 +29,10 @@ LOCK = ".lock"
 # What a run directory may hold before its run started: this module's own
 # files, left by a process killed before it wrote config.json.
 _NOT_A_RUN_YET = {LOCK}
+
+
+class RunError(RuntimeError):
+  """A run that cannot go on; the message is one line."""
 
 
 def write_file(path: str, data: Union[str, bytes]) -> None:

@@ -1,0 +1,36 @@
+"""A TrainConfig's dataset and model: the one place a config becomes
+objects (the trainer, the evaluator and the benchmarks all build here)."""
+
+from configs.base import TrainConfig
+from maf_tf import MAF, build_flow
+from maf_tf.data import DatasetDescription, Splits, load_dataset
+
+__all__ = ["model_arguments", "load_data", "build_model"]
+
+
+def model_arguments(config: TrainConfig) -> dict:
+  """MAF's keyword arguments from a config, but for the sizes that come
+  from the data (event and context size)."""
+  return dict(
+      num_layers=config.num_layers, hidden_units=config.hidden_units,
+      activation=config.activation, hidden_degrees=config.hidden_degrees,
+      ordering=config.ordering, batch_norm=config.batch_norm,
+      base=config.base, num_components=config.num_components,
+      log_scale_bound=config.log_scale_bound, affine=config.affine,
+      initialization=config.initialization, seed=config.seed,
+      dtype=config.dtype_policy, matmul_dtype=config.matmul_dtype)
+
+
+def load_data(config: TrainConfig) -> Splits:
+  """The config's dataset split into train / validation / test, with its
+  description."""
+  return load_dataset(config.dataset, config.source, config.data_dir,
+                      config.validation_size, config.alpha, config.toy_size,
+                      config.seed)
+
+
+def build_model(config: TrainConfig,
+                description: DatasetDescription) -> MAF:
+  """The config's flow for a dataset: a PixelMAF for images, else a MAF."""
+  return build_flow(description, config.conditional,
+                    **model_arguments(config))

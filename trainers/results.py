@@ -1,0 +1,101 @@
+"""What a finished run leaves: test scores, results.txt and results.json
+(written last: it marks the run finished), its SavedModel, and a
+training log that matches its checkpoints."""
+
+import json
+import os
+from typing import Optional
+
+from absl import logging
+
+from configs.base import TrainConfig
+from maf_tf.data import Splits, evaluation_dataset
+from maf_tf.evaluation import log_likelihoods
+from maf_tf.export import export_saved_model, next_version
+from maf_tf.metrics import summarize
+from trainers.run_dir import write_file, write_json
+
+__all__ = ["test_scores", "finished_results", "write_results",
+           "name_export", "export_missing", "export_run",
+           "trim_training_log"]
+
+
+def test_scores(model, data: Splits, config: TrainConfig) -> dict:
+  """Test-set scores in the paper's protocol (see maf_tf.evaluation)."""
+  dataset = evaluation_dataset(
+      *data.test, batch_size=config.eval_batch_size, seed=config.seed + 2,
+      num_classes=model.context_size)
+  return summarize(log_likelihoods(model, dataset), "test_")
+
+
+def finished_results(run_dir: str) -> Optional[dict]:
+  """results.json of a finished run, or None."""
+  path = os.path.join(run_dir, "results.json")
+  if not os.path.isfile(path):
+    return None
+  with open(path) as stream:
+    return json.load(stream)
+
+
+def write_results(run_dir: str, results: dict) -> None:
+  """results.txt, then results.json: the file that marks a finished run
+  comes last."""
+  lines = [f"{results['preset']}: {results['epochs']} epochs (best "
+           f"{results['best_epoch']}), {results['train_seconds']} s"]
+  images = "test_bits_per_dim" in results
+  lines.append(f"test log-likelihood: {results['test_log_likelihood']:.2f} "
+               f"± {results['test_log_likelihood_2se']:.2f} nats per "
+               + ("image (logit space, as in the paper's Table 2)" if images
+                  else "point")
+               + f", median {results['test_log_likelihood_median']:.2f}; "
+               "± is 2 standard errors")
+  if images:
+    lines.append(f"test bits/dim: {results['test_bits_per_dim']:.4f} ± "
+                 f"{results['test_bits_per_dim_2se']:.4f} (pixel space)")
+  if results.get("train_samples_per_second"):
+    lines.append(f"training: {results['train_samples_per_second']:.0f} "
+                 f"examples/s on {results['replicas']} replica(s)")
+  write_file(os.path.join(run_dir, "results.txt"), "\n".join(lines) + "\n")
+  write_json(os.path.join(run_dir, "results.json"), results)
+  logging.info(" | ".join(lines))
+
+
+def name_export(run_dir: str, results: dict) -> None:
+  """Names the SavedModel version the run exports to, before it is
+  written: a rerun of a run killed meanwhile finishes that export."""
+  results["saved_model"] = os.path.join(run_dir, str(next_version(run_dir)))
+
+
+def export_missing(results: dict) -> bool:
+  """Whether the export results.json names is not (completely) there."""
+  path = results.get("saved_model")
+  return bool(path) and not os.path.isfile(os.path.join(path,
+                                                        "saved_model.pb"))
+
+
+def export_run(model, run_dir: str, results: dict) -> None:
+  """Exports the model to the version results.json names, unless it is
+  there already; if another export took that version meanwhile, to the
+  next free one, and results.json says so."""
+  if not export_missing(results):
+    return
+  try:
+    export_saved_model(model, run_dir,
+                       int(os.path.basename(results["saved_model"])))
+  except ValueError:  # the version exists: not ours
+    results["saved_model"] = export_saved_model(model, run_dir)
+    write_results(run_dir, results)
+
+
+def trim_training_log(path: str, epochs: int) -> None:
+  """Keeps the rows of the first `epochs` epochs: a run resumed from an
+  older checkpoint redoes the later ones and logs them again."""
+  if not os.path.isfile(path):
+    return
+  with open(path, newline="") as stream:
+    lines = stream.read().splitlines(keepends=True)
+  kept = lines[:1] + [line for line in lines[1:]
+                      if line.split(",", 1)[0].isdigit()
+                      and int(line.split(",", 1)[0]) < epochs]
+  if kept != lines:
+    write_file(path, "".join(kept))
