@@ -16,7 +16,7 @@ the table counts the test points whose score is not finite.
         setting changed (VARIANTS; --systems picks them).
   tfp:  tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
         tfb.Permute (+ tfb.BatchNormalization where ours has batch norm),
-        the same sizes (benchmarks.speed.tfp_flows).
+        the same sizes (benchmarks.flows.tfp_flows).
 
 Datasets (presets from configs.presets):
   toys           the six 2-D toys: 20,000 training points
@@ -89,7 +89,7 @@ def train_and_score(system, config, size, train, test, alpha, steps, seed):
   import keras  # pylint: disable=import-outside-toplevel
   import numpy as np  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from benchmarks.speed import our_flow, tfp_flows  # pylint: disable=import-outside-toplevel
+  from benchmarks.flows import our_flow, tfp_flows  # pylint: disable=import-outside-toplevel
   keras.utils.set_random_seed(seed)
   config = config.replace(**VARIANTS.get(system, {}))
   if system in VARIANTS:
@@ -149,8 +149,8 @@ def tasks(names, fashion_subset, data_dir):
       splits = load_splits("fashion_mnist", "idx", data_dir)
       label = f"fashion_mnist ({fashion_subset // 1000}k train)"
     train = splits.train[0][:fashion_subset if name != "digits" else None]
-    yield (label, PRESETS[name], splits.spec.event_size,
-           lambda s, x=train: x, splits.test[0], splits.spec.alpha,
+    yield (label, PRESETS[name], splits.description.event_size,
+           lambda s, x=train: x, splits.test[0], splits.description.alpha,
            STEPS[name])
 
 

@@ -13,9 +13,9 @@ import argparse
 
 import tensorflow as tf
 
-from benchmarks.speed import seconds, tfp_flows
+from benchmarks.flows import our_flow, tfp_flows
+from benchmarks.timing import seconds
 from configs.presets import PRESETS
-from maf_tf import MAF
 
 
 def main():
@@ -25,8 +25,8 @@ def main():
   parser.add_argument("--event_size", type=int, default=784)
   args = parser.parse_args()
   n, d = args.num_samples, args.event_size
-  ours = MAF(event_size=d, num_layers=args.layers, hidden_units=[512])
   config = PRESETS["mnist"].replace(batch_norm=None, num_layers=args.layers)
+  ours = our_flow(config, d)
   _, reference = tfp_flows(config, d)
   reference.log_prob(tf.zeros([1, d]))  # builds the networks
   draws = {

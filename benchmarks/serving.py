@@ -6,14 +6,15 @@ model (kernel x mask on every call), in one process.
 
 Both run as tf.functions in float32 on the preset's flow (sizes and batch
 norm from configs.presets, random weights); each figure is the fastest
-call (`benchmarks.speed.rate`).
+call (`benchmarks.timing.rate`).
 """
 
 import argparse
 
 import tensorflow as tf
 
-from benchmarks.speed import image_presets, our_flow, preset_config, rate
+from benchmarks.flows import image_presets, our_flow, preset_config
+from benchmarks.timing import rate
 from maf_tf.export import ServingModule
 
 

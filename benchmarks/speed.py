@@ -15,7 +15,8 @@ Rates are those of the fastest timed call (see `rate`; training: 20 steps
 per call, ours through fit, TFP in one tf.function). The systems run
 round-robin for --rounds rounds (the machine's load drifts, so each keeps
 its best round); sampling is timed in the first round only.
-Systems: ours (float32), ours with bfloat16 matmuls, and TFP's
+Systems: ours (float32), ours under the mixed_bfloat16 dtype policy (MADE
+matmuls in bfloat16), and TFP's
 tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
 tfb.Permute (+ tfb.BatchNormalization where ours has batch norm), same sizes.
 Every process measures the machine's dense float32 matmul throughput (the
@@ -26,103 +27,14 @@ matmuls. Output: a Markdown table, ready for the README.
 
 import argparse
 import json
-import os
-import platform
-import resource
 import subprocess
 import sys
-import time
+
+from benchmarks.flows import (flops_per_sample, image_presets, our_flow,
+                              preset_config, tfp_flows)
+from benchmarks.timing import machine, matmul_flops, peak_mb, rate, seconds
 
 SYSTEMS = ("ours", "ours_bf16", "tfp")
-
-
-def rate(function, batch, seconds=5.0, min_calls=3):
-  """Samples per second of function() (`batch` samples per call): the
-  fastest of its timed calls over at least `seconds` and `min_calls` calls,
-  after two warm-up calls. On a shared machine noise only adds time, so the
-  fastest call is the least disturbed one."""
-  function()
-  function()
-  best, calls, start = 0.0, 0, time.perf_counter()
-  while calls < min_calls or time.perf_counter() - start < seconds:
-    begin = time.perf_counter()
-    function()
-    best = max(best, batch / (time.perf_counter() - begin))
-    calls += 1
-  return best
-
-
-def seconds(function, warm_up=100, n=100):
-  """Seconds of function(n), after a warm-up call function(warm_up)
-  (XLA compiles per shape; TFP's graph takes any n, and its warm-up at 100
-  would cost minutes on CIFAR-10)."""
-  function(warm_up)
-  start = time.perf_counter()
-  function(n)
-  return time.perf_counter() - start
-
-
-def peak_mb():
-  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def preset_config(preset):
-  """(TrainConfig, event size D) of a preset."""
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
-  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
-  config = PRESETS[preset]
-  return config, IMAGE_SPECS[config.dataset].event_size
-
-
-def our_flow(config, size, matmul_dtype=None, seed=0):
-  """This project's MAF with a preset's model configuration."""
-  from maf_tf import MAF  # pylint: disable=import-outside-toplevel
-  from trainers.common import model_arguments  # pylint: disable=import-outside-toplevel
-  return MAF(**model_arguments(config.replace(matmul_dtype=matmul_dtype,
-                                              seed=seed), size))
-
-
-def image_presets():
-  """The presets of image datasets, which these benchmarks accept."""
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
-  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
-  return sorted(p for p, c in PRESETS.items() if c.dataset in IMAGE_SPECS)
-
-
-def flops_per_sample(config, size):
-  """2 x multiply-adds of one density pass (masks ignored)."""
-  widths = [size, *config.hidden_units, 2 * size]
-  return config.num_layers * 2 * sum(
-      a * b for a, b in zip(widths[:-1], widths[1:]))
-
-
-def tfp_flows(config, size):
-  """(training, inference) TransformedDistributions sharing every weight."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
-  tfb, tfd = tfp.bijectors, tfp.distributions
-  with_norm = {"between": range(config.num_layers - 1),
-               "after_each": range(config.num_layers), None: ()}
-  norms = {k: tfb.BatchNormalization() for k in with_norm[config.batch_norm]}
-  mafs = [tfb.MaskedAutoregressiveFlow(tfb.AutoregressiveNetwork(
-      params=2, event_shape=[size], hidden_units=list(config.hidden_units),
-      activation="relu", hidden_degrees="random" if
-      config.hidden_degrees == "random" else "equal"))
-          for _ in range(config.num_layers)]
-
-  def flow(training):
-    steps = []  # data -> base, as our MAF; Chain applies inverses in order
-    for k in range(config.num_layers):
-      if k:
-        steps.append(tfb.Permute(np.arange(size)[::-1]))
-      steps.append(mafs[k])
-      if k in norms:
-        steps.append(tfb.BatchNormalization(norms[k].batchnorm,
-                                            training=training))
-    return tfd.TransformedDistribution(
-        tfd.Sample(tfd.Normal(0.0, 1.0), [size]), tfb.Chain(steps))
-
-  return flow(True), flow(False)
 
 
 def measure(system, preset, sample):
@@ -138,7 +50,7 @@ def measure(system, preset, sample):
   x1000 = tf.random.uniform([1000, size])
   if system.startswith("ours"):
     flow = our_flow(config, size,
-                    "bfloat16" if system == "ours_bf16" else None)
+                    "mixed_bfloat16" if system == "ours_bf16" else None)
     flow.compile(FusedAdam(1e-4),  # as trainers.train
                  steps_per_execution=config.steps_per_execution)
     data = tf.data.Dataset.from_tensors(x100).repeat()
@@ -180,28 +92,6 @@ def measure(system, preset, sample):
       result["sample"] = seconds(lambda n: draw(tf.constant(n)), warm_up=2)
   result.setdefault("peak_mb", peak_mb())
   return result
-
-
-def matmul_flops(seconds_=3.0):
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  a = tf.random.normal([1024, 1024])
-  step = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)))
-  return rate(lambda: step().numpy(), 2 * 1024**3, seconds_)
-
-
-def machine():
-  model = "unknown CPU"
-  with open("/proc/cpuinfo") as stream:
-    for line in stream:
-      if line.startswith("model name"):
-        model = line.split(":", 1)[1].strip()
-        break
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
-  memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-  return (f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB; Python "
-          f"{platform.python_version()}, TensorFlow {tf.__version__}, TFP "
-          f"{tfp.__version__}")
 
 
 def table(figures, peak):

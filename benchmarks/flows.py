@@ -1,0 +1,65 @@
+"""The flows the benchmarks compare, built from a preset: ours (as the
+trainer builds it) and TFP's own MAF of the same sizes."""
+
+__all__ = ["preset_config", "our_flow", "image_presets", "flops_per_sample",
+           "tfp_flows"]
+
+
+def preset_config(preset):
+  """(TrainConfig, event size D) of a preset."""
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  config = PRESETS[preset]
+  return config, IMAGE_SPECS[config.dataset].event_size
+
+
+def our_flow(config, size, dtype_policy=None, seed=0):
+  """This project's MAF with a preset's model configuration (the
+  trainer's construction, configs.build) over events of `size`."""
+  from configs.build import model_arguments  # pylint: disable=import-outside-toplevel
+  from maf_tf import MAF  # pylint: disable=import-outside-toplevel
+  return MAF(event_size=size, **model_arguments(
+      config.replace(dtype_policy=dtype_policy, seed=seed)))
+
+
+def image_presets():
+  """The presets of image datasets, which these benchmarks accept."""
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  return sorted(p for p, c in PRESETS.items() if c.dataset in IMAGE_SPECS)
+
+
+def flops_per_sample(config, size):
+  """2 x multiply-adds of one density pass (masks ignored)."""
+  widths = [size, *config.hidden_units, 2 * size]
+  return config.num_layers * 2 * sum(
+      a * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def tfp_flows(config, size):
+  """(training, inference) TransformedDistributions sharing every weight."""
+  import numpy as np  # pylint: disable=import-outside-toplevel
+  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  from maf_tf.flows import batch_norm_positions  # pylint: disable=import-outside-toplevel
+  tfb, tfd = tfp.bijectors, tfp.distributions
+  norms = {k: tfb.BatchNormalization() for k in
+           batch_norm_positions(config.batch_norm, config.num_layers)}
+  mafs = [tfb.MaskedAutoregressiveFlow(tfb.AutoregressiveNetwork(
+      params=2, event_shape=[size], hidden_units=list(config.hidden_units),
+      activation="relu", hidden_degrees="random" if
+      config.hidden_degrees == "random" else "equal"))
+          for _ in range(config.num_layers)]
+
+  def flow(training):
+    steps = []  # data -> base, as our MAF; Chain applies inverses in order
+    for k in range(config.num_layers):
+      if k:
+        steps.append(tfb.Permute(np.arange(size)[::-1]))
+      steps.append(mafs[k])
+      if k in norms:
+        steps.append(tfb.BatchNormalization(norms[k].batchnorm,
+                                            training=training))
+    return tfd.TransformedDistribution(
+        tfd.Sample(tfd.Normal(0.0, 1.0), [size]), tfb.Chain(steps))
+
+  return flow(True), flow(False)
