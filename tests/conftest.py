@@ -28,3 +28,37 @@ def randomize(model, seed: int = 0, scale: float = 0.3) -> None:
       variable.assign(scale * rng.standard_normal(shape))
     elif name == "moving_variance":
       variable.assign(np.exp(scale * rng.standard_normal(shape)))
+
+
+def _bin_masses(points, weights, edges):
+  """Sums of `weights` of 2-D points over the grid of `edges` x `edges`."""
+  which = lambda p: np.clip(np.digitize(p, edges) - 1, 0,  # noqa: E731
+                            len(edges) - 2)
+  masses = np.zeros((len(edges) - 1,) * 2)
+  np.add.at(masses, (which(points[:, 0]), which(points[:, 1])), weights)
+  return masses
+
+
+def assert_samples_match_density(samples, log_prob, half_width=25.0,
+                                  grid=800, tolerance=0.03, wrong=None):
+  """2-D samples against a density: the histogram of the samples over
+  coarse bins against the density integrated over the same bins (a fine
+  grid of [-half_width, half_width]^2), in total variation, below
+  `tolerance`. `log_prob` maps points [N, 2] to log densities [N]. With
+  `wrong` (another log density, e.g. the base alone), also checks that the
+  same test tells that one apart (distance > 0.1), so it can fail."""
+  samples = np.asarray(samples)
+  axis = np.linspace(-half_width, half_width, grid)
+  points = np.stack([g.ravel() for g in np.meshgrid(axis, axis)], axis=1)
+  cell = (axis[1] - axis[0]) ** 2
+  edges = np.array([-half_width, -6, -4, -2, -1, 0, 1, 2, 4, 6, half_width])
+  observed = _bin_masses(samples, 1.0 / len(samples), edges)
+
+  def distance(density):
+    expected = _bin_masses(points, np.exp(np.asarray(density(points))) *
+                           cell, edges)
+    return 0.5 * np.abs(observed - expected).sum()
+
+  assert distance(log_prob) < tolerance
+  if wrong is not None:
+    assert distance(wrong) > 0.1

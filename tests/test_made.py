@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from maf_tf.bijectors import MAFBijector
 from maf_tf.made import MADE, MaskedDense, soft_clamp
 
 
@@ -31,6 +32,14 @@ def test_jacobian_has_exactly_the_autoregressive_zero_pattern(
   assert np.all(jacobian[~allowed] == 0.0)
   if kind == "sequential":
     assert np.all(jacobian[allowed] > 0.0)
+  # The MAF layer it makes (data -> base): triangular in the order, with
+  # a non-zero diagonal.
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    z = MAFBijector(made).inverse(x)
+  layer = np.abs(tape.batch_jacobian(z, x).numpy()).max(axis=0)
+  assert np.all(layer[degrees[:, None] < degrees[None, :]] == 0.0)
+  assert np.all(np.diag(layer) > 0.0)
 
 
 @pytest.mark.parametrize("kind", ["sequential", "random"])

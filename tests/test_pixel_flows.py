@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from conftest import randomize
 from maf_tf import PixelMAF
+from maf_tf.bijectors import logits_to_pixels, pixels_to_logits
 from maf_tf.metrics import (bits_per_dim, format_mean_error, mean_and_error,
                             summarize)
 from maf_tf.pixel_flows import to_uint8
@@ -43,7 +44,7 @@ def test_pixel_and_logit_densities_differ_by_the_hand_computed_log_det():
   alpha = 1e-6
   flow = _pixel_flow(alpha)
   x = np.array([[0.3, 0.9], [0.001, 0.999]])
-  pixel, logit = flow.log_probs(x)
+  pixel, logit = flow.log_prob_pixel_and_logit(x)
   s = alpha + (1 - 2 * alpha) * x
   y = np.log(s / (1 - s))
   expected_logit = flow.distribution().log_prob(x) - np.sum(
@@ -94,3 +95,31 @@ def test_samples_are_pixels_and_round_trip(tmp_path):
 def test_bad_alpha():
   with pytest.raises(ValueError, match=r"alpha must be in \(0, 0.5\)"):
     PixelMAF(event_size=2, alpha=0.5)
+
+
+@pytest.mark.parametrize("alpha", [1e-6, 0.05])
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_logit_transform_at_the_domain_edges(alpha, dtype):
+  """Pixels at and next to 0 and 1 (black and white, the most common
+  values): finite logits, symmetric about 1/2, a log-det equal to
+  autodiff's and an exact way back."""
+  x = tf.constant([[0.0, 1e-7, 0.5, 1.0 - 1e-7, 1.0]], dtype)
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y, log_det = pixels_to_logits(x, alpha)
+  slopes = tape.gradient(y, x).numpy()
+  assert np.all(np.isfinite(y)) and np.all(np.isfinite(log_det))
+  assert y[0, 0] < y[0, 1] < y[0, 2] == 0.0 < y[0, 3] < y[0, 4]
+  np.testing.assert_allclose(y[0, 4], -y[0, 0], rtol=1e-7)
+  np.testing.assert_allclose(log_det, np.log(slopes).sum(-1), rtol=1e-6)
+  np.testing.assert_allclose(logits_to_pixels(y, alpha), x,
+                             atol=1e-6 if dtype == tf.float32 else 1e-12)
+
+
+def test_all_black_and_all_white_images_have_finite_densities():
+  flow = PixelMAF(event_size=6, alpha=1e-6, num_layers=2, hidden_units=[8],
+                  batch_norm="between")
+  randomize(flow, seed=2, scale=0.1)
+  edges = tf.constant([[0.0] * 6, [1.0] * 6, [0.0, 1.0] * 3])
+  pixel, logit = flow.log_prob_pixel_and_logit(edges)
+  assert np.all(np.isfinite(pixel)) and np.all(np.isfinite(logit))

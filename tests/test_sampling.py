@@ -7,7 +7,7 @@ import tensorflow as tf
 from conftest import randomize
 from maf_tf import MAF, MADE
 from maf_tf.bijectors.maf import made_to_data
-from maf_tf.sampling import fast_made_to_data
+from maf_tf.sampling import compiled_to_data, fast_made_to_data
 
 
 @pytest.mark.parametrize("kind", ["sequential", "random"])
@@ -43,13 +43,23 @@ def test_flow_samples_agree_between_samplers(kwargs):
   np.testing.assert_allclose(fast, naive, atol=1e-4)
 
 
-def test_mnist_sized_flow_in_a_tf_function_matches_to_1e_4():
+@pytest.fixture(scope="module")
+def mnist_sized():
+  """A seed-MNIST-sized flow with random weights, a batch of z and the
+  naive sampler's x for it (the slow reference, computed once)."""
   flow = MAF(event_size=784, num_layers=2, hidden_units=[512],
              batch_norm="between", seed=0)
+  randomize(flow, seed=6, scale=0.05)
   z = tf.random.stateless_normal([8, 784], seed=[1, 2])
-  fast = tf.function(lambda z: flow.to_data(z))(z)
   naive = tf.function(lambda z: flow.to_data(z, sampler="naive"))(z)
+  return flow, z, naive
+
+
+def test_mnist_sized_flow_in_a_tf_function_matches_to_1e_4(mnist_sized):
+  flow, z, naive = mnist_sized
+  fast = tf.function(lambda z: flow.to_data(z))(z)
   np.testing.assert_allclose(fast, naive, atol=1e-4)
+  assert not np.allclose(fast, z, atol=1e-2)  # the weights do something
   back, _ = flow.to_base(fast)
   np.testing.assert_allclose(back, z, atol=1e-3)
 
@@ -60,12 +70,12 @@ def test_unknown_sampler_is_rejected():
     flow.sample(2, sampler="quick")
 
 
-def test_xla_compiled_sampler_matches_the_reference():
-  flow = MAF(event_size=784, num_layers=2, hidden_units=[512],
-             batch_norm="between", seed=0)
+def test_xla_compiled_sampler_matches_the_reference(mnist_sized):
+  flow, z, naive = mnist_sized
+  np.testing.assert_allclose(compiled_to_data(flow)(z, None), naive,
+                             atol=1e-4)
   compiled = flow.sample(8, seed=3, jit_compile=True)
-  naive = flow.sample(8, seed=3, sampler="naive")
-  np.testing.assert_allclose(compiled, naive, atol=1e-4)
+  np.testing.assert_allclose(compiled, flow.sample(8, seed=3), atol=1e-4)
 
 
 @pytest.mark.parametrize("context_size", [0, 3])
@@ -75,6 +85,7 @@ def test_two_hidden_layers_in_a_tf_function_match_the_reference(
   # hidden layer or float64 never exercised it).
   flow = MAF(event_size=30, num_layers=2, hidden_units=[40, 36],
              batch_norm="between", context_size=context_size, seed=2)
+  randomize(flow, seed=7, scale=0.1)
   z = tf.random.stateless_normal([6, 30], seed=[3, 4])
   context = tf.ones([6, 3]) if context_size else None
   fast = tf.function(lambda z: flow.to_data(z, context))(z)
