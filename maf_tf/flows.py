@@ -18,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from maf_tf import inputs
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
-from maf_tf import inputs
 from maf_tf.distributions import make_base
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, legacy_defaults
 from maf_tf.masks import check_positive

@@ -6,7 +6,7 @@ silenced here, before TensorFlow loads: the level for the lines of a
 running process (for example a CUDA initialisation error on a machine
 without a GPU), and standard error while TensorFlow loads (its loader
 prints oneDNN and CUDA notes there before any level applies).
-common.quiet_logs does the same for the Python log lines of other
+logs.quiet_logs does the same for the Python log lines of other
 libraries.
 """
 
