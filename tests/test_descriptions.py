@@ -41,6 +41,10 @@ def test_images_toys_and_tables_are_described_alike():
     (lambda: DatasetDescription.of_images(image_spec("mnist"), 0.5),
      r"alpha must be in \(0, 0.5\)"),
     (lambda: describe_arrays("x", np.zeros(3)), r"shape \[N, D\]"),
+    (lambda: describe_arrays("x", np.zeros((3, 2)), np.array([0.5, 1, 2])),
+     "labels must be 3 integers >= 0, one per row of x"),
+    (lambda: describe_arrays("x", np.zeros((3, 2)), np.array([0, -1, 2])),
+     "labels must be 3 integers >= 0"),
     (lambda: PixelMAF(event_size=6, alpha=0.05, image_shape=(2, 2, 1)),
      r"image_shape must be \(height, width, channels\) with 6 values"),
 ])

@@ -57,6 +57,14 @@ def describe_arrays(name: str, x: np.ndarray,
   x = np.asarray(x)
   if x.ndim != 2 or x.shape[1] < 1:
     raise ValueError(f"x must have shape [N, D]; got {list(x.shape)}")
-  num_classes = 0 if labels is None else int(np.max(labels)) + 1
+  num_classes = 0
+  if labels is not None:
+    labels = np.asarray(labels)
+    if labels.shape != x.shape[:1] or not np.issubdtype(
+        labels.dtype, np.integer) or labels.min(initial=0) < 0:
+      raise ValueError(f"labels must be {len(x)} integers >= 0, one per row "
+                       f"of x; got shape {list(labels.shape)}, dtype "
+                       f"{labels.dtype}")
+    num_classes = int(labels.max(initial=-1)) + 1
   return DatasetDescription(name, "tabular", int(x.shape[1]),
                             num_classes=num_classes)
