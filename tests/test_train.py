@@ -462,3 +462,11 @@ def test_a_different_config_never_overwrites_a_run(tmp_path):
   kept = [p for p in os.listdir(tmp_path) if p.startswith("run.previous-")]
   assert len(kept) == 1
   assert (tmp_path / kept[0] / "results.json").read_text() == before
+
+
+def test_the_deprecated_matmul_dtype_flag_warns(tmp_path, caplog):
+  error = run_in_process(["--dataset=digits", "--matmul_dtype=bfloat16",
+                          "--summary_steps=0", f"--model_dir={tmp_path}/run"])
+  assert "summary_steps must be a positive integer" in error
+  assert "--matmul_dtype is deprecated; use --dtype_policy=mixed_bfloat16" \
+      in caplog.text
