@@ -63,7 +63,7 @@ def log_likelihoods(model: MAF, dataset: tf.data.Dataset,
     warnings.warn("log_likelihoods(num_classes=...) is deprecated: the "
                   "model's context_size is the number of labels",
                   DeprecationWarning, stacklevel=2)
-    if num_classes != model.context_size:
+    if model.context_size and num_classes != model.context_size:
       raise ValueError(f"num_classes must equal the model's context_size "
                        f"{model.context_size}; got {num_classes}")
   num_classes = model.context_size

@@ -184,13 +184,14 @@ class ServingModule(tf.Module):
 def _deprecated_sizes(model: MAF, image_shape, num_classes):
   """(image shape, number of labels) of a model: its own image_shape and
   context_size. Passing them is deprecated; a passed image_shape still
-  serves for a PixelMAF that has none, num_classes must equal
-  context_size."""
+  serves for a PixelMAF that has none, and a conditional model's
+  num_classes must equal its context_size (as before: an unconditional
+  one ignores it)."""
   if image_shape is not None or num_classes is not None:
     warnings.warn("image_shape= and num_classes= are deprecated: the model "
                   "knows them (PixelMAF(image_shape=...), context_size)",
                   DeprecationWarning, stacklevel=3)
-  if num_classes is not None and num_classes != model.context_size:
+  if model.context_size and num_classes not in (None, model.context_size):
     raise ValueError(f"num_classes must equal the model's context_size "
                      f"{model.context_size}; got {num_classes}")
   return model.image_shape or image_shape, model.context_size
