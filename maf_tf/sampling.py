@@ -21,6 +21,10 @@ Units are laid out by degree in "slots": degree k owns slots k*G .. k*G+G-1
 (G = the largest number of units sharing a degree in that layer); empty
 slots have zero weights, so they contribute nothing. Units of degree 0
 (conditional MADEs) are finished before the first block.
+
+A flow picks its sampler per MADE with `invert_made` ('fast' or the
+'naive' reference) and gets its base -> data map compiled by XLA from
+`compiled_to_data`.
 """
 
 import weakref
@@ -40,6 +44,7 @@ _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
 
 
 def check_sampler(sampler: str) -> None:
+  """ValueError naming the choices unless `sampler` is one of SAMPLERS."""
   if sampler not in SAMPLERS:
     raise ValueError(f"sampler must be {' or '.join(map(repr, SAMPLERS))}; "
                      f"got {sampler!r}")
