@@ -30,6 +30,14 @@ def randomize(model, seed: int = 0, scale: float = 0.3) -> None:
       variable.assign(np.exp(scale * rng.standard_normal(shape)))
 
 
+def square_grid(half_width=25.0, n=600):
+  """Points [n * n, 2] of a square grid of [-half_width, half_width]^2
+  (the default holds all but ~1e-3 of a flow's mass) and each cell's area."""
+  axis = np.linspace(-half_width, half_width, n)
+  xx, yy = np.meshgrid(axis, axis)
+  return np.stack([xx.ravel(), yy.ravel()], axis=1), (axis[1] - axis[0])**2
+
+
 def _bin_masses(points, weights, edges):
   """Sums of `weights` of 2-D points over the grid of `edges` x `edges`."""
   which = lambda p: np.clip(np.digitize(p, edges) - 1, 0,  # noqa: E731
@@ -48,9 +56,7 @@ def assert_samples_match_density(samples, log_prob, half_width=25.0,
   `wrong` (another log density, e.g. the base alone), also checks that the
   same test tells that one apart (distance > 0.1), so it can fail."""
   samples = np.asarray(samples)
-  axis = np.linspace(-half_width, half_width, grid)
-  points = np.stack([g.ravel() for g in np.meshgrid(axis, axis)], axis=1)
-  cell = (axis[1] - axis[0]) ** 2
+  points, cell = square_grid(half_width, grid)
   edges = np.array([-half_width, -6, -4, -2, -1, 0, 1, 2, 4, 6, half_width])
   observed = _bin_masses(samples, 1.0 / len(samples), edges)
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import assert_samples_match_density, randomize
+from conftest import assert_samples_match_density, randomize, square_grid
 from maf_tf import IAF, MADE, MAF
 from maf_tf.flows import permute
 
@@ -16,13 +16,6 @@ def _flow(cls=MAF, event_size=2, context_size=0, dtype="float64", **kwargs):
              **kwargs)
   randomize(flow, seed=5)
   return flow
-
-
-def _grid(half_width=25.0, n=600):
-  """Points of a square grid that holds all but ~1e-3 of the mass."""
-  axis = np.linspace(-half_width, half_width, n)
-  xx, yy = np.meshgrid(axis, axis)
-  return np.stack([xx.ravel(), yy.ravel()], axis=1), (axis[1] - axis[0])**2
 
 
 FLOWS = {
@@ -44,7 +37,7 @@ def _context(flow, n):
 @pytest.mark.parametrize("name", sorted(FLOWS))
 def test_density_integrates_to_one(name):
   flow = FLOWS[name]()
-  points, cell = _grid()
+  points, cell = square_grid()
   log_p = flow.log_prob(points, _context(flow, len(points)))
   assert abs(np.exp(log_p.numpy()).sum() * cell - 1.0) < 0.01
 

@@ -43,6 +43,11 @@ def checkpoint_problem(path: str) -> Optional[str]:
   return None
 
 
+def _folder(run_dir: str, which: str) -> str:
+  """run_dir/checkpoints/<which>: 'latest' or 'best'."""
+  return os.path.join(run_dir, "checkpoints", which)
+
+
 def _checkpoint_number(path: str) -> int:
   return int(path.rsplit("-", 1)[1])
 
@@ -125,13 +130,12 @@ class RunCheckpoints(keras.callbacks.Callback):
         model=self.model_variables, optimizer=optimizer, epoch=self.epoch,
         best_nll=self.best_nll, best_epoch=self.best_epoch, wait=self.wait,
         skipped=self.skipped)
-    folder = os.path.join(run_dir, "checkpoints")
     # Two of each: the older to fall back to if the newer cannot be read
     # back (a damaged file), with the best model its epoch names.
     self.latest = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(folder, "latest"), max_to_keep=2)
+        self.checkpoint, _folder(run_dir, "latest"), max_to_keep=2)
     self.best = tf.train.CheckpointManager(
-        self.checkpoint, os.path.join(folder, "best"), max_to_keep=2)
+        self.checkpoint, _folder(run_dir, "best"), max_to_keep=2)
 
   def restore_latest(self) -> int:
     """Restores the newest intact checkpoint, if any; returns its epoch.
@@ -231,8 +235,7 @@ def restore_best(run_dir: str, model) -> str:
   """Restores the model weights of a run's best epoch (checkpoints/best);
   returns the checkpoint's path. ValueError if the run has none or it does
   not fit the model (see `restore_model`)."""
-  best = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints",
-                                                 "best"))
+  best = tf.train.latest_checkpoint(_folder(run_dir, "best"))
   if best is None:
     raise ValueError(f"{run_dir} has no checkpoints/best to evaluate")
   restore_model(model_variables(model), best)

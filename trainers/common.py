@@ -10,12 +10,6 @@ from trainers import logs, strategy
 
 __all__ = []
 
-_MOVED = {"split_cpu": strategy.split_cpu,
-          "make_strategy": strategy.make_strategy,
-          "load_data": build.load_data,
-          "op_error_line": logs.op_error_line,
-          "quiet_logs": logs.quiet_logs}
-
 
 def _build_model(config, data):
   return build.build_model(config, data.description)
@@ -26,7 +20,13 @@ def _model_arguments(config, event_size, num_classes=0):
               context_size=num_classes if config.conditional else 0)
 
 
-_MOVED.update(build_model=_build_model, model_arguments=_model_arguments)
+_MOVED = {"split_cpu": strategy.split_cpu,
+          "make_strategy": strategy.make_strategy,
+          "load_data": build.load_data,
+          "build_model": _build_model,
+          "model_arguments": _model_arguments,
+          "op_error_line": logs.op_error_line,
+          "quiet_logs": logs.quiet_logs}
 
 
 def __getattr__(name):

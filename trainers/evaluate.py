@@ -25,6 +25,7 @@ from trainers import pictures
 from trainers.checkpoints import restore_best
 from trainers.flags import define_evaluate_flags, show_in_help
 from trainers.logs import op_error_line, quiet_logs
+from trainers.results import test_log_likelihoods
 from trainers.run_dir import read_config, write_file, write_json
 
 FLAGS = flags.FLAGS
@@ -56,14 +57,11 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   SavedModel `version` (default the next) too. Returns the report written
   to evaluation.json."""
   config, data, model = restore(run_dir, data_dir, source)
-  dataset = lambda arrays, seed: evaluation_dataset(  # noqa: E731
-      *arrays, batch_size=config.eval_batch_size, seed=seed,
-      num_classes=model.context_size)
   if recompute_batch_norm and model.batch_norms:
-    evaluation.recompute_batch_norm(model,
-                                    dataset(data.train, config.seed + 3))
-  scores = evaluation.log_likelihoods(model,
-                                      dataset(data.test, config.seed + 2))
+    evaluation.recompute_batch_norm(model, evaluation_dataset(
+        *data.train, batch_size=config.eval_batch_size, seed=config.seed + 3,
+        num_classes=model.context_size))
+  scores = test_log_likelihoods(model, data, config)
   report = {"run_dir": run_dir, "test_examples": len(data.test[0]),
             "recomputed_batch_norm": bool(recompute_batch_norm)}
   report.update(summarize(scores))

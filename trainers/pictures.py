@@ -169,7 +169,7 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   """A model's samples as a uint8 picture [H, W, 3 or 1], titled.
 
   Images (a model with an image_shape): a grid of `count` samples,
-  enlarged, one row per label for a conditional model. 2-D points: the
+  enlarged, one column per label for a conditional model. 2-D points: the
   data `points` (the first `count`), the learned density on [-4, 4]^2 and
   `count` samples, side by side.
   """

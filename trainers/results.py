@@ -15,17 +15,24 @@ from maf_tf.export import export_saved_model, next_version
 from maf_tf.metrics import summarize
 from trainers.run_dir import write_file, write_json
 
-__all__ = ["test_scores", "finished_results", "write_results",
+__all__ = ["test_log_likelihoods", "test_scores", "finished_results", "write_results",
            "name_export", "export_missing", "export_run",
            "trim_training_log"]
 
 
-def test_scores(model, data: Splits, config: TrainConfig) -> dict:
-  """Test-set scores in the paper's protocol (see maf_tf.evaluation)."""
+def test_log_likelihoods(model, data: Splits, config: TrainConfig) -> dict:
+  """Per-example test-set scores in the paper's protocol (see
+  maf_tf.evaluation), each test image with its own fixed noise."""
   dataset = evaluation_dataset(
       *data.test, batch_size=config.eval_batch_size, seed=config.seed + 2,
       num_classes=model.context_size)
-  return summarize(log_likelihoods(model, dataset), "test_")
+  return log_likelihoods(model, dataset)
+
+
+def test_scores(model, data: Splits, config: TrainConfig) -> dict:
+  """The test-set scores summarised (mean ± 2 s.e., median), each key
+  prefixed 'test_'."""
+  return summarize(test_log_likelihoods(model, data, config), "test_")
 
 
 def finished_results(run_dir: str) -> Optional[dict]:

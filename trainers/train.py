@@ -101,12 +101,15 @@ def train(name: str, config: TrainConfig, model_dir: str,
     finished = run_results.finished_results(run_dir)
     if done and finished is not None:  # before anything else is set up
       return _finished_again(run_dir, finished, model, checkpoints, chief)
+    validation = _distributed(evaluation_dataset(
+        *data.validation, batch_size=config.eval_batch_size,
+        seed=config.seed + 1, num_classes=model.context_size))
     summaries = _summaries(run_dir, config, data, model, optimizer, guard,
-                           options)
+                           validation, options)
     start = time.time()
     if not done:
       _fit(run_dir, config, data, model, initial_epoch, steps, flips,
-           checkpoints, summaries, options)
+           validation, checkpoints, summaries, options)
     seconds = time.time() - start
     if guard.failed:
       raise _guard_error(guard, checkpoints)
@@ -163,18 +166,12 @@ def _distributed(dataset: tf.data.Dataset) -> tf.data.Dataset:
   return dataset.with_options(options)
 
 
-def _validation_data(config: TrainConfig, data: Splits, model):
-  return _distributed(evaluation_dataset(
-      *data.validation, batch_size=config.eval_batch_size,
-      seed=config.seed + 1, num_classes=model.context_size))
-
-
-def _summaries(run_dir, config, data, model, optimizer, guard, options):
+def _summaries(run_dir, config, data, model, optimizer, guard, validation,
+               options):
   """TensorBoard's callback: scalars, histograms of a validation probe,
   and sample pictures."""
-  probe = tf.nest.map_structure(
-      lambda t: t[:PROBE_SIZE],
-      next(iter(_validation_data(config, data, model))))
+  probe = tf.nest.map_structure(lambda t: t[:PROBE_SIZE],
+                                next(iter(validation)))
   draw = lambda title: pictures.samples_picture(  # noqa: E731
       model, config.num_samples, config.seed, title, data.test[0])
   return TensorBoardSummaries(run_dir, draw, config.sample_every, guard,
@@ -183,7 +180,7 @@ def _summaries(run_dir, config, data, model, optimizer, guard, options):
 
 
 def _fit(run_dir, config, data, model, initial_epoch, steps, flips,
-         checkpoints, summaries, options) -> None:
+         validation, checkpoints, summaries, options) -> None:
   log_path = os.path.join(run_dir, "training_log.csv")
   run_results.trim_training_log(log_path, initial_epoch)
   train_data = _distributed(training_dataset(
@@ -193,7 +190,7 @@ def _fit(run_dir, config, data, model, initial_epoch, steps, flips,
   terminal = sys.stdout.isatty()  # a progress bar; else log lines
   progress = ProgressLog(config.epochs, steps, config.batch_size,
                          0 if terminal else options.progress_seconds)
-  model.fit(train_data, validation_data=_validation_data(config, data, model),
+  model.fit(train_data, validation_data=validation,
             epochs=config.epochs, initial_epoch=initial_epoch,
             steps_per_epoch=steps, verbose=1 if terminal else 0,
             # The guard first (fit hides its bad_streak from the rest);
