@@ -1,9 +1,11 @@
 """MaskedDense and MADE: the autoregressive network inside every MAF layer.
 
-A MADE maps x (shape [..., D]) to a shift and a log-scale per dimension,
-where output d depends only on the inputs before d in the chosen order
-(Germain et al. 2015, arXiv 1502.03509; Papamakarios et al. 2017, arXiv
-1705.07057, section 3.1).
+A MADE maps x (shape [..., D]) to P parameters per dimension (for MAF a
+shift and a log-scale, P = 2; for a MADE MoG the weights, means and
+log-scales of K Gaussians, P = 3K), where the parameters of dimension d
+depend only on the inputs before d in the chosen order (Germain et al.
+2015, arXiv 1502.03509; Papamakarios et al. 2017, arXiv 1705.07057,
+sections 2.2 and 3.1).
 """
 
 import contextlib
@@ -16,8 +18,9 @@ import tensorflow as tf
 from maf_tf import masks
 
 __all__ = ["MaskedDense", "MADE", "soft_clamp", "affine_to_base",
-           "affine_to_data", "masked_kernel_copies", "frozen_kernels",
-           "AFFINES", "INITIALIZATIONS"]
+           "affine_to_data", "affine_step", "autoregressive_inverse",
+           "masked_kernel_copies", "frozen_kernels", "AFFINES",
+           "INITIALIZATIONS"]
 
 
 def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
@@ -57,6 +60,38 @@ def affine_to_data(z: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
   if affine == "shift_then_scale":
     return z * tf.exp(log_scale) + shift
   return (z - shift) * tf.exp(-log_scale)
+
+
+def affine_step(made: "MADE"):
+  """The per-dimension base -> data map of an affine MADE, for the
+  samplers: (parameters [..., 2] = (shift, raw log-scale), noise [..., 1]
+  = z) -> x [...]."""
+  def step(parameters, noise):
+    log_scale = soft_clamp(parameters[..., 1], made.log_scale_bound)
+    return affine_to_data(noise[..., 0], parameters[..., 0], log_scale,
+                          made.affine)
+  return step
+
+
+def autoregressive_inverse(made: "MADE", noise: tf.Tensor, step,
+                           context: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """x with x_d = step(parameters_d(x), noise_d) for every d, by D full
+  MADE passes (the reference sampler; any batch shape).
+
+  noise: [..., D, Q], what `step` turns into x given the parameters (for
+  MAF z, Q = 1). step(parameters [..., D, P], noise [..., D, Q]) -> x
+  [..., D]. After pass k every x_d whose degree is <= k is final, because
+  its parameters depend only on inputs of lower degree; one pass gives the
+  degree-1 outputs, so D passes give all of them.
+  """
+  def one_pass(x):
+    return step(made.parameters(x, context), noise)
+
+  x = one_pass(tf.zeros_like(noise[..., 0]))
+  _, x = tf.while_loop(lambda i, _: i < made.event_size,
+                       lambda i, x: (i + 1, one_pass(x)),
+                       (tf.constant(1), x))
+  return x
 
 
 def _initializers(initialization: str, fan_in: int, seed: Optional[int]):
@@ -223,8 +258,11 @@ class MADE(keras.layers.Layer):
 
   call(x, context) returns (shift, log_scale), each of shape [..., D], with
   output d depending only on inputs earlier than d in `order`. The last
-  layer is one masked dense of width 2D (shift and log-scale fused into one
-  matmul). The log-scale is bounded to (-bound, bound) by `soft_clamp`.
+  layer is one masked dense of width P D (every parameter fused into one
+  matmul; column p D + d is parameter p of dimension d), P = `num_params`
+  (2 for shift and log-scale). `parameters(x, context)` gives them raw,
+  shape [..., D, P], for any P; call() needs P = 2 and bounds the
+  log-scale to (-bound, bound) by `soft_clamp`.
   A conditional MADE adds an unmasked W_c c to the first hidden layer, so
   the context reaches every output. `to_base(x, context)` applies the
   affine map (`affine_to_base`) in one pass.
@@ -244,6 +282,7 @@ class MADE(keras.layers.Layer):
     initialization: 'identity' (hidden layers 'uniform', the output layer
       zero: the MADE starts as the identity map z = x), 'uniform' or
       'paper' (every layer so); see `_initializers`.
+    num_params: P, the parameters per dimension (2: shift and log-scale).
 
   Example:
     >>> made = MADE(event_size=3, hidden_units=[8])
@@ -259,9 +298,12 @@ class MADE(keras.layers.Layer):
                seed: Optional[int] = None,
                matmul_dtype: Optional[str] = None,
                affine: str = "scale_then_shift",
-               initialization: str = "identity", **kwargs):
+               initialization: str = "identity", num_params: int = 2,
+               **kwargs):
     super().__init__(**kwargs)
     _check_choice("affine", affine, AFFINES)
+    masks.check_positive("num_params", num_params)
+    self.num_params = int(num_params)
     _check_choice("initialization", initialization, INITIALIZATIONS)
     self.affine = affine
     self.initialization = initialization
@@ -293,11 +335,12 @@ class MADE(keras.layers.Layer):
                     dtype=self.dtype_policy, name=f"hidden_{i}")
         for i in range(len(self.hidden_units))]
     self.output_layer = MaskedDense(
-        self.degrees[-1], np.tile(self.degrees[0], 2), strict=True,
-        seed=layer_seed(len(self.hidden_units)), matmul_dtype=matmul_dtype,
+        self.degrees[-1], np.tile(self.degrees[0], self.num_params),
+        strict=True, seed=layer_seed(len(self.hidden_units)),
+        matmul_dtype=matmul_dtype,
         initialization="zeros" if initialization == "identity"
         else initialization, dtype=self.dtype_policy,
-        name="shift_and_log_scale")
+        name="shift_and_log_scale" if self.num_params == 2 else "parameters")
     if self.context_size:
       self.context_layer = keras.layers.Dense(
           self.hidden_units[0], use_bias=False,
@@ -318,7 +361,9 @@ class MADE(keras.layers.Layer):
     if self.context_size:
       self.context_layer.build((None, self.context_size))
 
-  def call(self, inputs, context=None):
+  def outputs(self, inputs, context=None) -> tf.Tensor:
+    """The output layer, [..., P D]: column p D + d is parameter p of
+    dimension d."""
     hidden = _dense(inputs, self.hidden[0].masked_kernel(),
                     self.matmul_dtype) + self.hidden[0].bias
     if self.context_size:
@@ -326,8 +371,22 @@ class MADE(keras.layers.Layer):
     hidden = self.hidden[0].activation(hidden)
     for layer in self.hidden[1:]:
       hidden = layer(hidden)
-    outputs = self.output_layer(hidden)
-    shift, raw_log_scale = tf.split(outputs, 2, axis=-1)
+    return self.output_layer(hidden)
+
+  def parameters(self, inputs, context=None) -> tf.Tensor:
+    """The raw (unbounded) parameters, [..., D, P]."""
+    outputs = self.outputs(inputs, context)
+    shape = tf.concat([tf.shape(outputs)[:-1],
+                       [self.num_params, self.event_size]], 0)
+    return tf.linalg.matrix_transpose(tf.reshape(outputs, shape))
+
+  def call(self, inputs, context=None):
+    if self.num_params != 2:
+      raise ValueError(f"call() gives a shift and a log-scale (num_params "
+                       f"2); this MADE has num_params {self.num_params}: "
+                       "use parameters()")
+    shift, raw_log_scale = tf.split(self.outputs(inputs, context), 2,
+                                    axis=-1)
     return shift, soft_clamp(raw_log_scale, self.log_scale_bound)
 
   def to_base(self, x: tf.Tensor, context: Optional[tf.Tensor] = None
@@ -348,5 +407,6 @@ class MADE(keras.layers.Layer):
                   context_size=self.context_size,
                   log_scale_bound=self.log_scale_bound, seed=self.seed,
                   matmul_dtype=self.matmul_dtype, affine=self.affine,
-                  initialization=self.initialization)
+                  initialization=self.initialization,
+                  num_params=self.num_params)
     return config

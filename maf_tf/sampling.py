@@ -8,8 +8,10 @@ Inputs are generated in degree order, in blocks of T degrees:
   * at the start of a block, one matmul per layer adds the contributions of
     everything finished before the block to the pre-activations of the
     block's units and outputs;
-  * inside the block, step t sets x from z and the shift and log-scale in
-    the block's output accumulator (`affine_to_data`), adds x's kernel
+  * inside the block, step t sets x from its noise (for MAF, z) and its
+    parameters in the block's output accumulator (for MAF the shift and
+    log-scale, `affine_step`; any elementwise map whose inverse is
+    closed-form works, such as the MADE MoG's), adds x's kernel
     row to the block's first layer (a rank-one update), finishes the units
     of degree s+t+1 in every layer and adds them to the next layer's (or
     the output's) accumulator.
@@ -34,10 +36,10 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf.bijectors.maf import made_to_data
-from maf_tf.made import MADE, affine_to_data, soft_clamp
+from maf_tf.made import MADE, affine_step
 
-__all__ = ["SAMPLERS", "check_sampler", "fast_made_to_data", "invert_made",
-           "compiled_to_data"]
+__all__ = ["SAMPLERS", "check_sampler", "fast_made_to_data",
+           "fast_autoregressive_inverse", "invert_made", "compiled_to_data"]
 
 SAMPLERS = ("fast", "naive")
 _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
@@ -114,23 +116,40 @@ def fast_made_to_data(made: MADE, z: tf.Tensor,
                       context: Optional[tf.Tensor] = None,
                       block: int = 8) -> tf.Tensor:
   """z [B, D] -> x [B, D], exactly as `made_to_data`, computing every
-  hidden unit once (see the module docstring). `block` is T, the degrees
-  unrolled per loop iteration (README, Performance, gives the measured
-  choice: larger blocks compile far more slowly under XLA). An empty
-  batch (B = 0) gives an empty result (the scatter updates below have no
-  kernel for empty outputs)."""
-  if z.shape[0] == 0:
-    return tf.zeros_like(z)
-  if z.shape[0] is not None:
-    return _fast_made_to_data(made, z, context, block)
-  return tf.cond(tf.shape(z)[0] > 0,
-                 lambda: _fast_made_to_data(made, z, context, block),
-                 lambda: tf.zeros_like(z))
+  hidden unit once (see the module docstring and
+  `fast_autoregressive_inverse`)."""
+  return fast_autoregressive_inverse(made, z[..., None], affine_step(made),
+                                     context, block)
 
 
-def _fast_made_to_data(made: MADE, z: tf.Tensor,
-                       context: Optional[tf.Tensor], block: int) -> tf.Tensor:
-  size, dtype = made.event_size, z.dtype
+def fast_autoregressive_inverse(made: MADE, noise: tf.Tensor, step,
+                                context: Optional[tf.Tensor] = None,
+                                block: int = 8) -> tf.Tensor:
+  """noise [B, D, Q] -> x [B, D], exactly as
+  `maf_tf.made.autoregressive_inverse(made, noise, step, context)`,
+  computing every hidden unit once (see the module docstring).
+
+  step(parameters [B, P], noise [B, Q]) -> x [B] maps one dimension;
+  P = made.num_params. `block` is T, the degrees unrolled per loop
+  iteration (README, Performance, gives the measured choice: larger
+  blocks compile far more slowly under XLA). An empty batch (B = 0) gives
+  an empty result (the scatter updates below have no kernel for empty
+  outputs).
+  """
+  empty = lambda: tf.zeros_like(noise[..., 0])  # noqa: E731
+  if noise.shape[0] == 0:
+    return empty()
+  if noise.shape[0] is not None:
+    return _fast_inverse(made, noise, step, context, block)
+  return tf.cond(tf.shape(noise)[0] > 0,
+                 lambda: _fast_inverse(made, noise, step, context, block),
+                 empty)
+
+
+def _fast_inverse(made: MADE, noise: tf.Tensor, step,
+                  context: Optional[tf.Tensor], block: int) -> tf.Tensor:
+  size, dtype = made.event_size, noise.dtype
+  params = made.num_params
   blocks = -(-size // block)
   padded = blocks * block                 # inputs, padded to whole blocks
   order = np.argsort(made.input_degrees)  # position p has degree p + 1
@@ -139,26 +158,28 @@ def _fast_made_to_data(made: MADE, z: tf.Tensor,
   slots = [_Slots(d, padded + 1) for d in made.degrees[1:]]
   layers = made.hidden
   # Kernels (bias as last row) in slot and sorted input coordinates, built
-  # only once z is known: otherwise a graph builds every layer's (large,
-  # for random degrees) copies at once, before the first layer runs.
+  # only once the noise is known: otherwise a graph builds every layer's
+  # (large, for random degrees) copies at once, before the first layer runs.
   rows = [positions] + [s.unit for s in slots]
   last = slots[-1]
-  # Output columns of block b: its shifts, then its log-scales.
+  # Output columns of block b: parameter 0 of its T dimensions, then
+  # parameter 1, ... (column p D + d of the MADE's output layer).
   real = positions < size
-  out_cols = np.stack([np.where(real, positions, 2 * size),
-                       np.where(real, positions + size, 2 * size)])
-  out_cols = out_cols.reshape(2, blocks, block).transpose(1, 0, 2).reshape(
-      blocks, 2 * block)
-  with tf.control_dependencies([z]):
+  out_cols = np.stack([np.where(real, positions + p * size, params * size)
+                       for p in range(params)])
+  out_cols = out_cols.reshape(params, blocks, block).transpose(
+      1, 0, 2).reshape(blocks, params * block)
+  with tf.control_dependencies([noise]):
     kernels = [_take(layer.masked_kernel(), layer.bias, rows[l],
                      slots[l].unit) for l, layer in enumerate(layers)]
-    # out_kernel[b]: last-layer slots -> [shifts, log-scales] of block b.
+    # out_kernel[b]: last-layer slots -> the parameters of block b.
     out_kernel = tf.transpose(tf.reshape(
         _take(made.output_layer.masked_kernel(), made.output_layer.bias,
               last.unit, out_cols.reshape(-1)),
-        [last.size + 1, blocks, 2 * block]), [1, 0, 2])
-  batch = tf.shape(z)[0]
-  z_sorted = tf.gather(tf.pad(z, [[0, 0], [0, 1]]), positions, axis=1)
+        [last.size + 1, blocks, params * block]), [1, 0, 2])
+  batch = tf.shape(noise)[0]
+  noise_sorted = tf.gather(tf.pad(noise, [[0, 0], [0, 1], [0, 0]]),
+                           positions, axis=1)
   pre_context = 0.0
   if made.context_size:
     pre_context = tf.gather(
@@ -195,14 +216,14 @@ def _fast_made_to_data(made: MADE, z: tf.Tensor,
     out_k = tf.gather(out_kernel, b)
     out_acc = tf.matmul(hidden[-1], out_k, transpose_a=True)
     out_local = tf.slice(out_k, [(start + 1) * last.width, 0],
-                         [block * last.width, 2 * block])
-    z_block = tf.unstack(tf.slice(z_sorted, [0, start], [batch, block]),
-                         axis=1)
+                         [block * last.width, params * block])
+    noise_block = tf.unstack(tf.slice(noise_sorted, [0, start, 0],
+                                      [batch, block, -1]), axis=1)
     rows0 = tf.unstack(local[0])
     xs, finished = [], [[] for _ in slots]
     for t in range(block):
-      log_scale = soft_clamp(out_acc[:, block + t], made.log_scale_bound)
-      x = affine_to_data(z_block[t], out_acc[:, t], log_scale, made.affine)
+      x = step(tf.reshape(out_acc, [-1, params, block])[:, :, t],
+               noise_block[t])
       xs.append(x)
       new = x[:, None]
       for l, s in enumerate(slots):

@@ -19,7 +19,7 @@ from typing import Optional, Tuple
 import tensorflow as tf
 
 from maf_tf.bijectors.vector import VectorBijector
-from maf_tf.made import MADE, affine_to_data
+from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
 __all__ = ["MAFBijector", "made_to_base", "made_to_data"]
 
@@ -33,22 +33,10 @@ def made_to_base(made: MADE, x: tf.Tensor,
 
 def made_to_data(made: MADE, z: tf.Tensor,
                  context: Optional[tf.Tensor] = None) -> tf.Tensor:
-  """z -> x exactly, by D sequential MADE passes (the reference sampler).
-
-  After pass k every x_d whose degree is <= k is final, because its shift
-  and scale depend only on inputs of lower degree.
-  """
-  def step(_, x):
-    shift, log_scale = made(x, context)
-    return affine_to_data(z, shift, log_scale, made.affine)
-
-  x = tf.zeros_like(z)
-  # One pass computes the degree-1 outputs, so D passes give all of them.
-  x = step(None, x)
-  _, x = tf.while_loop(lambda i, _: i < made.event_size,
-                       lambda i, x: (i + 1, step(i, x)),
-                       (tf.constant(1), x))
-  return x
+  """z -> x exactly, by D sequential MADE passes (the reference sampler,
+  `maf_tf.made.autoregressive_inverse`)."""
+  return autoregressive_inverse(made, z[..., None], affine_step(made),
+                                context)
 
 
 class MAFBijector(VectorBijector):
