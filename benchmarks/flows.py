@@ -14,12 +14,15 @@ def preset_config(preset):
 
 
 def our_flow(config, size, dtype_policy=None, seed=0):
-  """This project's MAF with a preset's model configuration (the
-  trainer's construction, configs.build) over events of `size`."""
+  """This project's model (config.model: MAF, MADE MoG, ...) with a
+  preset's configuration (the trainer's construction, configs.build) over
+  events of `size`, without the pixel preprocessing."""
   from configs.build import model_arguments  # pylint: disable=import-outside-toplevel
-  from maf_tf import MAF  # pylint: disable=import-outside-toplevel
-  return MAF(event_size=size, **model_arguments(
-      config.replace(dtype_policy=dtype_policy, seed=seed)))
+  from maf_tf import build_flow  # pylint: disable=import-outside-toplevel
+  from maf_tf.data import DatasetDescription  # pylint: disable=import-outside-toplevel
+  return build_flow(DatasetDescription("events", "tabular", size),
+                    model=config.model, **model_arguments(
+                        config.replace(dtype_policy=dtype_policy, seed=seed)))
 
 
 def image_presets():

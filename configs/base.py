@@ -25,6 +25,7 @@ class TrainConfig:
   alpha: Optional[float] = None       # logit alpha; None: the dataset's
   toy_size: int = 50_000              # training points of a 2-D toy
   # Model.
+  model: str = "maf"                  # one of maf_tf.MODELS
   num_layers: int = 5
   hidden_units: Tuple[int, ...] = (512,)
   activation: str = "relu"
@@ -85,14 +86,18 @@ HELP = {
     "alpha": "Logit-transform alpha in (0, 0.5). Default: the dataset's "
              "(1e-6 for MNIST, 0.05 for CIFAR-10).",
     "toy_size": "Training points of a 2-D toy dataset.",
-    "num_layers": "MADE layers in the flow.",
+    "model": "Model: maf, maf_mog (MAF over a MADE MoG base), made (one "
+             "Gaussian MADE), made_mog, real_nvp, or gaussian (fitted in "
+             "closed form).",
+    "num_layers": "MADE (or coupling) layers of maf, maf_mog and real_nvp.",
     "hidden_units": "Hidden units of each MADE layer, comma-separated.",
     "activation": "Hidden activation: relu or tanh.",
     "hidden_degrees": "MADE hidden degrees: sequential or random.",
     "ordering": "Input order of successive MADEs: alternate or random.",
     "batch_norm": "Batch norm: none, between (MADEs) or after_each.",
     "base": "Base distribution: normal or mixture.",
-    "num_components": "Components of a mixture base.",
+    "num_components": "Components of a mixture base, or Gaussians per "
+                      "dimension of a MADE MoG (maf_mog, made_mog).",
     "log_scale_bound": "Soft bound of each MADE log-scale (> 0).",
     "affine": "MADE affine form: scale_then_shift or shift_then_scale (the "
               "paper's).",

@@ -31,6 +31,7 @@ def load_data(config: TrainConfig) -> Splits:
 
 def build_model(config: TrainConfig,
                 description: DatasetDescription) -> MAF:
-  """The config's flow for a dataset: a PixelMAF for images, else a MAF."""
-  return build_flow(description, config.conditional,
+  """The config's model (config.model, one of maf_tf.MODELS) for a
+  dataset, with the logit preprocessing for images."""
+  return build_flow(description, config.conditional, config.model,
                     **model_arguments(config))

@@ -9,17 +9,19 @@ from maf_tf.distributions import BASES
 from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
 from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
 from maf_tf.masks import HIDDEN_DEGREES
+from maf_tf.models import MODELS
 
 __all__ = ["check_config", "CHOICES"]
 
 # The library's own lists (a flag of a field whose choices hold None takes
 # 'none'); activation: the two the presets and the paper use.
 CHOICES = {
+    "model": MODELS,
     "activation": ("relu", "tanh"),
     "hidden_degrees": HIDDEN_DEGREES,
     "ordering": ORDERINGS,
     "batch_norm": BATCH_NORM_PLACEMENTS,
-    "base": BASES,
+    "base": BASES[:2],  # made_mog, gaussian: through --model
     "dtype_policy": DTYPE_POLICIES,
     "matmul_dtype": MATMUL_DTYPES,
     "affine": AFFINES,

@@ -6,9 +6,12 @@ from maf_tf.distributions import GaussianMixture, StandardNormal
 from maf_tf.flows import IAF, MAF
 from maf_tf.made import MADE, MaskedDense
 from maf_tf.optimizers import FusedAdam
-from maf_tf.pixel_flows import PixelMAF, build_flow
+from maf_tf.models import MODELS, Gaussian, MADEMoG, build_flow
+from maf_tf.pixel_flows import PixelMAF, PixelRealNVP
+from maf_tf.real_nvp import RealNVP
 
-__all__ = ["MAF", "IAF", "PixelMAF", "build_flow", "MADE", "MaskedDense", "MAFBijector",
-           "BatchNormBijector", "BatchNormLayer", "LogitBijector", "StandardNormal",
-           "GaussianMixture", "FusedAdam"]
+__all__ = ["MAF", "IAF", "MADEMoG", "RealNVP", "Gaussian", "PixelMAF",
+           "PixelRealNVP", "MODELS", "build_flow", "MADE", "MaskedDense",
+           "MAFBijector", "BatchNormBijector", "BatchNormLayer",
+           "LogitBijector", "StandardNormal", "GaussianMixture", "FusedAdam"]
 __version__ = "0.1.0"

@@ -1,7 +1,10 @@
 """Base densities of a flow, as Keras layers that build TFP distributions.
 
-Each layer owns its variables (if any) and returns a fresh
-`tfd.Distribution` with event shape [D] from `distribution()`.
+Each layer owns its variables (if any) and gives, for an optional context,
+`log_prob(z, context)`, `sample(n, context, seed, sampler)` and a fresh
+`tfd.Distribution` with event shape [D] from `distribution(context)`.
+'normal' and 'mixture' take no context; 'made_mog' (maf_tf.mog) and
+'gaussian' (maf_tf.gaussian, fitted in closed form) do.
 """
 
 from typing import Optional
@@ -12,20 +15,37 @@ import tensorflow_probability as tfp
 
 tfd = tfp.distributions
 
-__all__ = ["StandardNormal", "GaussianMixture", "make_base", "BASES"]
+from maf_tf.gaussian import FullGaussian
+from maf_tf.mog import MADEMoGDensity
 
-BASES = ("normal", "mixture")
+__all__ = ["StandardNormal", "GaussianMixture", "MADEMoGDensity",
+           "FullGaussian", "make_base", "BASES"]
+
+BASES = ("normal", "mixture", "made_mog", "gaussian")
+
+
+class _WithoutContext:
+  """log_prob and sample of a base density that takes no context."""
+
+  def log_prob(self, z, context=None) -> tf.Tensor:
+    del context
+    return self.distribution().log_prob(z)
+
+  def sample(self, n, context=None, seed=None, sampler="fast") -> tf.Tensor:
+    del context, sampler
+    return self.distribution().sample(n, seed=seed)
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
-class StandardNormal(keras.layers.Layer):
+class StandardNormal(_WithoutContext, keras.layers.Layer):
   """N(0, I) on R^D; has no variables."""
 
   def __init__(self, event_size: int, **kwargs):
     super().__init__(**kwargs)
     self.event_size = int(event_size)
 
-  def distribution(self) -> tfd.Distribution:
+  def distribution(self, context=None) -> tfd.Distribution:
+    del context
     zeros = tf.zeros([self.event_size], dtype=self.compute_dtype)
     return tfd.Independent(tfd.Normal(zeros, tf.ones_like(zeros)),
                            reinterpreted_batch_ndims=1)
@@ -35,7 +55,7 @@ class StandardNormal(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
-class GaussianMixture(keras.layers.Layer):
+class GaussianMixture(_WithoutContext, keras.layers.Layer):
   """A learnable mixture of K diagonal Gaussians on R^D.
 
   p(z) = sum_k softmax(logits)_k N(z; loc_k, diag(exp(log_scale_k))^2).
@@ -69,7 +89,8 @@ class GaussianMixture(keras.layers.Layer):
     self.log_scale = self.add_weight(name="log_scale", shape=shape,
                                      initializer="zeros")
 
-  def distribution(self) -> tfd.Distribution:
+  def distribution(self, context=None) -> tfd.Distribution:
+    del context
     components = tfd.Independent(
         tfd.Normal(tf.convert_to_tensor(self.loc), tf.exp(self.log_scale)),
         reinterpreted_batch_ndims=1)
@@ -82,12 +103,20 @@ class GaussianMixture(keras.layers.Layer):
 
 
 def make_base(kind: str, event_size: int, num_components: int,
-              seed: Optional[int], dtype) -> keras.layers.Layer:
-  """The base density layer named by `kind`: 'normal' or 'mixture'."""
+              seed: Optional[int], dtype, **made) -> keras.layers.Layer:
+  """The base density layer named by `kind` (one of BASES). `made` holds
+  the MADE arguments of a 'made_mog' base (and its context_size, which
+  'gaussian' takes too)."""
   if kind == "normal":
     return StandardNormal(event_size, dtype=dtype, name="base")
   if kind == "mixture":
     return GaussianMixture(event_size, num_components, seed=seed, dtype=dtype,
                            name="base")
-  raise ValueError(f"base must be {' or '.join(map(repr, BASES))}; "
+  if kind == "made_mog":
+    return MADEMoGDensity(event_size, num_components=num_components,
+                          seed=seed, dtype=dtype, name="base", **made)
+  if kind == "gaussian":
+    return FullGaussian(event_size, made.get("context_size", 0), dtype=dtype,
+                        name="base")
+  raise ValueError(f"base must be one of {', '.join(map(repr, BASES))}; "
                    f"got {kind!r}")

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from maf_tf.flows import MAF
 from maf_tf.metrics import bits_per_dim
-from maf_tf.pixel_flows import PixelMAF
+from maf_tf.pixel_flows import PixelFlow
 
 __all__ = ["log_likelihoods", "marginal_over_labels", "recompute_batch_norm"]
 
@@ -67,7 +67,7 @@ def log_likelihoods(model: MAF, dataset: tf.data.Dataset,
       raise ValueError(f"num_classes must equal the model's context_size "
                        f"{model.context_size}; got {num_classes}")
   num_classes = model.context_size
-  pixel_model = isinstance(model, PixelMAF)
+  pixel_model = isinstance(model, PixelFlow)
 
   def both(x, context):
     if pixel_model:

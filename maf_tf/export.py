@@ -31,7 +31,7 @@ import tensorflow as tf
 from maf_tf.flows import MAF
 from maf_tf.made import frozen_kernels, masked_kernel_copies
 from maf_tf.metrics import bits_per_dim
-from maf_tf.pixel_flows import PixelMAF, to_uint8
+from maf_tf.pixel_flows import PixelFlow, to_uint8
 
 __all__ = ["export_saved_model", "ServingModule", "default_max_samples",
            "next_version"]
@@ -85,7 +85,7 @@ class ServingModule(tf.Module):
     serve = lambda method, signature: tf.function(  # noqa: E731
         self._frozen(method), input_signature=signature)
     self.serving_functions = {}
-    if isinstance(model, PixelMAF):
+    if isinstance(model, PixelFlow):
       self.serving_functions["log_prob_pixels"] = serve(
           self._log_prob_pixels, events("x"))
       self.serving_functions["log_prob_logit"] = serve(
@@ -151,10 +151,9 @@ class ServingModule(tf.Module):
 
   def _log_prob_logit(self, y, label=None):
     y = self._checked(y, "y")
-    z, log_det = self.model.logit_to_base(y, self._context(
-        label, tf.shape(y)[0], "row of y"))
-    return {"log_prob_logit":
-            self.model.base.distribution().log_prob(z) + log_det}
+    context = self._context(label, tf.shape(y)[0], "row of y")
+    z, log_det = self.model.logit_to_base(y, context)
+    return {"log_prob_logit": self.model.base.log_prob(z, context) + log_det}
 
   def _bits_per_dim(self, images, label=None):
     images = self._checked(images, "images")
@@ -171,8 +170,7 @@ class ServingModule(tf.Module):
                                        message=message)]):
       num_samples = tf.identity(num_samples)
     context = self._context(label, num_samples, "sample")
-    base = self.model.base.distribution()
-    z = base.sample(num_samples, seed=tf.stack([seed, 0]))
+    z = self.model.base.sample(num_samples, context, tf.stack([seed, 0]))
     samples = self.model.to_data(z, context)
     outputs = {"samples": samples}
     if self.image_shape:

@@ -57,6 +57,17 @@ def _flow_dtypes(dtype, matmul_dtype: Optional[str]):
   return policy.variable_dtype, "bfloat16"
 
 
+def _check_layers(num_layers, base: str) -> None:
+  """num_layers >= 1, or 0 for a base density that is a model on its own
+  ('made_mog', 'gaussian'); 'gaussian' (fitted in closed form) only 0."""
+  if base == "gaussian" and num_layers != 0:
+    raise ValueError("base 'gaussian' is fitted in closed form, without "
+                     f"layers: it needs num_layers=0; got {num_layers!r}")
+  if base in ("made_mog", "gaussian") and num_layers == 0:
+    return
+  check_positive("num_layers", num_layers)
+
+
 def batch_norm_positions(placement: Optional[str], num_layers: int) -> range:
   """The MADE layers followed by a batch norm: none, every one but the
   last ('between') or every one ('after_each', the paper's)."""
@@ -86,7 +97,8 @@ def layer_permutations(event_size: int, num_layers: int,
   """
   if isinstance(ordering, str):
     if ordering == "alternate":
-      return [None] + [np.arange(event_size)[::-1]] * (num_layers - 1)
+      return ([None] + [np.arange(event_size)[::-1]] * (num_layers - 1)
+              )[:num_layers]
     if ordering == "random":
       rng = np.random.default_rng(seed)
       return [rng.permutation(event_size) for _ in range(num_layers)]
@@ -120,7 +132,8 @@ class MAF(FlowTraining, keras.Model):
 
   Args:
     event_size: D, the dimension of the data.
-    num_layers: number of MADE layers.
+    num_layers: number of MADE layers (0: the base density alone, for a
+      'made_mog' or 'gaussian' base).
     hidden_units: hidden layer sizes of each MADE.
     activation: 'relu' or 'tanh' (any Keras activation).
     hidden_degrees: 'sequential' or 'random'.
@@ -128,8 +141,12 @@ class MAF(FlowTraining, keras.Model):
     batch_norm: None, 'between' (after every MADE but the last) or
       'after_each' (after every MADE, as the paper).
     batch_norm_momentum, batch_norm_eps: batch-norm settings.
-    base: 'normal' (standard normal) or 'mixture' (learnable Gaussian
-      mixture with `num_components` components).
+    base: 'normal' (standard normal), 'mixture' (a learnable Gaussian
+      mixture with `num_components` components), 'made_mog' (a MADE MoG,
+      `maf_tf.mog`, with `num_components` Gaussians per dimension, of the
+      same MADE sizes and in the reverse of the last MADE's order: the
+      paper's MAF MoG) or 'gaussian' (a full-covariance Gaussian fitted in
+      closed form, `maf_tf.gaussian`; only with num_layers=0).
     context_size: size of the conditioning input (0: unconditional).
     log_scale_bound: bound on every MADE log-scale.
     affine: 'scale_then_shift' (z = x exp(s) + t) or 'shift_then_scale'
@@ -171,7 +188,7 @@ class MAF(FlowTraining, keras.Model):
     super().__init__(**kwargs)
     with_norm = batch_norm_positions(batch_norm, num_layers)
     check_positive("event_size", event_size)
-    check_positive("num_layers", num_layers)
+    _check_layers(num_layers, base)
     hidden_units = inputs.hidden_units(hidden_units)
     self.event_size = int(event_size)
     self.num_layers = num_layers
@@ -189,21 +206,26 @@ class MAF(FlowTraining, keras.Model):
         initialization=initialization, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
                                            ordering, seed)
-    self.mades = [
-        MADE(self.event_size, hidden_units, activation, hidden_degrees,
-             context_size=self.context_size, log_scale_bound=log_scale_bound,
-             seed=seed * 100 + k, matmul_dtype=matmul_dtype, affine=affine,
-             initialization=initialization,
-             dtype=self.dtype_policy, name=f"made_{k}")
+    self.transforms = [
+        self._make_layer(k, hidden_units=hidden_units, activation=activation,
+                         hidden_degrees=hidden_degrees,
+                         log_scale_bound=log_scale_bound, seed=seed,
+                         matmul_dtype=matmul_dtype, affine=affine,
+                         initialization=initialization)
         for k in range(num_layers)]
     self.batch_norms = [
         BatchNormLayer(self.event_size, batch_norm_momentum, batch_norm_eps,
                        dtype=self.dtype_policy, name=f"batch_norm_{k}")
         for k in with_norm]
     self._norm_after = {k: i for i, k in enumerate(with_norm)}
-    self.base = make_base(base, self.event_size, num_components, seed,
-                          self.dtype_policy)
-    for layer in [*self.mades, *self.batch_norms, self.base]:
+    self.base = make_base(
+        base, self.event_size, num_components, seed, self.dtype_policy,
+        hidden_units=hidden_units, activation=activation,
+        hidden_degrees=hidden_degrees,
+        order="reversed" if num_layers else "natural",
+        context_size=self.context_size, log_scale_bound=log_scale_bound,
+        matmul_dtype=matmul_dtype)
+    for layer in [*self.transforms, *self.batch_norms, self.base]:
       layer.build((None, self.event_size))
     self.built = True
 
@@ -212,6 +234,23 @@ class MAF(FlowTraining, keras.Model):
     x = inputs.events(x, self.event_size, "x", self.compute_dtype)
     return x, inputs.context_for(context, self.context_size, what,
                                  self.compute_dtype, x)
+
+  def _make_layer(self, k: int, seed: int, **made) -> keras.layers.Layer:
+    """Layer k of the stack: a MADE (RealNVP makes a coupling layer)."""
+    return MADE(self.event_size, context_size=self.context_size,
+                seed=seed * 100 + k, dtype=self.dtype_policy,
+                name=f"made_{k}", **made)
+
+  @property
+  def mades(self) -> list:
+    """The MADE layers, data side first."""
+    return self.transforms
+
+  @property
+  def fits_in_closed_form(self) -> bool:
+    """True for the Gaussian baseline: fit() accumulates its statistics
+    instead of taking gradient steps (maf_tf.training)."""
+    return not self.transforms and getattr(self.base, "closed_form", False)
 
   # ---- the two directions -------------------------------------------------
 
@@ -232,7 +271,7 @@ class MAF(FlowTraining, keras.Model):
     a list given as made_inputs receives each MADE's input.
     """
     log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
-    for k, made in enumerate(self.mades):
+    for k, made in enumerate(self.transforms):
       if self.permutations[k] is not None:
         x = permute(x, self.permutations[k])
       if made_inputs is not None:
@@ -256,7 +295,7 @@ class MAF(FlowTraining, keras.Model):
     made_inputs = []
     self.to_base(x, context, made_inputs=made_inputs)
     return [made(made_input, context)[1]
-            for made, made_input in zip(self.mades, made_inputs)]
+            for made, made_input in zip(self.transforms, made_inputs)]
 
   def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
     """Deprecated: use maf_tf.evaluation.recompute_batch_norm(flow, data)."""
@@ -277,7 +316,7 @@ class MAF(FlowTraining, keras.Model):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
         z = layer.to_data(z, *layer.statistics(z, False))
-      z = self._made_to_data(self.mades[k], z, context, sampler)
+      z = self._made_to_data(self.transforms[k], z, context, sampler)
       if self.permutations[k] is not None:
         z = permute(z, np.argsort(self.permutations[k]))
     return z
@@ -292,7 +331,7 @@ class MAF(FlowTraining, keras.Model):
     """
     x, context = self._inputs(x, context, "log_prob")
     z, log_det = self.to_base(x, context, training)
-    return self.base.distribution().log_prob(z) + log_det
+    return self.base.log_prob(z, context) + log_det
 
   def sample(self, n: int, context=None, seed=None, sampler: str = "fast",
              jit_compile: bool = False) -> tf.Tensor:
@@ -311,7 +350,7 @@ class MAF(FlowTraining, keras.Model):
                                     self.compute_dtype)
     if isinstance(seed, int):
       seed = tf.constant([seed, 0], dtype=tf.int32)
-    z = self.base.distribution().sample(n, seed=seed)
+    z = self.base.sample(n, context, seed, sampler)
     if jit_compile:
       return compiled_to_data(self, sampler)(z, context)
     return self.to_data(z, context, sampler)
@@ -325,7 +364,7 @@ class MAF(FlowTraining, keras.Model):
 
   def _bijector_steps(self, context, training) -> list:
     steps = []
-    for k, made in enumerate(self.mades):
+    for k, made in enumerate(self.transforms):
       if self.permutations[k] is not None:
         steps.append(tfb.Permute(np.argsort(self.permutations[k]),
                                  name=f"permute_{k}"))
@@ -341,7 +380,7 @@ class MAF(FlowTraining, keras.Model):
 
     With training=True batch norm uses batch statistics (no update).
     """
-    return tfd.TransformedDistribution(self.base.distribution(),
+    return tfd.TransformedDistribution(self.base.distribution(context),
                                        self.bijector(context, training))
 
   def call(self, inputs, training=False):

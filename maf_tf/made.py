@@ -94,7 +94,7 @@ def autoregressive_inverse(made: "MADE", noise: tf.Tensor, step,
   return x
 
 
-def _initializers(initialization: str, fan_in: int, seed: Optional[int]):
+def initializers(initialization: str, fan_in: int, seed: Optional[int]):
   """(kernel, bias) initialisers of a layer with `fan_in` inputs.
 
   'uniform': kernel and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as
@@ -165,7 +165,7 @@ class MaskedDense(keras.layers.Layer):
     activation: Keras activation name or None.
     seed: initialiser seed.
     matmul_dtype: None (the layer's dtype) or 'bfloat16' (see `_dense`).
-    initialization: 'uniform', 'paper' or 'zeros' (see `_initializers`).
+    initialization: 'uniform', 'paper' or 'zeros' (see `initializers`).
   """
 
   def __init__(self, in_degrees: Sequence[int], out_degrees: Sequence[int],
@@ -191,7 +191,7 @@ class MaskedDense(keras.layers.Layer):
 
   def build(self, input_shape=None):
     n_in = len(self.in_degrees)
-    kernel_init, bias_init = _initializers(self.initialization, n_in,
+    kernel_init, bias_init = initializers(self.initialization, n_in,
                                            self.seed)
     self.kernel = self.add_weight(name="kernel", shape=(n_in, self.units),
                                   initializer=kernel_init)
@@ -281,7 +281,7 @@ class MADE(keras.layers.Layer):
       `affine_to_base`.
     initialization: 'identity' (hidden layers 'uniform', the output layer
       zero: the MADE starts as the identity map z = x), 'uniform' or
-      'paper' (every layer so); see `_initializers`.
+      'paper' (every layer so); see `initializers`.
     num_params: P, the parameters per dimension (2: shift and log-scale).
 
   Example:
@@ -344,7 +344,7 @@ class MADE(keras.layers.Layer):
     if self.context_size:
       self.context_layer = keras.layers.Dense(
           self.hidden_units[0], use_bias=False,
-          kernel_initializer=_initializers(hidden_init, self.context_size,
+          kernel_initializer=initializers(hidden_init, self.context_size,
                                            layer_seed(99))[0],
           dtype=self.dtype_policy, name="context")
 

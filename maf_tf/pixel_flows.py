@@ -1,5 +1,7 @@
-"""A MAF over raw pixels: the logit preprocessing bijector + a logit-space
-MAF; and `build_flow`, the flow for a dataset's description.
+"""Flows over raw pixels: the logit preprocessing bijector in front of a
+logit-space flow (`PixelFlow`, as PixelMAF and PixelRealNVP; a PixelMAF
+with num_layers=0 and a 'made_mog' or 'gaussian' base is the pixel MADE MoG
+or Gaussian).
 
 Inputs are dequantised pixels x = (v + u) / 256 in [0, 1], flattened to
 [..., D]. `log_prob` is the exact pixel-space density (what bits/dim is
@@ -20,8 +22,9 @@ from maf_tf.bijectors.logit import (LogitBijector, check_alpha,
                                     logits_to_pixels, pixels_to_logits)
 from maf_tf.flows import MAF
 from maf_tf.metrics import bits_per_dim
+from maf_tf.real_nvp import RealNVP
 
-__all__ = ["PixelMAF", "build_flow", "to_uint8"]
+__all__ = ["PixelFlow", "PixelMAF", "PixelRealNVP", "to_uint8"]
 
 
 def to_uint8(pixels: tf.Tensor) -> tf.Tensor:
@@ -30,11 +33,11 @@ def to_uint8(pixels: tf.Tensor) -> tf.Tensor:
                  tf.uint8)
 
 
-@keras.saving.register_keras_serializable(package="maf_tf")
-class PixelMAF(MAF):
-  """MAF on pixel data in [0, 1]^D through a logit transform.
+class PixelFlow:
+  """Mixin: a flow (MAF, RealNVP) on pixel data in [0, 1]^D through a
+  logit transform.
 
-  Takes MAF's arguments plus `alpha` (MNIST 1e-6, CIFAR-10 0.05) and,
+  Takes the flow's arguments plus `alpha` (MNIST 1e-6, CIFAR-10 0.05) and,
   optionally, `image_shape` (H, W, C) with H W C = event_size, which the
   flow keeps for whatever draws or serves its samples as images.
 
@@ -84,7 +87,7 @@ class PixelMAF(MAF):
     x, context = self._inputs(x, context, "log_prob_pixel_and_logit")
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
     z, log_det = self.logit_to_base(logits, context, training)
-    logit = self.base.distribution().log_prob(z) + log_det
+    logit = self.base.log_prob(z, context) + log_det
     return logit + logit_log_det, logit
 
   def log_probs(self, x, context=None, training=False):
@@ -115,22 +118,12 @@ class PixelMAF(MAF):
             else list(self.image_shape)}
 
 
-def build_flow(description, conditional: bool = False, **kwargs) -> MAF:
-  """The flow for a dataset (a maf_tf.data.DatasetDescription): a PixelMAF
-  with the description's alpha and image shape for images, else a MAF;
-  event size, and context size if `conditional`, from the description.
-  `kwargs` are MAF's other arguments.
+@keras.saving.register_keras_serializable(package="maf_tf")
+class PixelMAF(PixelFlow, MAF):
+  """MAF on pixel data in [0, 1]^D through a logit transform (`PixelFlow`)."""
 
-  Example:
-    >>> from maf_tf.data import DatasetDescription
-    >>> flow = build_flow(DatasetDescription("points", "tabular", 3),
-    ...                   num_layers=2, hidden_units=[8])
-    >>> type(flow).__name__, flow.event_size
-    ('MAF', 3)
-  """
-  kwargs.update(event_size=description.event_size,
-                context_size=description.context_size(conditional))
-  if description.kind != "image":
-    return MAF(**kwargs)
-  return PixelMAF(alpha=description.alpha,
-                  image_shape=description.image_shape, **kwargs)
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class PixelRealNVP(PixelFlow, RealNVP):
+  """Real NVP on pixel data in [0, 1]^D through a logit transform
+  (`PixelFlow`)."""

@@ -36,10 +36,11 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf.bijectors.maf import made_to_data
-from maf_tf.made import MADE, affine_step
+from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
 __all__ = ["SAMPLERS", "check_sampler", "fast_made_to_data",
-           "fast_autoregressive_inverse", "invert_made", "compiled_to_data"]
+           "fast_autoregressive_inverse", "invert_made", "invert_made_with",
+           "compiled_to_data"]
 
 SAMPLERS = ("fast", "naive")
 _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
@@ -61,6 +62,18 @@ def invert_made(made: MADE, z: tf.Tensor, context: Optional[tf.Tensor] = None,
   if sampler == "fast" and z.shape.rank == 2:
     return fast_made_to_data(made, z, context)
   return made_to_data(made, z, context)
+
+
+def invert_made_with(made: MADE, noise: tf.Tensor, step,
+                     context: Optional[tf.Tensor] = None,
+                     sampler: str = "fast") -> tf.Tensor:
+  """x from noise [..., D, Q] through any elementwise `step` (see
+  `fast_autoregressive_inverse`): 'fast' for a batch [B, D, Q], else the
+  reference `autoregressive_inverse` (D full passes, any batch shape)."""
+  check_sampler(sampler)
+  if sampler == "fast" and noise.shape.rank == 3:
+    return fast_autoregressive_inverse(made, noise, step, context)
+  return autoregressive_inverse(made, noise, step, context)
 
 
 def compiled_to_data(flow, sampler: str = "fast"):

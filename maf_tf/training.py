@@ -1,6 +1,7 @@
 """Keras fit() support for flows: the train and test steps.
 
-One training step, on every replica:
+One training step, on every replica (a model fitted in closed form, the
+Gaussian baseline, instead adds the batch to its statistics):
   loss = -sum(log p(x)) / global_batch + weight_decay * sum(kernel^2) / R
   gradients -> all-reduce (sum) -> one finite check, same on every replica
   -> clip to the global norm -> Adam, or skip the step entirely if any
@@ -237,6 +238,8 @@ class FlowTraining:
                                          for k in kernels])
 
   def train_step(self, data):
+    if self.fits_in_closed_form:
+      return self._closed_form_step(data)
     x, context = self._split_batch(data)
     replicas = _num_replicas()
     with tf.GradientTape() as tape:
@@ -264,6 +267,25 @@ class FlowTraining:
     logs = self._track({**values, "grad_norm": norm}, keep=finite)
     self._skipped.update_state(1.0 - tf.cast(finite, tf.float32))
     self._bad_streak.update_state(finite)
+    return _as_logs({**logs, "skipped_steps": self._skipped.result(),
+                     "bad_streak": self._bad_streak.result()})
+
+  def _closed_form_step(self, data):
+    """A step of a model fitted in closed form (the Gaussian baseline):
+    the batch, mapped to the base's space, is added to the base's
+    statistics; nothing is trained by gradient and no step is skipped.
+    The epoch's training metrics score each batch before it is added, by
+    the fit so far, once that fit is determined (more points than
+    dimensions in every class): a progressive held-out score."""
+    x, context = self._split_batch(data)
+    determined = self.base.determined()
+    _, values = self.scores(x, context)
+    z, _ = self.to_base(x, context)
+    self.base.accumulate(z, context)
+    logs = self._track({**values, "grad_norm": tf.zeros([])},
+                       keep=determined)
+    self._skipped.update_state(0.0)
+    self._bad_streak.update_state(True)
     return _as_logs({**logs, "skipped_steps": self._skipped.result(),
                      "bad_streak": self._bad_streak.result()})
 

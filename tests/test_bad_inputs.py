@@ -47,7 +47,8 @@ CONSTRUCTION = [
     (dict(hidden_units=8), "hidden_units must be a list of positive integers,"
      " one per hidden layer; got 8"),
     (dict(activation="foo"), "Could not interpret activation function"),
-    (dict(base="foo"), "base must be 'normal' or 'mixture'; got 'foo'"),
+    (dict(base="foo"), "base must be one of 'normal', 'mixture', "
+                       "'made_mog', 'gaussian'; got 'foo'"),
     (dict(base="mixture", num_components=0),
      "num_components must be a positive integer; got 0"),
     (dict(context_size=-1), "context_size must be >= 0; got -1"),

@@ -11,7 +11,9 @@ import tensorflow_probability as tfp
 
 from conftest import randomize
 from maf_tf import (IAF, MAF, MADE, BatchNormBijector, BatchNormLayer,
-                    LogitBijector, MAFBijector, PixelMAF)
+                    LogitBijector, MAFBijector, PixelMAF, PixelRealNVP,
+                    RealNVP)
+from maf_tf.real_nvp import Coupling, CouplingBijector
 
 tfb = tfp.bijectors
 D, BATCH = 3, 6
@@ -32,6 +34,14 @@ def _batch_norm():
   layer.build()
   randomize(layer, seed=3)
   return BatchNormBijector(layer)
+
+
+def _coupling(context_size=0):
+  layer = Coupling(D, [10], context_size=context_size, seed=1,
+                   dtype="float64")
+  layer.build()
+  randomize(layer, seed=2)
+  return layer
 
 
 def _flow(cls=MAF, context=None, **kwargs):
@@ -57,9 +67,15 @@ BIJECTORS = {
     "logit_cifar10": lambda: LogitBijector(0.05, dtype=tf.float64),
     "pixel_flow_chain": lambda: _flow(PixelMAF, alpha=0.05,
                                       batch_norm="between"),
+    "coupling": lambda: CouplingBijector(_coupling()),
+    "coupling_conditional": lambda: CouplingBijector(_coupling(2), CONTEXT),
+    "real_nvp_chain_batch_norm_conditional": lambda: _flow(
+        RealNVP, context=CONTEXT, batch_norm="after_each"),
+    "pixel_real_nvp_chain": lambda: _flow(PixelRealNVP, alpha=0.05),
 }
 # Where the data (inverse-direction inputs) live, when not all of R^D.
-UNIT_CUBE = {"logit_mnist", "logit_cifar10", "pixel_flow_chain"}
+UNIT_CUBE = {"logit_mnist", "logit_cifar10", "pixel_flow_chain",
+             "pixel_real_nvp_chain"}
 
 
 def _points(seed, unit_cube=False):

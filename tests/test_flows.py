@@ -197,7 +197,7 @@ def test_unconditional_flow_rejects_a_context():
 @pytest.mark.parametrize("kwargs, message", [
     ({"batch_norm": "before"}, "batch_norm must be one of"),
     ({"num_layers": 0}, "num_layers must be a positive integer"),
-    ({"base": "laplace"}, "base must be 'normal' or 'mixture'"),
+    ({"base": "laplace"}, "base must be one of 'normal', 'mixture'"),
     ({"ordering": "shuffled"}, "ordering must be"),
     ({"ordering": [[0, 1]]}, "must list 2 permutations"),
     ({"hidden_degrees": "cyclic"}, "'sequential' or 'random'"),

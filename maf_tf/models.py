@@ -1,0 +1,114 @@
+"""The MAF paper's model family by name, and `build_flow`, the model for a
+dataset's description.
+
+    maf       MAF(K): K MADEs (with batch norm as configured), normal base
+    maf_mog   MAF MoG(K): the same stack over a MADE MoG base
+    made      MADE: one Gaussian MADE, no batch norm (= MAF(num_layers=1))
+    made_mog  MADE MoG: the MADE MoG density alone (`MADEMoG`)
+    real_nvp  Real NVP(K): K coupling layers (`RealNVP`)
+    gaussian  a full-covariance Gaussian fitted in closed form (`Gaussian`)
+
+Every one is a `MAF` (or, for real_nvp, a subclass of it), so each trains
+with the same fit(), saves, exports and scores alike; over images each
+gets the logit preprocessing in front (maf_tf.pixel_flows).
+"""
+
+from typing import Sequence
+
+import keras
+
+from maf_tf.flows import MAF
+from maf_tf.made import DEFAULT_LOG_SCALE_BOUND
+from maf_tf.pixel_flows import PixelMAF, PixelRealNVP
+from maf_tf.real_nvp import RealNVP
+
+__all__ = ["MADEMoG", "Gaussian", "MODELS", "model_structure", "build_flow"]
+
+MODELS = ("maf", "maf_mog", "made", "made_mog", "real_nvp", "gaussian")
+
+
+def model_structure(model: str, num_layers: int, batch_norm) -> dict:
+  """The MAF arguments that make `model` (one of MODELS) out of a config's
+  num_layers and batch_norm: e.g. made_mog -> num_layers=0,
+  base='made_mog'. real_nvp and maf keep them as given."""
+  if model not in MODELS:
+    raise ValueError(f"model must be one of {', '.join(MODELS)}; got "
+                     f"{model!r}")
+  return {
+      "maf": {}, "real_nvp": {},
+      "maf_mog": dict(base="made_mog"),
+      "made": dict(num_layers=1, batch_norm=None, base="normal"),
+      "made_mog": dict(num_layers=0, batch_norm=None, base="made_mog"),
+      "gaussian": dict(num_layers=0, batch_norm=None, base="gaussian"),
+  }[model] | {key: value for key, value in (("num_layers", num_layers),
+                                             ("batch_norm", batch_norm))
+              if model in ("maf", "maf_mog", "real_nvp")}
+
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class MADEMoG(MAF):
+  """MADE MoG: one MADE whose every conditional is a mixture of
+  `num_components` Gaussians (maf_tf.mog); a MAF of no layers over that
+  density.
+
+  Example:
+    >>> model = MADEMoG(event_size=3, hidden_units=[8], num_components=2)
+    >>> tuple(model.sample(4, seed=0).shape)
+    (4, 3)
+  """
+
+  def __init__(self, *, event_size: int, hidden_units: Sequence[int] = (512,),
+               num_components: int = 10, context_size: int = 0,
+               log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
+               seed: int = 0, **kwargs):
+    kwargs.update(num_layers=0, base="made_mog", batch_norm=None)
+    super().__init__(event_size=event_size, hidden_units=hidden_units,
+                     num_components=num_components, context_size=context_size,
+                     log_scale_bound=log_scale_bound, seed=seed, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class Gaussian(MAF):
+  """The Gaussian baseline: a full-covariance Gaussian (one per class if
+  conditional) fitted in closed form by fit() (maf_tf.gaussian).
+
+  Example:
+    >>> import numpy as np
+    >>> model = Gaussian(event_size=2)
+    >>> model.compile()
+    >>> _ = model.fit(np.array([[0.0, 1.0], [2.0, 3.0]]), verbose=0)
+    >>> [float(v) for v in model.base.loc[0]]
+    [1.0, 2.0]
+  """
+
+  def __init__(self, *, event_size: int, context_size: int = 0, **kwargs):
+    kwargs.update(num_layers=0, base="gaussian", batch_norm=None)
+    super().__init__(event_size=event_size, context_size=context_size,
+                     **kwargs)
+
+
+def build_flow(description, conditional: bool = False, model: str = "maf",
+               **kwargs) -> MAF:
+  """The `model` (one of MODELS) for a dataset (a
+  maf_tf.data.DatasetDescription): over images with the logit
+  preprocessing (PixelMAF, PixelRealNVP) and the description's alpha and
+  image shape, else a MAF (or RealNVP); event size, and context size if
+  `conditional`, from the description. `kwargs` are MAF's other arguments
+  (num_layers and batch_norm as `model_structure` sets them).
+
+  Example:
+    >>> from maf_tf.data import DatasetDescription
+    >>> flow = build_flow(DatasetDescription("points", "tabular", 3),
+    ...                   num_layers=2, hidden_units=[8])
+    >>> type(flow).__name__, flow.event_size
+    ('MAF', 3)
+  """
+  kwargs.update(model_structure(model, kwargs.pop("num_layers", 5),
+                                kwargs.pop("batch_norm", None)))
+  kwargs.update(event_size=description.event_size,
+                context_size=description.context_size(conditional))
+  coupling = model == "real_nvp"
+  if description.kind != "image":
+    return (RealNVP if coupling else MAF)(**kwargs)
+  return (PixelRealNVP if coupling else PixelMAF)(
+      alpha=description.alpha, image_shape=description.image_shape, **kwargs)
