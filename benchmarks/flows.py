@@ -33,10 +33,16 @@ def image_presets():
 
 
 def flops_per_sample(config, size):
-  """2 x multiply-adds of one density pass (masks ignored)."""
-  widths = [size, *config.hidden_units, 2 * size]
-  return config.num_layers * 2 * sum(
-      a * b for a, b in zip(widths[:-1], widths[1:]))
+  """2 x multiply-adds of one density pass (masks ignored): the MAF
+  layers' MADEs (2 outputs per dimension) and, for a MADE MoG base, its
+  MADE (3K outputs per dimension)."""
+  def made(outputs):
+    widths = [size, *config.hidden_units, outputs * size]
+    return 2 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+  layers = {"made_mog": 0, "made": 1}.get(config.model, config.num_layers)
+  mog = made(3 * config.num_components) if config.model in (
+      "made_mog", "maf_mog") else 0
+  return layers * made(2) + mog
 
 
 def tfp_flows(config, size):

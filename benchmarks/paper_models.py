@@ -83,8 +83,8 @@ def score(model: str, conditional: bool, args) -> dict:
     report = json.load(stream)
   config = preset(args.dataset, model)
   paper = TABLE_2.get(("mnist", conditional, model_name(config)))
-  return {"name": model_name(config), "seconds": seconds, "paper": paper,
-          **report}
+  return {**report, "name": model_name(config), "seconds": seconds,
+          "paper": paper}
 
 
 def main(argv=None) -> int:

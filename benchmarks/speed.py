@@ -16,7 +16,9 @@ per call, ours through fit, TFP in one tf.function). The systems run
 round-robin for --rounds rounds (the machine's load drifts, so each keeps
 its best round); sampling is timed in the first round only.
 Systems: ours (float32), ours under the mixed_bfloat16 dtype policy (MADE
-matmuls in bfloat16), and TFP's
+matmuls in bfloat16), ours_maf_mog and ours_made_mog (the preset's sizes
+as MAF MoG and MADE MoG, K = 10; 100 samples with the fast sampler and the
+naive D-pass reference), and TFP's
 tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
 tfb.Permute (+ tfb.BatchNormalization where ours has batch norm), same sizes.
 Every process measures the machine's dense float32 matmul throughput (the
@@ -34,7 +36,9 @@ from benchmarks.flows import (flops_per_sample, image_presets, our_flow,
                               preset_config, tfp_flows)
 from benchmarks.timing import machine, matmul_flops, peak_mb, rate, seconds
 
-SYSTEMS = ("ours", "ours_bf16", "tfp")
+# ours_<model>: the preset's sizes as that model of the paper's family.
+MODEL_SYSTEMS = {"ours_maf_mog": "maf_mog", "ours_made_mog": "made_mog"}
+SYSTEMS = ("ours", "ours_bf16", *MODEL_SYSTEMS, "tfp")
 
 
 def measure(system, preset, sample):
@@ -44,6 +48,7 @@ def measure(system, preset, sample):
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from maf_tf import FusedAdam  # pylint: disable=import-outside-toplevel
   config, size = preset_config(preset)
+  config = config.replace(model=MODEL_SYSTEMS.get(system, "maf"))
   steps = 2 * config.steps_per_execution  # training steps per timed call
   result = {"matmul": matmul_flops()}  # the peak, in every child (noise)
   x100 = tf.random.uniform([100, size])
@@ -66,6 +71,12 @@ def measure(system, preset, sample):
         result[name] = seconds(lambda n, draw=draw: draw(tf.constant(n)))
         result.setdefault("peak_mb", peak_mb())  # before XLA's own peak
       result["peak_xla_mb"] = peak_mb()
+    elif system in MODEL_SYSTEMS and sample:
+      for name, sampler in (("sample", "fast"), ("sample_naive", "naive")):
+        draw = tf.function(lambda n, sampler=sampler: flow.sample(
+            n, seed=1, sampler=sampler))
+        result[name] = seconds(lambda n, draw=draw: draw(tf.constant(n)),
+                               warm_up=2)
   else:
     training, inference = tfp_flows(config, size)
     inference.log_prob(x100[:2])  # builds the networks
@@ -99,12 +110,17 @@ def table(figures, peak):
           "peak memory (train / all) | train, log_prob % of peak |",
           "|---|---|---|---|---|---|---|"]
   for preset, by_system in figures.items():
-    cost = flops_per_sample(*preset_config(preset))
+    config, size = preset_config(preset)
     tfp_ = by_system["tfp"]
     for system, r in by_system.items():
+      cost = flops_per_sample(config.replace(
+          model=MODEL_SYSTEMS.get(system, "maf")), size)
       sample = f"{r['sample']:.2f} s" if "sample" in r else "–"
       if "sample_xla" in r:
         sample += f" (XLA {r['sample_xla']:.2f} s)"
+      if "sample_naive" in r:
+        sample += (f" (naive {r['sample_naive']:.2f} s, "
+                   f"{r['sample_naive'] / r['sample']:.0f}× slower)")
       ratio = ["", "", ""]
       if system != "tfp":
         ratio[0] = f" ({r['train'] / tfp_['train']:.2f}×)"

@@ -10,6 +10,7 @@ from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
 from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS
+from maf_tf.real_nvp import MADE_ONLY
 
 __all__ = ["check_config", "CHOICES"]
 
@@ -33,12 +34,27 @@ POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
 NON_NEGATIVE_FLOATS = ("weight_decay", "clip_norm")
 
 
+def _check_model_fields(config: TrainConfig) -> None:
+  """A field the config's model does not use must keep its default: a
+  flag is never silently ignored."""
+  if config.model == "real_nvp":
+    for name, default in MADE_ONLY.items():
+      if name != "matmul_dtype" and getattr(config, name) != default:
+        raise ValueError(f"--{name} does not apply to --model=real_nvp (it "
+                         f"has no MADE); got {getattr(config, name)!r}")
+  if config.model not in ("maf", "real_nvp") and config.base != "normal":
+    raise ValueError(f"--model={config.model} sets its own base density; "
+                     f"--base applies to maf and real_nvp; got "
+                     f"{config.base!r}")
+
+
 def check_config(config: TrainConfig) -> None:
   """Raises ValueError (one line, naming what was expected) on a bad value."""
   for name, choices in CHOICES.items():
     value = getattr(config, name)
     if value not in choices:
       raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
+  _check_model_fields(config)
   for name in POSITIVE:
     value = getattr(config, name)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -90,8 +90,10 @@ class FullGaussian(keras.layers.Layer):
       context = tf.broadcast_to(context, tf.concat(
           [tf.shape(x)[:1], [self.context_size]], 0))
     weights = self._weights(x, context)
+    # [K, N, D]: each class's rows, weighted (0 for the other classes).
+    weighted = tf.transpose(weights)[:, :, None] * x[None]
     sums = (tf.reduce_sum(weights, 0), tf.matmul(weights, x, transpose_a=True),
-            tf.einsum("nk,ni,nj->kij", weights, x, x))
+            tf.matmul(weighted, x[None], transpose_a=True))
     replicas = tf.distribute.get_replica_context()
     if replicas is not None and replicas.num_replicas_in_sync > 1:
       sums = replicas.all_reduce(tf.distribute.ReduceOp.SUM, sums)

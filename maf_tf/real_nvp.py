@@ -24,7 +24,7 @@ from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.flows import MAF
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, initializers, soft_clamp
 
-__all__ = ["Coupling", "CouplingBijector", "RealNVP"]
+__all__ = ["Coupling", "CouplingBijector", "RealNVP", "MADE_ONLY"]
 
 
 def _network(sizes: Sequence[int], fan_in: int, outputs: int,
@@ -164,7 +164,7 @@ class RealNVP(MAF):
                **kwargs):
     for name in ("hidden_degrees", "affine", "initialization",
                  "matmul_dtype"):
-      if kwargs.get(name) not in (None, MAF_DEFAULTS[name]):
+      if kwargs.get(name) not in (None, MADE_ONLY[name]):
         raise ValueError(f"RealNVP takes no {name} (its coupling layers "
                          f"have no masks); got {name}={kwargs[name]!r}")
       kwargs.pop(name, None)
@@ -202,5 +202,7 @@ class RealNVP(MAF):
             for layer, inputs in zip(self.transforms, layer_inputs)]
 
 
-MAF_DEFAULTS = {"hidden_degrees": "sequential", "affine": "scale_then_shift",
+# MAF arguments of a MADE that a coupling layer has not: only their
+# defaults are accepted.
+MADE_ONLY = {"hidden_degrees": "sequential", "affine": "scale_then_shift",
                 "initialization": "identity", "matmul_dtype": None}
