@@ -155,8 +155,9 @@ def test_each_model_trains_from_initialisation_on_fashion_mnist(model):
 
 
 # Half the smallest gain of the four models, measured: digits 53 (made_mog)
-# to 121 (real_nvp), checkerboard 0.45 to 2.2, pinwheel 0.051 to 0.43.
-GAINS = {"digits": 20.0, "checkerboard": 0.2, "pinwheel": 0.025}
+# to 121 (real_nvp), pinwheel (the toy of the smallest gains) 0.051 to
+# 0.43. (Every model trains on all six toys in benchmarks.quality.)
+GAINS = {"digits": 20.0, "pinwheel": 0.025}
 
 
 @pytest.mark.parametrize("model", GRADIENT_MODELS)
