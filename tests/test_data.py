@@ -60,6 +60,23 @@ def test_idx_files_read_back_exactly(idx_dir):
   assert raw["train"][0].shape == (30, 28, 28, 1)
 
 
+@pytest.mark.parametrize("files_of, offered_as", [
+    ("fashion_mnist", "mnist"), ("mnist", "fashion_mnist")])
+def test_idx_files_of_the_other_dataset_are_refused(tmp_path, files_of,
+                                                    offered_as):
+  """The published files' first labels tell MNIST from Fashion-MNIST."""
+  for prefix, head in zip(("train", "t10k"),
+                          files.IDX_FINGERPRINTS[files_of]):
+    labels = np.array(head + (1, 2), np.uint8)
+    write_idx(tmp_path / f"{prefix}-images-idx3-ubyte",
+              np.zeros((12, 28, 28), np.uint8), False)
+    write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", labels, False)
+  with pytest.raises(DataError, match=f"--dataset={files_of}$"):
+    files.read_idx_dataset(str(tmp_path), image_spec(offered_as))
+  assert len(files.read_idx_dataset(str(tmp_path), image_spec(files_of))[
+      "train"][0]) == 12
+
+
 def test_idx_splits_take_validation_from_the_end(idx_dir):
   directory, arrays = idx_dir
   splits = load_splits("mnist", "idx", str(directory), validation_size=10)

@@ -146,6 +146,18 @@ def test_a_picture_of_2d_samples_shows_data_density_and_samples():
   # Each panel draws something: more than the white page and the axes.
   assert all(len(np.unique(panel.reshape(-1, 3), axis=0)) > 20
              for panel in thirds)
-  with pytest.raises(ValueError, match="needs images or 2-D points"):
+  with pytest.raises(ValueError, match="event size 3 needs data points"):
     pictures.samples_picture(MAF(event_size=3, num_layers=1,
                                  hidden_units=[4]), 5, seed=1)
+
+
+def test_a_picture_of_tabular_samples_is_marginals_of_data_and_samples():
+  flow = MAF(event_size=9, num_layers=1, hidden_units=[4], context_size=3)
+  points = np.random.default_rng(0).normal(size=(100, 9)).astype(np.float32)
+  picture = pictures.samples_picture(flow, 60, seed=1, title="wine",
+                                     points=points)
+  # Six panels side by side (dimensions 0-4 and the last), each drawn on.
+  assert picture.ndim == 3 and picture.shape[1] > 4 * picture.shape[0]
+  panels = np.array_split(picture[40:-20], 6, axis=1)
+  assert all(len(np.unique(panel.reshape(-1, 3), axis=0)) > 20
+             for panel in panels)

@@ -55,7 +55,8 @@ def test_each_model_trains_evaluates_and_exports(runs, model):
 def test_reports_name_the_papers_model_and_figure(model, name):
   from configs.paper import paper_result
   from configs.presets import preset
-  result = paper_result(preset("mnist", model).replace(conditional=True))
+  result = paper_result(preset("mnist_paper", model).replace(
+      conditional=True))
   if name == "MADE":  # Table 2 has no Gaussian MADE row
     assert result is None
     return

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from configs.build import build_model, load_data
-from configs.paper import paper_result
+from configs.paper import TABLE_2_DATASETS, paper_result
 from maf_tf.data import DataError, evaluation_dataset
 from maf_tf import evaluation
 from maf_tf.export import export_saved_model
@@ -62,7 +62,8 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
         *data.train, batch_size=config.eval_batch_size, seed=config.seed + 3,
         num_classes=model.context_size))
   scores = test_log_likelihoods(model, data, config)
-  report = {"run_dir": run_dir, "test_examples": len(data.test[0]),
+  report = {"run_dir": run_dir, "dataset": config.dataset,
+            "test_examples": len(data.test[0]),
             "recomputed_batch_norm": bool(recompute_batch_norm)}
   report.update(summarize(scores))
   report.update(extremes(scores))
@@ -120,7 +121,7 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
   image = pictures.samples_picture(
       model, count, config.seed + EVALUATION_SEED_OFFSET,
       f"{config.dataset}: samples of the evaluated model", data.test[0])
-  if model.image_shape is None:
+  if model.image_shape is None and model.event_size == 2:
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
     return
   pictures.save_png(image, os.path.join(run_dir, "evaluation_samples.png"))
@@ -137,8 +138,11 @@ def _describe(report: dict) -> str:
   lines = [f"{report['run_dir']}: {report['test_examples']} test examples"
            + (", batch norm recomputed on the training set"
               if report["recomputed_batch_norm"] else "")]
-  nats = ("nats per image, in logit space as in the paper's Table 2"
-          if "bits_per_dim" in report else "nats per point")
+  nats = "nats per point"
+  if "bits_per_dim" in report:
+    nats = "nats per image, in logit space" + (
+        " as in the paper's Table 2" if report.get("dataset") in
+        TABLE_2_DATASETS else "")
   units = {"log_likelihood": nats, "conditional_log_likelihood": nats,
            "bits_per_dim": "bits per pixel value, in pixel space",
            "conditional_bits_per_dim": "bits per pixel value, in pixel space"}
@@ -157,7 +161,10 @@ def _describe(report: dict) -> str:
                      + (f", {p['bits_per_dim']:.4g}" if "bits_per_dim" in p
                         else "") for p in report[key]))
   paper = report["paper"]
-  if paper:
+  if paper and "differs" in paper:
+    lines.append(f"paper, {paper['model']}: no figure shown, as this run "
+                 "is not like for like: " + "; ".join(paper["differs"]))
+  elif paper:
     lines.append(f"paper, {paper['model']}: log likelihood "
                  f"{paper['log_likelihood']} ± {paper['log_likelihood_2se']}"
                  + (f", bits/dim {paper['bits_per_dim']}"

@@ -171,7 +171,9 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   Images (a model with an image_shape): a grid of `count` samples,
   enlarged, one column per label for a conditional model. 2-D points: the
   data `points` (the first `count`), the learned density on [-4, 4]^2 and
-  `count` samples, side by side.
+  `count` samples, side by side. Other real vectors: histograms of a few
+  dimensions, data `points` against `count` samples (labels in turn for a
+  conditional model).
   """
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from maf_tf.pixel_flows import to_uint8  # pylint: disable=import-outside-toplevel
@@ -188,15 +190,53 @@ def samples_picture(model, count: int, seed: int, title: str = "",
 
 
 def _points_picture(model, count, seed, title, points) -> np.ndarray:
+  """2-D points: data, learned density, samples. Other real vectors:
+  marginal histograms of data against samples (`_marginals_png`)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from PIL import Image  # pylint: disable=import-outside-toplevel
-  if model.event_size != 2 or points is None:
-    raise ValueError("a picture of samples needs images or 2-D points; got "
-                     f"a model of event size {model.event_size}")
-  axis = np.linspace(-4, 4, 200, dtype=np.float32)
-  grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
-  density = np.exp(model.log_prob(grid).numpy()).reshape(200, 200)
-  samples = model.sample(count, seed=seed).numpy()
+  if points is None:
+    raise ValueError("a picture of samples of a model of event size "
+                     f"{model.event_size} needs data points; got None")
+  context = None
+  if model.context_size:  # labels in turn, as the image grids do
+    context = tf.one_hot(np.arange(count) % model.context_size,
+                         model.context_size)
+  samples = model.sample(count, context, seed=seed).numpy()
   buffer = io.BytesIO()
-  scatter_png([("data", points[:count]), ("learned density", density),
-               ("samples", samples)], buffer, title=title)
+  if model.event_size == 2 and not model.context_size:
+    axis = np.linspace(-4, 4, 200, dtype=np.float32)
+    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    density = np.exp(model.log_prob(grid).numpy()).reshape(200, 200)
+    scatter_png([("data", points[:count]), ("learned density", density),
+                 ("samples", samples)], buffer, title=title)
+  else:
+    _marginals_png(points, samples, buffer, title)
   return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def _marginals_png(points: np.ndarray, samples: np.ndarray, path,
+                   title: str = "", count: int = 6) -> None:
+  """Histograms of the first `count` dimensions (and the last, if D is
+  larger): data against samples, on the data's 0.5-99.5 percentile range."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  dims = list(range(min(count, points.shape[1])))
+  if points.shape[1] > count:
+    dims[-1] = points.shape[1] - 1
+  figure, axes = plt.subplots(1, len(dims), figsize=(2.5 * len(dims), 2.8),
+                              squeeze=False)
+  for axis, d in zip(axes[0], dims):
+    low, high = np.percentile(points[:, d], [0.5, 99.5])
+    margin = 0.1 * (high - low) or 1.0
+    bins = np.linspace(low - margin, high + margin, 40)
+    axis.hist(points[:, d], bins=bins, density=True, alpha=0.5,
+              label="data")
+    axis.hist(np.clip(samples[:, d], bins[0], bins[-1]), bins=bins,
+              density=True, alpha=0.5, label="samples")
+    axis.set_title(f"x[{d}]")
+  axes[0][0].legend(fontsize="small")
+  if title:
+    figure.suptitle(title)
+  figure.tight_layout()
+  _save_figure(figure, path, dpi=70)

@@ -9,6 +9,7 @@ from typing import Optional
 from absl import logging
 
 from configs.base import TrainConfig
+from configs.paper import TABLE_2_DATASETS
 from maf_tf.data import Splits, evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model, next_version
@@ -50,10 +51,13 @@ def write_results(run_dir: str, results: dict) -> None:
   lines = [f"{results['preset']}: {results['epochs']} epochs (best "
            f"{results['best_epoch']}), {results['train_seconds']} s"]
   images = "test_bits_per_dim" in results
+  unit = "point"
+  if images:
+    unit = "image (logit space" + (
+        ", as in the paper's Table 2)"
+        if results.get("dataset") in TABLE_2_DATASETS else ")")
   lines.append(f"test log-likelihood: {results['test_log_likelihood']:.2f} "
-               f"± {results['test_log_likelihood_2se']:.2f} nats per "
-               + ("image (logit space, as in the paper's Table 2)" if images
-                  else "point")
+               f"± {results['test_log_likelihood_2se']:.2f} nats per {unit}"
                + f", median {results['test_log_likelihood_median']:.2f}; "
                "± is 2 standard errors")
   if images:

@@ -1,19 +1,23 @@
 """Any dataset by name, as splits plus the description a model is built
-from: the image datasets (maf_tf.data.sources) and the 2-D toys
-(maf_tf.data.toys); `describe_arrays` describes tabular data of your own."""
+from: the image datasets (maf_tf.data.sources), the 2-D toys
+(maf_tf.data.toys) and the tabular sets (maf_tf.data.tabular: the MAF
+paper's UCI and BSDS300 benchmarks, two bundled scikit-learn sets);
+`describe_arrays` describes tabular data of your own."""
 
 from typing import Optional
 
 import numpy as np
 
 from maf_tf.data.sources import Splits, load_splits
-from maf_tf.data.specs import IMAGE_SPECS, DatasetDescription
+from maf_tf.data.specs import IMAGE_SPECS, DataError, DatasetDescription
+from maf_tf.data.tabular import TABULAR_SIZES, load_tabular
 from maf_tf.data.toys import TOYS, sample_toy
 
 __all__ = ["DATASETS", "TOY_EVALUATION_SIZE", "load_dataset",
            "describe_arrays"]
 
-DATASETS = tuple(sorted(IMAGE_SPECS)) + tuple(sorted(TOYS))
+DATASETS = (tuple(sorted(IMAGE_SPECS)) + tuple(sorted(TOYS))
+            + tuple(sorted(TABULAR_SIZES)))
 TOY_EVALUATION_SIZE = 10_000  # points in a toy's validation and test sets
 
 
@@ -27,11 +31,15 @@ def load_dataset(name: str, source: Optional[str] = None,
   Images come from `load_splits` (source, data_dir, validation_size; alpha
   overrides the dataset's logit constant). A toy draws toy_size training
   points from `seed` and TOY_EVALUATION_SIZE validation and test points
-  from seed + 1 and seed + 2.
+  from seed + 1 and seed + 2. A tabular set is read from data_dir (the
+  paper's data/ folder or the set's own; the bundled sets need none) and
+  split by its reference rule: source, validation_size and alpha do not
+  apply to it.
 
   Raises:
-    ValueError (DataError for images): an unknown name, bad or missing
-      files; the message lists what was expected.
+    ValueError (DataError for images and tabular sets): an unknown name,
+      an option that does not apply, bad or missing files; the message
+      lists what was expected.
   """
   if name in TOYS:
     arrays = [(sample_toy(name, size, seed + offset), None)
@@ -39,6 +47,14 @@ def load_dataset(name: str, source: Optional[str] = None,
                                    (1, TOY_EVALUATION_SIZE),
                                    (2, TOY_EVALUATION_SIZE))]
     return Splits(DatasetDescription(name, "toy", 2), *arrays)
+  if name in TABULAR_SIZES:
+    for option, value in (("source", source), ("alpha", alpha),
+                          ("validation_size", validation_size)):
+      if value is not None:
+        raise DataError(f"{option} does not apply to the tabular set "
+                        f"{name!r} (its splits and preprocessing are the "
+                        f"reference code's); got {value!r}")
+    return load_tabular(name, data_dir)
   if name not in IMAGE_SPECS:
     raise ValueError(f"unknown dataset {name!r}; expected one of "
                      f"{list(DATASETS)}")

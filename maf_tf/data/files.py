@@ -23,7 +23,7 @@ import numpy as np
 from maf_tf.data.specs import DataError, ImageSpec
 
 __all__ = ["read_idx", "read_idx_dataset", "read_cifar10_binary",
-           "read_numpy_dataset", "check_images"]
+           "read_numpy_dataset", "load_array", "check_images"]
 
 Arrays = Tuple[np.ndarray, np.ndarray]
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # by number of dimensions
@@ -83,14 +83,31 @@ def read_idx(path: str, ndim: int,
   return np.frombuffer(data, np.uint8).reshape(shape)
 
 
+# The first ten train and test labels of the published IDX files: the two
+# datasets share a format, so these tell one from the other.
+IDX_FINGERPRINTS = {
+    "mnist": ((5, 0, 4, 1, 9, 2, 1, 3, 1, 4), (7, 2, 1, 0, 4, 1, 4, 9, 5, 9)),
+    "fashion_mnist": ((9, 0, 0, 3, 0, 2, 7, 2, 5, 5),
+                      (9, 2, 1, 1, 6, 1, 4, 6, 5, 7)),
+}
+
+
 def read_idx_dataset(directory: str, spec: ImageSpec) -> Dict[str, Arrays]:
-  """MNIST or Fashion-MNIST from the four IDX files in `directory`."""
+  """MNIST or Fashion-MNIST from the four IDX files in `directory`;
+  DataError if they are the published files of the other one."""
   _require_dir(directory)
   splits = {}
   for split, prefix in (("train", "train"), ("test", "t10k")):
     images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"), 3)
     labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"), 1)
     splits[split] = check_images(images, labels, spec, f"{prefix} IDX files")
+  heads = tuple(tuple(int(v) for v in splits[split][1][:10])
+                for split in ("train", "test"))
+  for name, fingerprint in IDX_FINGERPRINTS.items():
+    if name != spec.name and heads == fingerprint:
+      raise DataError(f"the IDX files in {directory} are {name}'s (their "
+                      f"labels begin as {name}'s do), not {spec.name}'s; "
+                      f"train them with --dataset={name}")
   return splits
 
 
@@ -129,7 +146,7 @@ def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
     if os.path.isfile(archive):
       path = archive
     else:
-      arrays = {key: _load_array(_find(path, key + ".npy"))
+      arrays = {key: load_array(_find(path, key + ".npy"))
                 for key in ("x_train", "y_train", "x_test", "y_test")}
       return _numpy_splits(arrays, spec, path)
   if not os.path.isfile(path):
@@ -149,7 +166,7 @@ def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
   return _numpy_splits(arrays, spec, path)
 
 
-def _load_array(path: str) -> np.ndarray:
+def load_array(path: str) -> np.ndarray:
   """A .npy file, mapped before it is copied: a header that claims more
   data than the file holds fails to map instead of allocating its claim."""
   try:
