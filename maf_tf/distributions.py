@@ -15,6 +15,7 @@ import tensorflow_probability as tfp
 
 tfd = tfp.distributions
 
+from maf_tf import masks
 from maf_tf.gaussian import FullGaussian
 from maf_tf.mog import MADEMoGDensity
 
@@ -71,9 +72,7 @@ class GaussianMixture(_WithoutContext, keras.layers.Layer):
   def __init__(self, event_size: int, num_components: int = 10,
                seed: Optional[int] = None, **kwargs):
     super().__init__(**kwargs)
-    if num_components < 1:
-      raise ValueError(
-          f"num_components must be a positive integer; got {num_components}")
+    masks.check_positive("num_components", num_components)
     self.event_size = int(event_size)
     self.num_components = int(num_components)
     self.seed = seed

@@ -17,7 +17,8 @@ import tensorflow as tf
 
 from maf_tf import masks
 
-__all__ = ["MaskedDense", "MADE", "soft_clamp", "affine_to_base",
+__all__ = ["MaskedDense", "MADE", "soft_clamp", "check_log_scale_bound",
+           "affine_to_base",
            "affine_to_data", "affine_step", "autoregressive_inverse",
            "masked_kernel_copies", "frozen_kernels", "AFFINES",
            "INITIALIZATIONS"]
@@ -32,6 +33,14 @@ def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
   finite inputs never produce NaN or Inf.
   """
   return value / (1.0 + tf.abs(value) / bound)
+
+
+def check_log_scale_bound(bound: float) -> float:
+  """The bound of `soft_clamp` as a float; ValueError unless finite > 0."""
+  if not 0 < float(bound) < float("inf"):
+    raise ValueError(f"log_scale_bound must be a finite number > 0; got "
+                     f"{bound}")
+  return float(bound)
 
 
 AFFINES = ("scale_then_shift", "shift_then_scale")
@@ -314,13 +323,10 @@ class MADE(keras.layers.Layer):
     self.hidden_degrees = hidden_degrees
     self.order = order if isinstance(order, str) else [int(i) for i in order]
     self.context_size = int(context_size)
-    self.log_scale_bound = float(log_scale_bound)
+    self.log_scale_bound = check_log_scale_bound(log_scale_bound)
     self.seed = seed
     if self.context_size < 0:
       raise ValueError(f"context_size must be >= 0; got {context_size}")
-    if not 0 < self.log_scale_bound < float("inf"):
-      raise ValueError(f"log_scale_bound must be a finite number > 0; got "
-                       f"{log_scale_bound}")
     self.degrees = masks.made_degrees(self.event_size, self.hidden_units,
                                       self.order, hidden_degrees, seed,
                                       conditional=self.context_size > 0)

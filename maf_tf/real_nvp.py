@@ -22,7 +22,8 @@ import tensorflow as tf
 
 from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.flows import MAF
-from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, initializers, soft_clamp
+from maf_tf.made import (DEFAULT_LOG_SCALE_BOUND, check_log_scale_bound,
+                         initializers, soft_clamp)
 
 __all__ = ["Coupling", "CouplingBijector", "RealNVP", "MADE_ONLY"]
 
@@ -67,14 +68,11 @@ class Coupling(keras.layers.Layer):
     if event_size < 2:
       raise ValueError(f"a coupling layer needs event_size >= 2 (half the "
                        f"dimensions condition the rest); got {event_size}")
-    if not 0 < log_scale_bound < float("inf"):
-      raise ValueError(f"log_scale_bound must be a finite number > 0; got "
-                       f"{log_scale_bound}")
     self.event_size = int(event_size)
     self.hidden_units = [int(u) for u in hidden_units]
     self.activation = activation
     self.context_size = int(context_size)
-    self.log_scale_bound = float(log_scale_bound)
+    self.log_scale_bound = check_log_scale_bound(log_scale_bound)
     self.seed = seed
     self.passing = self.event_size // 2
     fan_in = self.passing + self.context_size

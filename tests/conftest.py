@@ -38,6 +38,14 @@ def square_grid(half_width=25.0, n=600):
   return np.stack([xx.ravel(), yy.ravel()], axis=1), (axis[1] - axis[0])**2
 
 
+def assert_integrates_to_one(model, context_of):
+  """A 2-D model's density sums to 1 (within 0.01) over `square_grid`;
+  context_of(model, n) gives its context for n points (or None)."""
+  points, cell = square_grid()
+  log_p = model.log_prob(points, context_of(model, len(points)))
+  assert abs(np.exp(log_p.numpy()).sum() * cell - 1.0) < 0.01
+
+
 def _bin_masses(points, weights, edges):
   """Sums of `weights` of 2-D points over the grid of `edges` x `edges`."""
   which = lambda p: np.clip(np.digitize(p, edges) - 1, 0,  # noqa: E731

@@ -135,6 +135,14 @@ def test_a_picture_of_image_samples_is_the_samples_in_a_grid():
         picture[top:top + cell:7, left:left + cell:7], image)
 
 
+def assert_panels_drawn(picture, count):
+  """Each of `count` side-by-side panels draws something: more colours
+  than the white page and the axes."""
+  panels = np.array_split(picture[40:-20], count, axis=1)
+  assert all(len(np.unique(panel.reshape(-1, 3), axis=0)) > 20
+             for panel in panels)
+
+
 def test_a_picture_of_2d_samples_shows_data_density_and_samples():
   flow = build_flow(DatasetDescription("two_moons", "toy", 2), num_layers=1,
                     hidden_units=[4])
@@ -142,10 +150,7 @@ def test_a_picture_of_2d_samples_shows_data_density_and_samples():
   picture = pictures.samples_picture(flow, 50, seed=1, title="moons",
                                      points=points)
   assert picture.ndim == 3 and picture.shape[1] > 2 * picture.shape[0]
-  thirds = np.array_split(picture[40:-20], 3, axis=1)
-  # Each panel draws something: more than the white page and the axes.
-  assert all(len(np.unique(panel.reshape(-1, 3), axis=0)) > 20
-             for panel in thirds)
+  assert_panels_drawn(picture, 3)
   with pytest.raises(ValueError, match="event size 3 needs data points"):
     pictures.samples_picture(MAF(event_size=3, num_layers=1,
                                  hidden_units=[4]), 5, seed=1)
@@ -156,8 +161,6 @@ def test_a_picture_of_tabular_samples_is_marginals_of_data_and_samples():
   points = np.random.default_rng(0).normal(size=(100, 9)).astype(np.float32)
   picture = pictures.samples_picture(flow, 60, seed=1, title="wine",
                                      points=points)
-  # Six panels side by side (dimensions 0-4 and the last), each drawn on.
+  # Six panels side by side (dimensions 0-4 and the last).
   assert picture.ndim == 3 and picture.shape[1] > 4 * picture.shape[0]
-  panels = np.array_split(picture[40:-20], 6, axis=1)
-  assert all(len(np.unique(panel.reshape(-1, 3), axis=0)) > 20
-             for panel in panels)
+  assert_panels_drawn(picture, 6)

@@ -429,8 +429,8 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=digits", "--num_cpu_devices=0"],
      "num_cpu_devices must be a positive integer; got 0"),
     (["--dataset=digits", "--model=foo"],
-     "model must be one of maf, maf_mog, made, made_mog, real_nvp, "
-     "gaussian; got 'foo'"),
+     "model must be one of ['maf', 'maf_mog', 'made', 'made_mog', "
+     "'real_nvp', 'gaussian']; got 'foo'"),
     (["--dataset=digits", "--model=real_nvp", "--affine=shift_then_scale"],
      "--affine does not apply to --model=real_nvp"),
     (["--dataset=digits", "--model=made_mog", "--base=mixture"],

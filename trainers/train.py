@@ -21,7 +21,6 @@ from configs.base import TrainConfig
 from configs.build import build_model, load_data
 from configs.checks import check_config
 from configs.presets import PRESETS, preset
-from maf_tf import MODELS
 from maf_tf.data import DataError, Splits, evaluation_dataset
 from maf_tf.data import steps_per_epoch as count_steps
 from maf_tf.data import training_dataset
@@ -241,11 +240,7 @@ def main(argv):
                        f"{', '.join(sorted(PRESETS))}), or --auto")
     runs = []
     for name in names:
-      model = FLAGS.model or "maf"
-      if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}; got "
-                         f"{model!r}")
-      config = config_from_flags(preset(name, model))
+      config = config_from_flags(preset(name, FLAGS.model or "maf"))
       check_config(config)
       if config.matmul_dtype:
         logging.warning("--matmul_dtype is deprecated; use --dtype_policy="

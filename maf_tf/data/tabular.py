@@ -46,7 +46,7 @@ from maf_tf.data.files import load_array
 from maf_tf.data.sources import Splits
 from maf_tf.data.specs import DataError, DatasetDescription
 
-__all__ = ["TABULAR_SIZES", "PAPER_SETS", "load_tabular",
+__all__ = ["TABULAR_SIZES", "PAPER_SETS", "LABELLED", "load_tabular",
            "split_by_position", "prune_correlated", "rare_minimum_columns",
            "GAS_CONVERSION"]
 
@@ -54,6 +54,7 @@ __all__ = ["TABULAR_SIZES", "PAPER_SETS", "load_tabular",
 TABULAR_SIZES = {"power": 6, "gas": 8, "hepmass": 21, "miniboone": 43,
                  "bsds300": 63, "wine": 13, "breast_cancer": 30}
 PAPER_SETS = ("power", "gas", "hepmass", "miniboone", "bsds300")
+LABELLED = ("wine", "breast_cancer")  # the sets that come with class labels
 FOLDERS = {"power": "power", "gas": "gas", "hepmass": "hepmass",
            "miniboone": "miniboone", "bsds300": "BSDS300"}
 SHUFFLE_SEED = 42          # POWER's RandomState in the reference code
