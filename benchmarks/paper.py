@@ -31,6 +31,7 @@ import json
 import os
 import subprocess
 import sys
+import traceback
 from typing import Optional
 
 from maf_tf.data import IMAGE_SPECS, DATASETS
@@ -122,6 +123,7 @@ def _evaluate(run_dir: str) -> dict:
   try:
     return evaluate.evaluate(run_dir, recompute_batch_norm=True)
   except Exception as error:  # pylint: disable=broad-except
+    traceback.print_exc()  # the table keeps one line; the whole on stderr
     return {"error": f"trainers.evaluate: {type(error).__name__}: "
                      + str(error).splitlines()[0]}
 

@@ -78,7 +78,9 @@ HELP = {
               "or sklearn. Default: the dataset's own (tfds; sklearn for "
               "digits).",
     "data_dir": "Directory of the dataset's files (for idx, cifar_binary, "
-                "numpy) or tfds's data directory. Default: tfds's own.",
+                "numpy) or tfds's data directory (default: tfds's own); for "
+                "power, gas, hepmass, miniboone and bsds300, the MAF "
+                "paper's data/ folder.",
     "validation_size": "Training images held out for validation. Default: "
                        "the dataset's (10000 for MNIST, 5000 for CIFAR-10).",
     "flips": "Add horizontally mirrored training images (CIFAR-10).",

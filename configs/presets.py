@@ -11,7 +11,8 @@
                    norm after each, Adam 1e-4, batch 100, patience 30, L2
                    1e-6: the paper's protocol, not measured here (the files
                    are not on this machine). wine and breast_cancer (a few
-                   hundred points): small MADEs, measured (README).
+                   hundred points): 5 x [128, 128], batch norm after each,
+                   Adam 1e-3, batch 32, measured (README).
 Every image preset puts batch norm after every MADE (the paper's placement)
 and keeps the library's MADE defaults (identity start, log-scale bound 3);
 MNIST and Fashion-MNIST train at Adam 1e-3, which measured best at equal
@@ -35,9 +36,12 @@ _TOY = TrainConfig(num_layers=5, hidden_units=(64, 64), learning_rate=1e-3,
 # improving for 30 epochs (epochs is only a cap).
 _UCI = TrainConfig(batch_norm="after_each", epochs=1000, patience=30,
                    eval_batch_size=10_000, sample_every=50, num_samples=2000)
-_SMALL_TABLE = TrainConfig(num_layers=5, hidden_units=(64, 64),
-                           learning_rate=1e-3, batch_size=32, epochs=1000,
-                           patience=30, eval_batch_size=1000, sample_every=100,
+# A few hundred points (wine, breast_cancer): chosen on validation NLL
+# among MADE widths 32, 64, 128, 256 with and without batch norm (README).
+_SMALL_TABLE = TrainConfig(num_layers=5, hidden_units=(128, 128),
+                           batch_norm="after_each", learning_rate=1e-3,
+                           batch_size=32, epochs=1000, patience=30,
+                           eval_batch_size=1000, sample_every=100,
                            num_samples=500)
 
 PRESETS = {
