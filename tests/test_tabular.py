@@ -254,6 +254,12 @@ def test_the_trainer_runs_power_from_the_published_layout(tmp_path):
   with open(run_dir / "results.txt") as stream:
     assert "nats per point" in stream.read()
   assert os.path.isfile(run_dir / "samples.png")
+  from trainers import evaluate
+  report = evaluate.evaluate(str(run_dir), recompute_batch_norm=True)
+  assert np.isfinite(report["log_likelihood"])
+  assert report["paper"] is None  # the paper has no MAF(2)
+  for picture in ("evaluation_samples.png", "latents.png"):
+    assert os.path.isfile(run_dir / picture)
   error = run_in_process(["--dataset=gas", f"--data_dir={tmp_path}/data",
                           f"--model_dir={tmp_path}/gas_run"])
   assert "missing file ethylene_CO.npy or ethylene_CO.txt" in error

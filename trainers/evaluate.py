@@ -126,9 +126,11 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
     return
   pictures.save_png(image, os.path.join(run_dir, "evaluation_samples.png"))
   count = min(len(data.test[0]), 2000)
-  x = next(iter(evaluation_dataset(data.test[0][:count], data.test[1][:count],
-                                   batch_size=count, seed=config.seed + 2,
-                                   num_classes=model.context_size)))
+  x, labels = data.test
+  x = next(iter(evaluation_dataset(
+      x[:count], None if labels is None else labels[:count],
+      batch_size=count, seed=config.seed + 2,
+      num_classes=model.context_size)))
   z, _ = model.to_base(*tf.nest.flatten(x))
   pictures.latent_figure(z.numpy(), os.path.join(run_dir, "latents.png"),
                          seed=config.seed)
