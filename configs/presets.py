@@ -52,7 +52,7 @@ PRESETS = {
     "cifar10": _CIFAR10,
     "cifar10_paper": _CIFAR10.replace(hidden_units=(2048, 2048)),
     "digits": TrainConfig(dataset="digits", num_layers=5, hidden_units=(256,),
-                          learning_rate=1e-3, epochs=100, patience=10,
+                          learning_rate=1e-3, epochs=1000, patience=10,
                           batch_size=100, eval_batch_size=300),
     **{name: _TOY.replace(dataset=name) for name in (
         "two_moons", "circles", "eight_gaussians", "checkerboard",

@@ -4,6 +4,7 @@ in the official layouts (and tfds mock data)."""
 import gzip
 import io
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -100,6 +101,26 @@ def test_cifar_binary_records_become_hwc_images(tmp_path):
   assert splits.train[1][0] == first[0]
   assert [len(s[1]) for s in (splits.train, splits.validation,
                               splits.test)] == [18, 2, 3]
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.array([0.0, np.nan, 2.0]), "got float64 with NaN or infinite values"),
+    (np.array([0.0, 1.5, 2.0]), "got float64 with fractions"),
+    (np.array(["0", "1", "2"]), "got dtype <U1"),
+    (np.array([True, False, True]), "got dtype bool")])
+def test_labels_that_are_not_integers_are_refused(tmp_path, labels, message):
+  archive = tmp_path / "mnist.npz"
+  np.savez(archive, x_train=np.zeros((3, 28, 28), np.uint8), y_train=labels,
+           x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.arange(3))
+  with pytest.raises(DataError, match="labels must be integers 0..9; "
+                     + re.escape(message)):
+    load_splits("mnist", "numpy", str(archive), validation_size=1)
+  # Whole numbers stored as floats are labels.
+  np.savez(archive, x_train=np.zeros((3, 28, 28), np.uint8),
+           y_train=np.array([0.0, 9.0, 2.0]),
+           x_test=np.zeros((3, 28, 28), np.uint8), y_test=np.arange(3))
+  splits = load_splits("mnist", "numpy", str(archive), validation_size=1)
+  assert splits.train[1].dtype == np.int64
 
 
 def test_paper_split_sizes_for_full_sized_files(tmp_path):

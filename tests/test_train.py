@@ -435,6 +435,8 @@ def test_steps_per_execution_gives_the_same_weights():
      "--affine does not apply to --model=real_nvp"),
     (["--dataset=digits", "--model=made_mog", "--base=mixture"],
      "--model=made_mog sets its own base density"),
+    (["--dataset=two_moons", "--conditional"],
+     "a conditional model needs class labels, and two_moons has none"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
   run_dir = tmp_path / "run"

@@ -75,6 +75,7 @@ def train(name: str, config: TrainConfig, model_dir: str,
           options: RunOptions = RunOptions()) -> dict:
   """One run; returns the results written to model_dir/results.json."""
   data = load_data(config)
+  data.description.context_size(config.conditional)  # labels if needed
   if config.batch_size > len(data.train[0]):
     raise ValueError(f"batch_size must be at most the {len(data.train[0])} "
                      f"training examples; got {config.batch_size}")

@@ -204,6 +204,21 @@ def _numpy_splits(arrays, spec, where) -> Dict[str, Arrays]:
           for split in ("train", "test")}
 
 
+def _check_integral(labels: np.ndarray, expected: str) -> None:
+  """DataError unless labels are integers: an integer dtype, or floats
+  that are all finite whole numbers (no NaN, no fractions, no strings)."""
+  if np.issubdtype(labels.dtype, np.integer) and labels.dtype != np.bool_:
+    return
+  if np.issubdtype(labels.dtype, np.floating):
+    finite = np.isfinite(labels)
+    if finite.all() and (labels == np.round(labels)).all():
+      return
+    raise DataError(f"{expected}; got {labels.dtype} with "
+                    + ("NaN or infinite values" if not finite.all()
+                       else "fractions"))
+  raise DataError(f"{expected}; got dtype {labels.dtype}")
+
+
 def check_images(images: np.ndarray, labels: np.ndarray, spec: ImageSpec,
                  what: str) -> Arrays:
   """Images as uint8 [N, H, W, C] matching `spec`, labels as int64 [N]."""
@@ -224,6 +239,8 @@ def check_images(images: np.ndarray, labels: np.ndarray, spec: ImageSpec,
     images = images.astype(np.uint8)
   if len(labels) != len(images):
     raise DataError(f"{what}: {len(labels)} labels for {len(images)} images")
+  _check_integral(labels, f"{what}: labels must be integers 0.."
+                  f"{spec.num_classes - 1}")
   if labels.size and (labels.min() < 0 or labels.max() >= spec.num_classes):
     raise DataError(f"{what}: labels must be in 0..{spec.num_classes - 1}; "
                     f"got {labels.min()}..{labels.max()}")

@@ -101,5 +101,10 @@ class DatasetDescription:
                spec.num_classes, spec.alpha if alpha is None else alpha)
 
   def context_size(self, conditional: bool) -> int:
-    """The width of a model's context: num_classes if conditional."""
+    """The width of a model's context: num_classes if conditional;
+    DataError if conditional on a dataset without labels."""
+    if conditional and not self.num_classes:
+      raise DataError(f"a conditional model needs class labels, and "
+                      f"{self.name} has none; train it without "
+                      "--conditional")
     return self.num_classes if conditional else 0
