@@ -251,6 +251,8 @@ EVALUATE = [
     ("no checkpoints", lambda run: [f"--model_dir={run}"],
      lambda run: shutil.rmtree(os.path.join(run, "checkpoints")),
      "has no checkpoints/best to evaluate"),
+    ("a dataset name that is a path", lambda run: ["--dataset=../../x"],
+     None, r"unknown dataset '\.\./\.\./x'; expected one of"),
 ]
 
 

@@ -1,6 +1,7 @@
 """The trainer end to end: outputs, strategies, resume, guards, bad flags."""
 
 import glob
+import json
 import os
 import re
 import signal
@@ -471,6 +472,39 @@ def test_a_different_config_never_overwrites_a_run(tmp_path):
   kept = [p for p in os.listdir(tmp_path) if p.startswith("run.previous-")]
   assert len(kept) == 1
   assert (tmp_path / kept[0] / "results.json").read_text() == before
+
+
+@pytest.mark.parametrize("name", [".lock", "train.log", "training_log.csv",
+                                  "checkpoints", "tensorboard"])
+def test_a_link_in_the_run_directory_is_refused(tmp_path, name):
+  """A run writes only inside its directory: a symbolic link where it
+  appends or writes in place is refused, and its target left alone."""
+  outside = tmp_path / "outside"
+  outside.write_text("keep me\n")
+  run_dir = tmp_path / "run"
+  run_dir.mkdir()
+  os.symlink(outside, run_dir / name)
+  error = run_in_process(["--dataset=two_moons", "--toy_size=500",
+                          "--epochs=1", f"--model_dir={run_dir}"])
+  assert error.endswith(f"{run_dir / name} is a symbolic link; a run "
+                        "writes only inside its own directory: remove the "
+                        "link")
+  assert outside.read_text() == "keep me\n"
+  assert sorted(os.listdir(run_dir)) == [name]
+
+
+def test_a_moved_run_is_finished_where_it_lands(tmp_path):
+  """results.json names its export by version: a finished run moved
+  elsewhere and run again exports nothing new and rewrites nothing."""
+  args = ["--dataset=two_moons", "--toy_size=500", "--epochs=1",
+          "--num_layers=1", "--hidden_units=8"]
+  assert run_in_process([*args, f"--model_dir={tmp_path / 'a'}"]) is None
+  os.rename(tmp_path / "a", tmp_path / "b")
+  before = (tmp_path / "b" / "results.json").read_text()
+  assert json.loads(before)["saved_model_version"] == 1
+  assert run_in_process([*args, f"--model_dir={tmp_path / 'b'}"]) is None
+  assert (tmp_path / "b" / "results.json").read_text() == before
+  assert not (tmp_path / "b" / "2").exists()
 
 
 def test_the_deprecated_matmul_dtype_flag_warns(tmp_path, caplog):

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from configs.build import build_model, load_data
 from configs.paper import TABLE_2_DATASETS, paper_result
+from configs.presets import PRESETS
 from maf_tf.data import DataError, evaluation_dataset
 from maf_tf import evaluation
 from maf_tf.export import export_saved_model
@@ -180,6 +181,10 @@ def main(argv):
   if len(argv) > 1:
     sys.exit(f"evaluate: error: unexpected arguments {argv[1:]}")
   try:
+    if not FLAGS.model_dir and FLAGS.dataset and FLAGS.dataset not in PRESETS:
+      # a name, never a path: saved_models/<name> is the run evaluated
+      raise ValueError(f"unknown dataset {FLAGS.dataset!r}; expected one "
+                       f"of {sorted(PRESETS)}")
     run_dir = FLAGS.model_dir or (FLAGS.dataset and
                                   os.path.join("saved_models", FLAGS.dataset))
     if not run_dir:

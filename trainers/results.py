@@ -73,28 +73,42 @@ def write_results(run_dir: str, results: dict) -> None:
 
 def name_export(run_dir: str, results: dict) -> None:
   """Names the SavedModel version the run exports to, before it is
-  written: a rerun of a run killed meanwhile finishes that export."""
-  results["saved_model"] = os.path.join(run_dir, str(next_version(run_dir)))
+  written: a rerun of a run killed meanwhile finishes that export. The
+  version (relative to the run) is what counts: a run moved or addressed
+  by another path finds its export there (saved_model, the path, is for
+  people)."""
+  version = next_version(run_dir)
+  results["saved_model_version"] = version
+  results["saved_model"] = os.path.join(run_dir, str(version))
 
 
-def export_missing(results: dict) -> bool:
-  """Whether the export results.json names is not (completely) there."""
-  path = results.get("saved_model")
-  return bool(path) and not os.path.isfile(os.path.join(path,
-                                                        "saved_model.pb"))
+def _export_version(results: dict) -> Optional[int]:
+  if "saved_model_version" in results:
+    return int(results["saved_model_version"])
+  path = results.get("saved_model")  # results.json of earlier runs
+  return int(os.path.basename(os.path.normpath(path))) if path else None
+
+
+def export_missing(run_dir: str, results: dict) -> bool:
+  """Whether the export results.json names is not (completely) in
+  run_dir."""
+  version = _export_version(results)
+  return version is not None and not os.path.isfile(
+      os.path.join(run_dir, str(version), "saved_model.pb"))
 
 
 def export_run(model, run_dir: str, results: dict) -> None:
   """Exports the model to the version results.json names, unless it is
   there already; if another export took that version meanwhile, to the
   next free one, and results.json says so."""
-  if not export_missing(results):
+  if not export_missing(run_dir, results):
     return
   try:
-    export_saved_model(model, run_dir,
-                       int(os.path.basename(results["saved_model"])))
+    export_saved_model(model, run_dir, _export_version(results))
   except ValueError:  # the version exists: not ours
     results["saved_model"] = export_saved_model(model, run_dir)
+    results["saved_model_version"] = int(os.path.basename(
+        results["saved_model"]))
     write_results(run_dir, results)
 
 

@@ -17,7 +17,8 @@ from absl import logging
 from configs.base import TrainConfig
 
 __all__ = ["RunError", "prepare_run_dir", "RESUMABLE_FIELDS", "write_file",
-           "write_json", "read_config", "lock_run_dir", "remove_leftovers"]
+           "write_json", "read_config", "lock_run_dir", "remove_leftovers",
+           "refuse_links"]
 
 # Fields a resumed run may change: they do not alter what was trained.
 RESUMABLE_FIELDS = {"epochs", "patience", "max_bad_steps", "sample_every",
@@ -26,6 +27,11 @@ RESUMABLE_FIELDS = {"epochs", "patience", "max_bad_steps", "sample_every",
 
 
 LOCK = ".lock"
+# What a run opens in place (appends to, or writes inside) rather than
+# replacing whole with write_file: a symbolic link there would lead its
+# writes out of the run directory, so the run refuses it.
+OPENED_IN_PLACE = (LOCK, "train.log", "training_log.csv", "checkpoints",
+                   "tensorboard")
 # What a run directory may hold before its run started: this module's own
 # files, left by a process killed before it wrote config.json.
 _NOT_A_RUN_YET = {LOCK}
@@ -102,6 +108,16 @@ def _temporaries(run_dir: str) -> set:
           and (n.endswith(".tmp") or n.startswith(".export-"))}
 
 
+def refuse_links(run_dir: str) -> None:
+  """ValueError if something a run opens in place (OPENED_IN_PLACE) is a
+  symbolic link: a run writes only inside its own directory."""
+  for name in OPENED_IN_PLACE:
+    path = os.path.join(run_dir, name)
+    if os.path.islink(path):
+      raise ValueError(f"{path} is a symbolic link; a run writes only "
+                       "inside its own directory: remove the link")
+
+
 def lock_run_dir(run_dir: str):
   """An exclusive lock on `run_dir` (created if missing) for as long as the
   returned file stays open: a second training process on the same run is
@@ -111,7 +127,17 @@ def lock_run_dir(run_dir: str):
     ValueError: another process holds the run.
   """
   os.makedirs(run_dir, exist_ok=True)
-  stream = open(os.path.join(run_dir, LOCK), "a+")
+  refuse_links(run_dir)
+  try:  # O_NOFOLLOW: never through a link put there after the check
+    handle = os.open(os.path.join(run_dir, LOCK), os.O_RDWR | os.O_CREAT
+                     | os.O_APPEND | os.O_NOFOLLOW, 0o666)
+  except OSError as error:
+    if error.errno != errno.ELOOP:
+      raise
+    raise ValueError(f"{os.path.join(run_dir, LOCK)} is a symbolic link; a "
+                     "run writes only inside its own directory: remove the "
+                     "link") from None
+  stream = os.fdopen(handle, "a+")
   try:
     fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
   except OSError as error:

@@ -154,7 +154,7 @@ def _finished_again(run_dir: str, results: dict, model, checkpoints,
   off."""
   logging.info("%s has finished already: nothing to do (results in %s)",
                run_dir, os.path.join(run_dir, "results.json"))
-  if chief and run_results.export_missing(results):
+  if chief and run_results.export_missing(run_dir, results):
     checkpoints.restore_best()
     run_results.export_run(model, run_dir, results)
   return results
