@@ -102,6 +102,25 @@ def test_multi_worker_on_two_processes_agree(tmp_path):
   assert training_log(run_dir) == training_log(run_dir + ".worker-1")
 
 
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143),
+                                        (signal.SIGINT, 130)])
+def test_a_stopped_run_says_how_to_resume_in_one_line(tmp_path, stop, code):
+  run_dir = str(tmp_path / "run")
+  process = command(["--dataset=two_moons", "--toy_size=30000",
+                     "--epochs=50", "--num_layers=2", "--hidden_units=32",
+                     f"--model_dir={run_dir}"])
+  first = os.path.join(run_dir, "checkpoints", "latest", "checkpoint")
+  while not os.path.exists(first) and process.poll() is None:
+    time.sleep(0.05)
+  process.send_signal(stop)
+  _, err = process.communicate(timeout=120)
+  assert process.returncode == code
+  assert "Traceback" not in err
+  assert err.strip().splitlines()[-1] == (
+      f"train: stopped by {signal.Signals(stop).name}; the same command "
+      "resumes the run from its last finished epoch")
+
+
 def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
   args = ["--dataset=two_moons", "--toy_size=30000", "--epochs=3",
           "--num_layers=2", "--hidden_units=32", "--sample_every=100",

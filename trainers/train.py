@@ -10,6 +10,7 @@ config (preset + overrides, checked), a strategy and RunOptions. Run
 
 import dataclasses
 import os
+import signal
 import sys
 import time
 
@@ -266,13 +267,32 @@ def main(argv):
       tf.config.experimental.enable_op_determinism()
     options = RunOptions(FLAGS.fresh, FLAGS.summary_steps,
                          FLAGS.progress_seconds)
+    signal.signal(signal.SIGTERM, _stop)
     for name, config, model_dir in runs:
       train(name, config, model_dir, strategy, options)
+  except (KeyboardInterrupt, Stopped) as stop:
+    code = stop.code if isinstance(stop, Stopped) else 128 + signal.SIGINT
+    print(f"train: stopped by {signal.Signals(code - 128).name}; the same "
+          "command resumes the run from its last finished epoch",
+          file=sys.stderr)
+    sys.exit(code)
   except (ValueError, DataError, RunError, OSError) as error:
     # OSError: a run directory that cannot be written (read-only, full).
     sys.exit(f"train: error: {error}")
   except tf.errors.OpError as error:  # e.g. a checkpoint on a full disk
     sys.exit(f"train: error: {op_error_line(error)}")
+
+
+class Stopped(BaseException):
+  """SIGTERM during a run; `code` is the exit status (128 + signal)."""
+
+  def __init__(self, signum: int):
+    super().__init__(signum)
+    self.code = 128 + signum
+
+
+def _stop(signum, frame):  # pylint: disable=unused-argument
+  raise Stopped(signum)
 
 
 def run():
