@@ -348,8 +348,7 @@ class MAF(FlowTraining, keras.Model):
     """
     context = inputs.sample_context(n, context, self.context_size,
                                     self.compute_dtype)
-    if isinstance(seed, int):
-      seed = tf.constant([seed, 0], dtype=tf.int32)
+    seed = inputs.sample_seed(seed)
     z = self.base.sample(n, context, seed, sampler)
     if jit_compile:
       return compiled_to_data(self, sampler)(z, context)

@@ -7,7 +7,10 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["events", "context_for", "sample_context", "hidden_units"]
+__all__ = ["events", "context_for", "sample_context", "sample_seed",
+           "hidden_units", "INT32_MAX"]
+
+INT32_MAX = 2**31 - 1  # sample counts and seeds end up as int32
 
 
 def _shape(value: tf.Tensor):
@@ -55,9 +58,16 @@ def sample_context(n, context, context_size: int,
                    dtype) -> Optional[tf.Tensor]:
   """The context of `n` samples: [C] shared by all or [n, C]; n must be a
   non-negative integer (or a tensor)."""
-  if not tf.is_tensor(n):
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-      raise ValueError(f"n must be a non-negative integer; got {n!r}")
+  if tf.is_tensor(n):
+    if not n.dtype.is_integer or n.shape.rank != 0:
+      raise ValueError(f"n must be a non-negative integer; got a tensor of "
+                       f"dtype {n.dtype.name} and shape {n.shape.as_list()}")
+    if tf.executing_eagerly() and not 0 <= int(n) <= INT32_MAX:
+      raise ValueError(f"n must be an integer in 0..{INT32_MAX}; got "
+                       f"{int(n)}")
+  elif isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not (
+      0 <= n <= INT32_MAX):
+    raise ValueError(f"n must be an integer in 0..{INT32_MAX}; got {n!r}")
   context = context_for(context, context_size, "sample", dtype)
   if context is not None and context.shape.rank == 1:
     return tf.broadcast_to(context, [n, context_size])
@@ -67,6 +77,19 @@ def sample_context(n, context, context_size: int,
                      f"[n={n}, {context_size}]; got shape "
                      f"{context.shape.as_list()}")
   return context
+
+
+def sample_seed(seed) -> Optional[tf.Tensor]:
+  """A stateless seed [2] from an int in 0..INT32_MAX (the range of the
+  SavedModel's int32 seed, so both give the same samples), a seed tensor
+  [2], or None."""
+  if seed is None or tf.is_tensor(seed):
+    return seed
+  if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or \
+      not 0 <= seed <= INT32_MAX:
+    raise ValueError(f"seed must be an integer in 0..{INT32_MAX}, a "
+                     f"stateless seed tensor [2] or None; got {seed!r}")
+  return tf.constant([int(seed), 0], dtype=tf.int32)
 
 
 def hidden_units(units) -> list:

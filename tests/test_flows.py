@@ -92,6 +92,10 @@ def test_samples_are_reproducible_with_a_seed_and_invert_exactly():
   flow = FLOWS["maf_batch_norm"]()
   first = flow.sample(5, seed=3)
   np.testing.assert_array_equal(first, flow.sample(5, seed=3))
+  np.testing.assert_array_equal(first, flow.sample(np.int64(5),
+                                                   seed=np.int64(3)))
+  np.testing.assert_array_equal(first, flow.sample(tf.constant(5),
+                                                   seed=tf.constant([3, 0])))
   assert not np.allclose(first, flow.sample(5, seed=4))
   z, _ = flow.to_base(first)
   np.testing.assert_allclose(flow.to_data(z), first, atol=1e-8)
