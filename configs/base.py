@@ -49,6 +49,7 @@ class TrainConfig:
   epochs: int = 200
   patience: int = 30
   max_bad_steps: int = 10
+  max_parameters: int = 1_000_000_000  # refuse larger models (memory)
   steps_per_execution: int = 10       # train steps per Keras call (speed)
   seed: int = 0
   # Outputs.
@@ -118,6 +119,9 @@ HELP = {
     "patience": "Stop after this many epochs without a better validation "
                 "NLL.",
     "max_bad_steps": "Stop after this many consecutive non-finite steps.",
+    "max_parameters": "Refuse a model with more weights than this before "
+                      "anything is allocated (each weight also has a mask: "
+                      "about 8 bytes per weight in float32).",
     "steps_per_execution": "Training steps per call into the graph (speed "
                            "only).",
     "seed": "Seed of the model, the data order and the noise.",

@@ -5,6 +5,7 @@ import os
 
 from configs.base import TrainConfig
 from maf_tf.bijectors import check_alpha
+from maf_tf.data import IMAGE_SPECS, TABULAR_SIZES, TOYS
 from maf_tf.distributions import BASES
 from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
 from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
@@ -30,7 +31,10 @@ CHOICES = {
 }
 POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
             "epochs", "patience", "max_bad_steps", "sample_every",
-            "num_samples", "toy_size", "steps_per_execution")
+            "num_samples", "toy_size", "steps_per_execution",
+            "max_parameters")
+MAX_TOY_SIZE = 10_000_000     # points of a 2-D toy drawn into memory
+MAX_PICTURE_VALUES = 10**7    # num_samples x D of a sample picture
 NON_NEGATIVE_FLOATS = ("weight_decay", "clip_norm")
 
 
@@ -48,8 +52,55 @@ def _check_model_fields(config: TrainConfig) -> None:
                      f"{config.base!r}")
 
 
-def check_config(config: TrainConfig) -> None:
-  """Raises ValueError (one line, naming what was expected) on a bad value."""
+def event_size(dataset: str):
+  """D of a named dataset, or None for a name this project has not."""
+  if dataset in IMAGE_SPECS:
+    return IMAGE_SPECS[dataset].event_size
+  return 2 if dataset in TOYS else TABULAR_SIZES.get(dataset)
+
+
+def model_weights(config: TrainConfig, size: int) -> int:
+  """How many weights the config's model has for D = size (masked
+  kernels counted whole, as they are allocated): a MADE per layer, and
+  a MADE with 3K outputs per dimension for a MoG base."""
+  def made(outputs_per_dimension: int) -> int:
+    widths = [size, *config.hidden_units]
+    hidden = sum(a * b for a, b in zip(widths, widths[1:]))
+    return hidden + config.hidden_units[-1] * size * outputs_per_dimension
+  layers = {"made": 1, "made_mog": 0, "gaussian": 0}.get(config.model,
+                                                         config.num_layers)
+  total = layers * made(2)
+  if config.model in ("maf_mog", "made_mog"):
+    total += made(3 * config.num_components)
+  return total
+
+
+def _check_cost(config: TrainConfig) -> None:
+  """What the config would allocate, before anything is: the model's
+  weights and a sample picture."""
+  if config.toy_size > MAX_TOY_SIZE:
+    raise ValueError(f"toy_size must be at most {MAX_TOY_SIZE}; got "
+                     f"{config.toy_size}")
+  size = event_size(config.dataset)
+  if size is None:
+    return
+  weights = model_weights(config, size)
+  if weights > config.max_parameters:
+    raise ValueError(f"this model would have {weights:,} weights, more "
+                     f"than max_parameters={config.max_parameters:,} "
+                     "(about 8 bytes each with its mask); raise "
+                     "--max_parameters to allow it")
+  if config.num_samples * size > MAX_PICTURE_VALUES:
+    raise ValueError(f"num_samples must be at most "
+                     f"{MAX_PICTURE_VALUES // size} for {config.dataset} "
+                     f"(a sample picture of at most {MAX_PICTURE_VALUES} "
+                     f"values); got {config.num_samples}")
+
+
+def check_config(config: TrainConfig, files: bool = True) -> None:
+  """Raises ValueError (one line, naming what was expected) on a bad value;
+  files=False skips whether data_dir exists (a saved config's data may
+  have moved: evaluate takes another)."""
   for name, choices in CHOICES.items():
     value = getattr(config, name)
     if value not in choices:
@@ -76,12 +127,13 @@ def check_config(config: TrainConfig) -> None:
   if not config.log_scale_bound > 0:
     raise ValueError(f"log_scale_bound must be > 0; got "
                      f"{config.log_scale_bound}")
+  _check_cost(config)
   if config.alpha is not None:
     check_alpha(config.alpha)
   if config.validation_size is not None and config.validation_size < 1:
     raise ValueError("validation_size must be a positive integer; got "
                      f"{config.validation_size}")
-  if config.data_dir is not None:
+  if files and config.data_dir is not None:
     if not os.path.exists(config.data_dir):
       raise ValueError(f"data_dir {config.data_dir!r} does not exist")
     if not os.access(config.data_dir, os.R_OK):

@@ -266,6 +266,13 @@ EVALUATE = [
          {**json.load(open(os.path.join(run, "config.json"))),
           "num_layers": 3})),
      r"does not match the model of config.json: made_2\..* \(missing\)"),
+    ("config.json edited to 10^9 hidden units",
+     lambda run: [f"--model_dir={run}"],
+     lambda run: _write(os.path.join(run, "config.json"), json.dumps(
+         {**json.load(open(os.path.join(run, "config.json"))),
+          "hidden_units": [10**9]})),
+     r"config.json: this model would have .* weights, more than "
+     "max_parameters"),
     ("truncated best checkpoint", lambda run: [f"--model_dir={run}"],
      _truncate_best, r"checkpoint .*best/ckpt-1 is unreadable"),
     ("no checkpoints", lambda run: [f"--model_dir={run}"],

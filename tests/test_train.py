@@ -447,7 +447,9 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=digits", "--progress_seconds=-1"],
      "progress_seconds must be >= 0; got -1"),
     (["--dataset=digits", "--num_cpu_devices=0"],
-     "num_cpu_devices must be a positive integer; got 0"),
+     "num_cpu_devices must be an integer in 1..64; got 0"),
+    (["--dataset=digits", "--num_cpu_devices=1000"],
+     "num_cpu_devices must be an integer in 1..64; got 1000"),
     (["--dataset=digits", "--model=foo"],
      "model must be one of ['maf', 'maf_mog', 'made', 'made_mog', "
      "'real_nvp', 'gaussian']; got 'foo'"),
@@ -457,6 +459,15 @@ def test_steps_per_execution_gives_the_same_weights():
      "--model=made_mog sets its own base density"),
     (["--dataset=two_moons", "--conditional"],
      "a conditional model needs class labels, and two_moons has none"),
+    (["--dataset=digits", "--hidden_units=100000000"],
+     "this model would have 96,000,000,000 weights, more than "
+     "max_parameters=1,000,000,000"),
+    (["--dataset=mnist", "--num_samples=100000000"],
+     "num_samples must be at most 12755 for mnist"),
+    (["--dataset=two_moons", "--toy_size=10000000000"],
+     "toy_size must be at most 10000000; got 10000000000"),
+    (["--dataset=digits", "--max_parameters=0"],
+     "max_parameters must be a positive integer; got 0"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
   run_dir = tmp_path / "run"

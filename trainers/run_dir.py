@@ -15,6 +15,7 @@ from typing import Union
 from absl import logging
 
 from configs.base import TrainConfig
+from configs.checks import check_config
 
 __all__ = ["RunError", "prepare_run_dir", "RESUMABLE_FIELDS", "write_file",
            "write_json", "read_config", "lock_run_dir", "remove_leftovers",
@@ -195,17 +196,23 @@ def read_config(run_dir: str) -> TrainConfig:
   """The TrainConfig of run_dir/config.json.
 
   Raises:
-    ValueError: there is none, or it is not a config this version reads.
+    ValueError: there is none, it is not a config this version reads, or
+      a value fails configs.checks (e.g. a model too large to allocate).
   """
   path = os.path.join(run_dir, "config.json")
   if not os.path.isfile(path):
     raise ValueError(f"{run_dir} holds no config.json: not a run directory")
   try:
     with open(path) as stream:
-      return TrainConfig.from_json(stream.read())
+      config = TrainConfig.from_json(stream.read())
   except (ValueError, TypeError, KeyError, AttributeError) as error:
     raise ValueError(f"{path} is not a run config ({type(error).__name__}: "
                      f"{error})") from None
+  try:  # an edited file is checked as flags are, before any allocation
+    check_config(config, files=False)
+  except ValueError as error:
+    raise ValueError(f"{path}: {error}") from None
+  return config
 
 
 def _check_run_dir(run_dir: str, config: TrainConfig, fresh: bool,

@@ -257,9 +257,10 @@ def main(argv):
     if not FLAGS.progress_seconds >= 0:
       raise ValueError("progress_seconds must be >= 0; got "
                        f"{FLAGS.progress_seconds}")
-    if FLAGS.num_cpu_devices < 1:
-      raise ValueError("num_cpu_devices must be a positive integer; got "
-                       f"{FLAGS.num_cpu_devices}")
+    if not 1 <= FLAGS.num_cpu_devices <= MAX_CPU_DEVICES:
+      # (1000 logical devices hung in an AddN shape error, never exiting)
+      raise ValueError(f"num_cpu_devices must be an integer in 1.."
+                       f"{MAX_CPU_DEVICES}; got {FLAGS.num_cpu_devices}")
     # Collective ops (multi-worker) must be set up before TF runs anything.
     split_cpu(FLAGS.num_cpu_devices)
     strategy = make_strategy(FLAGS.strategy)
@@ -281,6 +282,9 @@ def main(argv):
     sys.exit(f"train: error: {error}")
   except tf.errors.OpError as error:  # e.g. a checkpoint on a full disk
     sys.exit(f"train: error: {op_error_line(error)}")
+
+
+MAX_CPU_DEVICES = 64  # logical CPU devices a run may split the host into
 
 
 class Stopped(BaseException):
