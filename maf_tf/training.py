@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from maf_tf import inputs
 from maf_tf.optimizers import FusedAdam
 
 __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
@@ -185,6 +186,11 @@ class FlowTraining:
     x = kwargs.get("x", args[0] if args else None)
     if isinstance(x, np.ndarray) and not len(x):
       raise ValueError("fit needs at least one example; x has 0 rows")
+    if isinstance(x, (np.ndarray, tf.Tensor)):
+      # Refused here, before Keras builds its train function: a width or
+      # dtype refused inside it would leave that function half-built, and
+      # every later fit would fail until compile() ran again.
+      inputs.events(x[:1], self.event_size, "x", self.compute_dtype)
     batch_size = kwargs.get("batch_size")
     if batch_size is not None and (isinstance(batch_size, bool) or not
                                    isinstance(batch_size, (int, np.integer))

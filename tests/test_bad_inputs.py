@@ -20,6 +20,18 @@ from trainer_helpers import TINY, run_in_process
 X = np.zeros((4, 3), np.float32)
 
 
+@pytest.mark.parametrize("bad", [np.zeros((8, 5), np.float32),
+                                 np.zeros((8, 3), np.int32)])
+def test_a_model_fits_after_a_refused_fit(bad):
+  """A refused first fit leaves nothing half-built: the next one trains."""
+  flow = _compiled(_maf())
+  with pytest.raises((ValueError, TypeError)):
+    flow.fit(bad, verbose=0)
+  history = flow.fit(np.random.default_rng(0).normal(size=(16, 3)).astype(
+      np.float32), batch_size=8, verbose=0)
+  assert np.isfinite(history.history["nll"][0])
+
+
 def _maf(**kwargs):
   return MAF(**{"event_size": 3, "num_layers": 2, "hidden_units": [8],
                 **kwargs})
@@ -158,6 +170,9 @@ CALLS = [
     ("fit wrong width",
      lambda f: _compiled(_maf()).fit(np.zeros((8, 5), np.float32), verbose=0),
      ValueError, r"x must have shape \[\.\.\., 3\]"),
+    ("fit int32 x",
+     lambda f: _compiled(_maf()).fit(np.zeros((8, 3), np.int32), verbose=0),
+     TypeError, "x must be a floating-point tensor .* got dtype int32"),
     ("fit no examples",
      lambda f: _compiled(_maf()).fit(np.zeros((0, 3), np.float32), verbose=0),
      ValueError, "fit needs at least one example; x has 0 rows"),
