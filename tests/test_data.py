@@ -175,6 +175,32 @@ def test_forged_numpy_headers_are_one_line_errors(tmp_path):
     load_splits("mnist", "numpy", str(folder))
 
 
+def test_an_npz_member_that_is_not_needed_is_never_read(tmp_path):
+  """Only x_train, y_train, x_test and y_test are opened: an extra member
+  (here a header claiming 10^12 bytes) is not even looked at."""
+  archive = tmp_path / "mnist.npz"
+  with zipfile.ZipFile(archive, "w") as zipped:
+    zipped.writestr("junk.npy", _forged_npy((10**6, 1000, 1000)))
+    for key, array in (("x_train", np.zeros((3, 28, 28), np.uint8)),
+                       ("y_train", np.arange(3)),
+                       ("x_test", np.zeros((2, 28, 28), np.uint8)),
+                       ("y_test", np.arange(2))):
+      buffer = io.BytesIO()
+      np.save(buffer, array)
+      zipped.writestr(f"{key}.npy", buffer.getvalue())
+  splits = load_splits("mnist", "numpy", str(archive), validation_size=1)
+  assert len(splits.test[0]) == 2
+
+
+def test_idx_dimensions_whose_product_is_2_to_the_64_do_not_wrap(tmp_path):
+  path = tmp_path / "train-images-idx3-ubyte"
+  path.write_bytes((0x00000803).to_bytes(4, "big") + b"".join(
+      d.to_bytes(4, "big") for d in (2**22, 2**21, 2**21)))
+  with pytest.raises(DataError, match=r"claims shape \(4194304, 2097152, "
+                     r"2097152\) \(18446744073709551616 bytes\)"):
+    files.read_idx(str(path), 3)
+
+
 def test_sklearn_digits_are_real_8_bit_images():
   splits = load_splits("digits")
   assert [len(s[0]) for s in (splits.train, splits.validation,

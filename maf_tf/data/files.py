@@ -14,6 +14,7 @@ with uint8 images [N, H, W, C] and int64 labels [N].
 """
 
 import gzip
+import math
 import os
 import zipfile
 from typing import Dict, Tuple
@@ -27,6 +28,7 @@ __all__ = ["read_idx", "read_idx_dataset", "read_cifar10_binary",
 
 Arrays = Tuple[np.ndarray, np.ndarray]
 IDX_MAGIC = {1: 0x00000801, 3: 0x00000803}  # by number of dimensions
+NPZ_MEMBERS = ("x_train", "y_train", "x_test", "y_test")
 CIFAR_RECORD = 1 + 32 * 32 * 3
 MAX_IDX_BYTES = 1 << 30  # the published MNIST training images are 47 MB
 MAX_ARRAY_BYTES = 1 << 32  # one array of a .npz (CIFAR-10's: 150 MB)
@@ -69,7 +71,7 @@ def read_idx(path: str, ndim: int,
                         f"expected 0x{IDX_MAGIC[ndim]:08x}")
       shape = tuple(int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big")
                     for i in range(ndim))
-      size = int(np.prod(shape, dtype=np.int64))
+      size = math.prod(shape)  # Python ints: 2^64 does not wrap to 0
       if size > max_bytes:
         raise DataError(f"{path} claims shape {shape} ({size} bytes), more "
                         f"than the {max_bytes} an IDX file may hold")
@@ -154,11 +156,11 @@ def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
   _check_npz_headers(path)
   try:
     with np.load(path, allow_pickle=False) as archive:
-      missing = {"x_train", "y_train", "x_test", "y_test"} - set(archive)
+      missing = set(NPZ_MEMBERS) - set(archive)
       if missing:
         raise DataError(f"{path} lacks arrays {sorted(missing)}; expected "
                         "x_train, y_train, x_test, y_test")
-      arrays = {key: archive[key] for key in archive.files}
+      arrays = {key: archive[key] for key in NPZ_MEMBERS}  # no other
   except (OSError, ValueError) as error:
     if isinstance(error, DataError):
       raise
@@ -176,18 +178,21 @@ def load_array(path: str) -> np.ndarray:
 
 
 def _check_npz_headers(path: str) -> None:
-  """Reads only the .npy header of every array in a .npz and checks that
+  """Reads only the .npy header of each array read from a .npz (the four
+  of NPZ_MEMBERS; no other member is opened) and checks that
   it claims no more bytes than its member holds (at most MAX_ARRAY_BYTES),
   so a forged header is a DataError, not an allocation of its claim."""
   try:
     with zipfile.ZipFile(path) as archive:
       for info in archive.infolist():
+        if info.filename not in {f"{key}.npy" for key in NPZ_MEMBERS}:
+          continue  # never read
         with archive.open(info) as member:
           version = np.lib.format.read_magic(member)
           read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                   else np.lib.format.read_array_header_2_0)
           shape, _, dtype = read(member)
-        claimed = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        claimed = math.prod(shape) * dtype.itemsize  # no wraparound
         if claimed > min(info.file_size, MAX_ARRAY_BYTES):
           raise DataError(f"{path}: {info.filename} claims shape "
                           f"{tuple(shape)} ({claimed} bytes) but holds "
