@@ -136,5 +136,9 @@ def check_config(config: TrainConfig, files: bool = True) -> None:
   if files and config.data_dir is not None:
     if not os.path.exists(config.data_dir):
       raise ValueError(f"data_dir {config.data_dir!r} does not exist")
+    if os.path.isfile(config.data_dir) and not config.data_dir.endswith(
+        ".npz"):
+      raise ValueError(f"data_dir {config.data_dir!r} is a file; expected a "
+                       "directory of the dataset's files (or a .npz)")
     if not os.access(config.data_dir, os.R_OK):
       raise ValueError(f"data_dir {config.data_dir!r} is not readable")

@@ -504,6 +504,28 @@ def test_a_different_config_never_overwrites_a_run(tmp_path):
   assert (tmp_path / kept[0] / "results.json").read_text() == before
 
 
+@pytest.mark.parametrize("value, message", [
+    ("{cluster: 1", "TF_CONFIG is not JSON (Expecting property name"),
+    ('["a"]', "TF_CONFIG must be a JSON object with 'cluster' and 'task'")])
+def test_a_malformed_tf_config_is_named(tmp_path, monkeypatch, value,
+                                        message):
+  monkeypatch.setenv("TF_CONFIG", value)
+  run_dir = tmp_path / "run"
+  error = run_in_process(["--dataset=two_moons", "--strategy=multi_worker",
+                          f"--model_dir={run_dir}"])
+  assert message in error and "\n" not in error
+  assert not run_dir.exists()
+
+
+def test_a_data_dir_that_is_a_file_is_named(tmp_path):
+  data = tmp_path / "train-images-idx3-ubyte"
+  data.write_bytes(b"")
+  error = run_in_process(["--dataset=mnist", f"--data_dir={data}",
+                          f"--model_dir={tmp_path / 'run'}"])
+  assert error.endswith("is a file; expected a directory of the dataset's "
+                        "files (or a .npz)")
+
+
 @pytest.mark.parametrize("name", [".lock", "train.log", "training_log.csv",
                                   "checkpoints", "tensorboard"])
 def test_a_link_in_the_run_directory_is_refused(tmp_path, name):

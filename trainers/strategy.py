@@ -1,5 +1,6 @@
 """The tf.distribute strategy of a run, and which worker is the chief."""
 
+import json
 import os
 
 import tensorflow as tf
@@ -24,6 +25,15 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if "TF_CONFIG" not in os.environ:
       raise ValueError("strategy multi_worker needs the TF_CONFIG "
                        "environment variable (cluster and task); it is unset")
+    try:
+      config = json.loads(os.environ["TF_CONFIG"])
+    except ValueError as error:
+      raise ValueError(f"TF_CONFIG is not JSON ({error}); expected "
+                       '{"cluster": {...}, "task": {"type": ..., '
+                       '"index": ...}}') from None
+    if not isinstance(config, dict) or not {"cluster", "task"} <= set(config):
+      raise ValueError("TF_CONFIG must be a JSON object with 'cluster' and "
+                       f"'task'; got {os.environ['TF_CONFIG']!r}")
     # Before anything else touches TF: collectives are set up at start-up.
     return tf.distribute.MultiWorkerMirroredStrategy()
   gpus = tf.config.list_logical_devices("GPU")
