@@ -373,7 +373,10 @@ class MADE(keras.layers.Layer):
     hidden = _dense(inputs, self.hidden[0].masked_kernel(),
                     self.matmul_dtype) + self.hidden[0].bias
     if self.context_size:
-      hidden = hidden + self.context_layer(context)
+      if len(context.shape) == 1:  # one context [C] for every row
+        hidden = hidden + self.context_layer(context[tf.newaxis])[0]
+      else:
+        hidden = hidden + self.context_layer(context)
     hidden = self.hidden[0].activation(hidden)
     for layer in self.hidden[1:]:
       hidden = layer(hidden)

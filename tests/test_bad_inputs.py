@@ -20,6 +20,20 @@ from trainer_helpers import TINY, run_in_process
 X = np.zeros((4, 3), np.float32)
 
 
+@pytest.mark.parametrize("base", ["normal", "made_mog"])
+def test_a_shared_context_works_on_every_path(base):
+  """A context [C] shared by all rows: sample, and the TFP distribution
+  (which used to end in a Keras min_ndim traceback)."""
+  flow = _maf(context_size=2, base=base)
+  context = np.array([0.0, 1.0], np.float32)
+  samples = flow.distribution(context=context).sample(50, seed=1)
+  assert samples.shape == (50, 3)
+  np.testing.assert_allclose(
+      flow.distribution(context=context).log_prob(samples),
+      flow.log_prob(samples, np.tile(context, (50, 1))), rtol=1e-5)
+  assert flow.sample(4, context=context).shape == (4, 3)
+
+
 @pytest.mark.parametrize("bad", [np.zeros((8, 5), np.float32),
                                  np.zeros((8, 3), np.int32)])
 def test_a_model_fits_after_a_refused_fit(bad):
