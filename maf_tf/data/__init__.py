@@ -1,6 +1,7 @@
 """Data for maf_tf: image datasets (tfds and offline files), the tf.data
-pipeline, 2-D toy densities, the tabular benchmarks (UCI, BSDS300), and the one description of a dataset
-(`DatasetDescription`) that models are built from."""
+pipeline, 2-D toy densities, the tabular benchmarks (UCI, BSDS300), and
+the one description of a dataset (`DatasetDescription`) that models are
+built from."""
 
 from maf_tf.data.datasets import DATASETS, describe_arrays, load_dataset
 from maf_tf.data.pipeline import (evaluation_dataset, steps_per_epoch,
