@@ -121,7 +121,7 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
   # The trainer's pictures use config.seed: these get their own draws.
   image = pictures.samples_picture(
       model, count, config.seed + EVALUATION_SEED_OFFSET,
-      f"{config.dataset}: samples of the evaluated model", data.test[0])
+      f"{config.dataset}: samples of the evaluated model", data.train[0])
   if model.image_shape is None and model.event_size == 2:
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
     return

@@ -175,7 +175,7 @@ def _summaries(run_dir, config, data, model, optimizer, guard, validation,
   probe = tf.nest.map_structure(lambda t: t[:PROBE_SIZE],
                                 next(iter(validation)))
   draw = lambda title: pictures.samples_picture(  # noqa: E731
-      model, config.num_samples, config.seed, title, data.test[0])
+      model, config.num_samples, config.seed, title, data.train[0])
   return TensorBoardSummaries(run_dir, draw, config.sample_every, guard,
                               config.dataset, probe, optimizer,
                               options.summary_steps)
