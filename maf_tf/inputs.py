@@ -19,6 +19,10 @@ def _shape(value: tf.Tensor):
 
 def events(value, size: int, what: str, dtype) -> tf.Tensor:
   """`value` as floating-point [..., size] in `dtype`."""
+  if isinstance(value, (tf.RaggedTensor, tf.SparseTensor)):
+    raise TypeError(f"{what} must be a dense tensor [..., {size}]; got a "
+                    f"{type(value).__name__} (use .to_tensor() or "
+                    "tf.sparse.to_dense first)")
   value = tf.convert_to_tensor(value)
   if not value.dtype.is_floating:
     raise TypeError(f"{what} must be a floating-point tensor ({dtype}); got "

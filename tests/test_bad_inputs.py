@@ -113,6 +113,13 @@ CALLS = [
      TypeError, "x must be a floating-point tensor .* got dtype int32"),
     ("log_prob string", lambda f: f["maf"].log_prob("abc"),
      TypeError, "got dtype string"),
+    ("log_prob RaggedTensor",
+     lambda f: f["maf"].log_prob(tf.ragged.constant([[1.0, 2.0, 3.0]])),
+     TypeError, r"x must be a dense tensor \[\.\.\., 3\]; got a "
+     "RaggedTensor"),
+    ("log_prob SparseTensor",
+     lambda f: f["maf"].log_prob(tf.sparse.from_dense(tf.ones([2, 3]))),
+     TypeError, "got a SparseTensor"),
     ("log_prob scalar", lambda f: f["maf"].log_prob(np.float32(1)),
      ValueError, r"got shape \[\]"),
     ("log_prob context on unconditional",
