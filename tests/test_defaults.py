@@ -135,9 +135,10 @@ def test_small_presets_train_from_initialisation(preset):
 # sets themselves, and for the paper's sets (not on this machine) columns
 # of breast_cancer or of the digits' logits. Bars: half the smallest gain
 # of model seeds 0-2 (one epoch; POWER's and GAS's presets train at 1e-4).
+# HEPMASS's and MINIBOONE's presets are BSDS300's but for D (both passed,
+# gains 0.40 and 115, when measured): bsds300 stands for the three.
 TABULAR_GAINS = {"wine": 0.14, "breast_cancer": 2.8, "power": 0.01,
-                 "gas": 0.04, "hepmass": 0.2, "miniboone": 50.0,
-                 "bsds300": 80.0}
+                 "gas": 0.04, "bsds300": 80.0}
 
 
 @pytest.mark.parametrize("preset", sorted(TABULAR_GAINS))
@@ -148,7 +149,6 @@ def test_tabular_presets_train_from_initialisation(preset):
   digits = logits(load_splits("digits").train[0], alpha=0.05)
   data = {"wine": load_dataset("wine").train[0], "breast_cancer": cancer,
           "power": cancer[:, :6], "gas": cancer[:, :8],
-          "hepmass": cancer[:, :21], "miniboone": digits[:, :43],
           "bsds300": digits[:, :63]}[preset]
   check_trains(MAF(event_size=data.shape[1], **model_arguments(config)),
                data, config.learning_rate, config.batch_size,

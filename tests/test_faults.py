@@ -1,10 +1,11 @@
-"""Faults: a run killed at each of its writes, damaged checkpoints, a full
-disk, two processes on one run directory. After each, the same command
-finishes the run as if nothing had happened, or stops with one line and
-leaves everything as it was.
+"""Faults: a run killed at each of its writes or mid-epoch, stopped by a
+signal, damaged checkpoints, a full disk, two processes on one run
+directory. After each, the same command finishes the run as if nothing
+had happened, or stops with one line and leaves everything as it was.
 
-The kill cases marked `faults` take about 25 s each and run with
-`make test-faults`; CI runs the others.
+Every case here runs whole runs in subprocesses (10-40 s each): they run
+with `make test-faults`, not in `make test`, which must stay under ten
+minutes.
 """
 
 import glob
@@ -13,15 +14,19 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from kill_at import POINTS
 from trainer_helpers import (TINY, command, results, run_command,
                                    run_in_process, training_log)
 
+pytestmark = pytest.mark.faults
+
 ARGS = ["--dataset=digits", "--epochs=3", *TINY]
-FAST = ("best_saved", "results")  # the rest: make test-faults
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +56,7 @@ def assert_finished_like(run_dir, reference):
 
 
 @pytest.mark.parametrize("point, count", [
-    pytest.param(point, 1 if point in ("config", "results", "export") else 2,
-                 marks=[] if point in FAST else [pytest.mark.faults])
+    (point, 1 if point in ("config", "results", "export") else 2)
     for point in POINTS])
 def test_a_run_killed_at_a_write_finishes_as_if_never_killed(
     tmp_path, uninterrupted, point, count):
@@ -200,3 +204,59 @@ def test_a_full_disk_stops_with_one_line_and_the_rerun_finishes(
   whole = str(tmp_path / "whole")
   assert run_in_process([*ARGS, f"--model_dir={whole}"]) is None
   assert_finished_like(run_dir, results(whole))
+
+
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143),
+                                        (signal.SIGINT, 130)])
+def test_a_stopped_run_says_how_to_resume_in_one_line(tmp_path, stop, code):
+  run_dir = str(tmp_path / "run")
+  process = command(["--dataset=two_moons", "--toy_size=30000",
+                     "--epochs=50", "--num_layers=2", "--hidden_units=32",
+                     f"--model_dir={run_dir}"])
+  first = os.path.join(run_dir, "checkpoints", "latest", "checkpoint")
+  while not os.path.exists(first) and process.poll() is None:
+    time.sleep(0.05)
+  process.send_signal(stop)
+  _, err = process.communicate(timeout=120)
+  assert process.returncode == code
+  assert "Traceback" not in err
+  assert err.strip().splitlines()[-1] == (
+      f"train: stopped by {signal.Signals(stop).name}; the same command "
+      "resumes the run from its last finished epoch")
+
+
+def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
+  args = ["--dataset=two_moons", "--toy_size=30000", "--epochs=3",
+          "--num_layers=2", "--hidden_units=32", "--sample_every=100",
+          "--batch_norm=between"]  # batch-norm statistics must resume too
+  whole, broken = str(tmp_path / "whole"), str(tmp_path / "broken")
+  code, _, err = run_command([*args, f"--model_dir={whole}"])
+  assert code == 0, err[-2000:]
+  process = command([*args, f"--model_dir={broken}"])
+  first = os.path.join(broken, "checkpoints", "latest", "checkpoint")
+  while not os.path.exists(first) and process.poll() is None:
+    time.sleep(0.05)  # waiting for the first epoch's checkpoint
+  process.send_signal(signal.SIGKILL)
+  process.communicate()
+  assert process.returncode == -signal.SIGKILL
+  assert not os.path.exists(os.path.join(broken, "results.json"))
+  code, _, err = run_command([*args, f"--model_dir={broken}"])
+  assert code == 0, err[-2000:]
+  assert "resuming run" in err
+  assert results(broken)["epochs"] == results(whole)["epochs"] == 3
+  assert [r["epoch"] for r in training_log(broken)][-1] == 2
+  # TF op determinism is on: the weights match exactly.
+  for name in ("ckpt-3",):
+    whole_reader = tf.train.load_checkpoint(
+        os.path.join(whole, "checkpoints", "latest", name))
+    broken_reader = tf.train.load_checkpoint(
+        os.path.join(broken, "checkpoints", "latest", name))
+    keys = [k for k in whole_reader.get_variable_to_shape_map()
+            if k.startswith("model/")]
+    assert any("moving_variance" in k for k in keys)  # all weights saved
+    for key in keys:
+      np.testing.assert_array_equal(whole_reader.get_tensor(key),
+                                    broken_reader.get_tensor(key))
+  # Scoring runs in a fresh process: equal up to float32 summation order.
+  np.testing.assert_allclose(results(broken)["test_log_likelihood"],
+                             results(whole)["test_log_likelihood"], rtol=1e-6)

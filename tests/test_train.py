@@ -4,10 +4,8 @@ import glob
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import warnings
 
 import keras
@@ -100,62 +98,6 @@ def test_multi_worker_on_two_processes_agree(tmp_path):
   assert chief["replicas"] == 2
   assert chief["test_log_likelihood"] == other["test_log_likelihood"]
   assert training_log(run_dir) == training_log(run_dir + ".worker-1")
-
-
-@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143),
-                                        (signal.SIGINT, 130)])
-def test_a_stopped_run_says_how_to_resume_in_one_line(tmp_path, stop, code):
-  run_dir = str(tmp_path / "run")
-  process = command(["--dataset=two_moons", "--toy_size=30000",
-                     "--epochs=50", "--num_layers=2", "--hidden_units=32",
-                     f"--model_dir={run_dir}"])
-  first = os.path.join(run_dir, "checkpoints", "latest", "checkpoint")
-  while not os.path.exists(first) and process.poll() is None:
-    time.sleep(0.05)
-  process.send_signal(stop)
-  _, err = process.communicate(timeout=120)
-  assert process.returncode == code
-  assert "Traceback" not in err
-  assert err.strip().splitlines()[-1] == (
-      f"train: stopped by {signal.Signals(stop).name}; the same command "
-      "resumes the run from its last finished epoch")
-
-
-def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
-  args = ["--dataset=two_moons", "--toy_size=30000", "--epochs=3",
-          "--num_layers=2", "--hidden_units=32", "--sample_every=100",
-          "--batch_norm=between"]  # batch-norm statistics must resume too
-  whole, broken = str(tmp_path / "whole"), str(tmp_path / "broken")
-  code, _, err = run_command([*args, f"--model_dir={whole}"])
-  assert code == 0, err[-2000:]
-  process = command([*args, f"--model_dir={broken}"])
-  first = os.path.join(broken, "checkpoints", "latest", "checkpoint")
-  while not os.path.exists(first) and process.poll() is None:
-    time.sleep(0.05)  # waiting for the first epoch's checkpoint
-  process.send_signal(signal.SIGKILL)
-  process.communicate()
-  assert process.returncode == -signal.SIGKILL
-  assert not os.path.exists(os.path.join(broken, "results.json"))
-  code, _, err = run_command([*args, f"--model_dir={broken}"])
-  assert code == 0, err[-2000:]
-  assert "resuming run" in err
-  assert results(broken)["epochs"] == results(whole)["epochs"] == 3
-  assert [r["epoch"] for r in training_log(broken)][-1] == 2
-  # TF op determinism is on: the weights match exactly.
-  for name in ("ckpt-3",):
-    whole_reader = tf.train.load_checkpoint(
-        os.path.join(whole, "checkpoints", "latest", name))
-    broken_reader = tf.train.load_checkpoint(
-        os.path.join(broken, "checkpoints", "latest", name))
-    keys = [k for k in whole_reader.get_variable_to_shape_map()
-            if k.startswith("model/")]
-    assert any("moving_variance" in k for k in keys)  # all weights saved
-    for key in keys:
-      np.testing.assert_array_equal(whole_reader.get_tensor(key),
-                                    broken_reader.get_tensor(key))
-  # Scoring runs in a fresh process: equal up to float32 summation order.
-  np.testing.assert_allclose(results(broken)["test_log_likelihood"],
-                             results(whole)["test_log_likelihood"], rtol=1e-6)
 
 
 def test_a_nan_batch_is_skipped_and_leaves_the_weights_alone():
