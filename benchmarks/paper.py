@@ -35,6 +35,8 @@ import sys
 import traceback
 from typing import Optional
 
+from configs.base import TrainConfig
+from configs.paper import model_name
 from maf_tf.data import IMAGE_SPECS, DATASETS
 from maf_tf.data.tabular import LABELLED, PAPER_SETS
 from trainers.run_dir import write_file
@@ -173,10 +175,9 @@ def _train_seconds(run_dir: str, results: dict) -> float:
 
 
 def _name(row: str) -> str:
+  """The paper's name of a grid row, e.g. 'MAF(10)' (configs.paper)."""
   model, layers = ROWS[row]
-  return {"gaussian": "Gaussian", "made": "MADE", "made_mog": "MADE MoG",
-          "real_nvp": f"Real NVP({layers})", "maf": f"MAF({layers})",
-          "maf_mog": f"MAF MoG({layers})"}[model]
+  return model_name(TrainConfig(model=model, num_layers=layers))
 
 
 def _score(cell: Optional[dict]) -> str:

@@ -115,8 +115,12 @@ def refuse_links(run_dir: str) -> None:
   for name in OPENED_IN_PLACE:
     path = os.path.join(run_dir, name)
     if os.path.islink(path):
-      raise ValueError(f"{path} is a symbolic link; a run writes only "
-                       "inside its own directory: remove the link")
+      raise _link_error(path)
+
+
+def _link_error(path: str) -> ValueError:
+  return ValueError(f"{path} is a symbolic link; a run writes only inside "
+                    "its own directory: remove the link")
 
 
 def lock_run_dir(run_dir: str):
@@ -135,9 +139,7 @@ def lock_run_dir(run_dir: str):
   except OSError as error:
     if error.errno != errno.ELOOP:
       raise
-    raise ValueError(f"{os.path.join(run_dir, LOCK)} is a symbolic link; a "
-                     "run writes only inside its own directory: remove the "
-                     "link") from None
+    raise _link_error(os.path.join(run_dir, LOCK)) from None
   stream = os.fdopen(handle, "a+")
   try:
     fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
