@@ -119,6 +119,7 @@ class ServingModule(tf.Module):
     """Fails with a message naming the expected width (a SavedModel
     signature accepts any batch of rank 2 otherwise)."""
     size = self.model.event_size
+    events = _runtime_rank(events, 2)
     with tf.control_dependencies([tf.debugging.assert_equal(
         tf.shape(events)[-1], size,
         message=f"{name} must have shape [N, {size}]")]):
@@ -128,6 +129,7 @@ class ServingModule(tf.Module):
     """One-hot labels, checked: in range, one per row (`rows` of `what`)."""
     if label is None:
       return None
+    label = _runtime_rank(label, 1)
     with tf.control_dependencies([tf.debugging.assert_equal(
         tf.shape(label)[0], rows,
         message=f"label must have one entry per {what}"),
@@ -177,6 +179,15 @@ class ServingModule(tf.Module):
       outputs["images"] = tf.reshape(to_uint8(samples),
                                      [-1, *self.image_shape])
     return outputs
+
+
+def _runtime_rank(value, rank: int):
+  """`value`, failing at run time unless it has `rank` dimensions ("Shape
+  of tensor label [2,1] is not compatible with expected shape [?]"). A
+  signature's input shape is not enforced when a client calls it, and
+  graph optimisation trusts it: a label [N, 1] would otherwise reach the
+  range checks and fail there with "In[0] should be a scalar"."""
+  return tf.ensure_shape(value, [None] * rank)
 
 
 def _deprecated_sizes(model: MAF, image_shape, num_classes):

@@ -7,14 +7,22 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["events", "context_for", "sample_context", "sample_seed",
+__all__ = ["events", "batched_events", "context_for", "sample_context", "sample_seed",
            "hidden_units", "INT32_MAX"]
 
 INT32_MAX = 2**31 - 1  # sample counts and seeds end up as int32
 
 
-def _shape(value: tf.Tensor):
-  return value.shape.as_list() if value.shape.rank is not None else "unknown"
+def _check_events(dtype: tf.DType, shape: tf.TensorShape, size: int,
+                  what: str, wanted) -> None:
+  if not dtype.is_floating:
+    raise TypeError(f"{what} must be a floating-point tensor ({wanted}); got "
+                    f"dtype {dtype.name}")
+  if shape.rank == 0 or (shape.rank is not None and
+                         shape[-1] not in (None, size)):
+    shape = shape.as_list() if shape.rank is not None else "unknown"
+    raise ValueError(f"{what} must have shape [..., {size}]; got shape "
+                     f"{shape}")
 
 
 def events(value, size: int, what: str, dtype) -> tf.Tensor:
@@ -24,14 +32,22 @@ def events(value, size: int, what: str, dtype) -> tf.Tensor:
                     f"{type(value).__name__} (use .to_tensor() or "
                     "tf.sparse.to_dense first)")
   value = tf.convert_to_tensor(value)
-  if not value.dtype.is_floating:
-    raise TypeError(f"{what} must be a floating-point tensor ({dtype}); got "
-                    f"dtype {value.dtype.name}")
-  if value.shape.rank == 0 or (value.shape[-1] is not None and
-                               value.shape[-1] != size):
-    raise ValueError(f"{what} must have shape [..., {size}]; got shape "
-                     f"{_shape(value)}")
+  _check_events(value.dtype, value.shape, size, what, dtype)
   return tf.cast(value, dtype)
+
+
+def batched_events(element_spec, size: int, dtype) -> None:
+  """Checks a tf.data.Dataset's element_spec for fit: x (alone or first in
+  a tuple) dense, floating-point and batched [batch, size]."""
+  spec = element_spec[0] if isinstance(element_spec, tuple) else element_spec
+  if not isinstance(spec, tf.TensorSpec):
+    raise TypeError(f"a dataset for fit must yield dense x [batch, {size}] "
+                    f"or (x, context) pairs; got elements {spec}")
+  if spec.shape.rank is not None and spec.shape.rank < 2:
+    raise ValueError(f"a dataset for fit must be batched: x [batch, {size}]; "
+                     f"got elements of shape {spec.shape.as_list()} (call "
+                     ".batch(...) on it first)")
+  _check_events(spec.dtype, spec.shape, size, "x", dtype)
 
 
 def context_for(context, context_size: int, what: str, dtype,
@@ -75,6 +91,8 @@ def sample_context(n, context, context_size: int,
   context = context_for(context, context_size, "sample", dtype)
   if context is not None and context.shape.rank == 1:
     return tf.broadcast_to(context, [n, context_size])
+  if tf.is_tensor(n) and tf.executing_eagerly():
+    n = int(n)
   if context is not None and not tf.is_tensor(n) and \
       context.shape[0] not in (None, n):
     raise ValueError(f"context must have shape [{context_size}] or "

@@ -187,10 +187,12 @@ class FlowTraining:
     if isinstance(x, np.ndarray) and not len(x):
       raise ValueError("fit needs at least one example; x has 0 rows")
     if isinstance(x, (np.ndarray, tf.Tensor)):
-      # Refused here, before Keras builds its train function: a width or
-      # dtype refused inside it would leave that function half-built, and
-      # every later fit would fail until compile() ran again.
+      # Refused here, before Keras builds its train function, for a message
+      # that names what was expected.
       inputs.events(x[:1], self.event_size, "x", self.compute_dtype)
+    if isinstance(x, tf.data.Dataset):
+      inputs.batched_events(x.element_spec, self.event_size,
+                            self.compute_dtype)
     batch_size = kwargs.get("batch_size")
     if batch_size is not None and (isinstance(batch_size, bool) or not
                                    isinstance(batch_size, (int, np.integer))
@@ -215,7 +217,14 @@ class FlowTraining:
       callbacks.insert(0, SkippedStepsWarning())
       guards = [0]
     callbacks.insert(guards[-1] + 1, HideInternalMetrics())
-    return super().fit(*args, callbacks=callbacks, **kwargs)
+    try:
+      return super().fit(*args, callbacks=callbacks, **kwargs)
+    except Exception:
+      # A call refused inside Keras's train function leaves it half-traced:
+      # every later fit would fail ("Creating variables on a non-first
+      # call") until compile() ran again. The next fit traces a new one.
+      self.train_function = None
+      raise
 
   @property
   def metrics(self):

@@ -34,8 +34,14 @@ def test_a_shared_context_works_on_every_path(base):
   assert flow.sample(4, context=context).shape == (4, 3)
 
 
-@pytest.mark.parametrize("bad", [np.zeros((8, 5), np.float32),
-                                 np.zeros((8, 3), np.int32)])
+@pytest.mark.parametrize("bad", [
+    np.zeros((8, 5), np.float32), np.zeros((8, 3), np.int32),
+    tf.data.Dataset.from_tensor_slices(X),
+    # refused inside Keras's train function, which it used to leave
+    # half-traced ("Creating variables on a non-first call")
+    tf.data.Dataset.from_tensor_slices((X, np.zeros((4, 5), np.float32))
+                                       ).batch(2)],
+    ids=["width", "int32", "unbatched dataset", "context width in a dataset"])
 def test_a_model_fits_after_a_refused_fit(bad):
   """A refused first fit leaves nothing half-built: the next one trains."""
   flow = _compiled(_maf())
@@ -169,6 +175,11 @@ CALLS = [
      lambda f: f["conditional"].sample(3, np.zeros((2, 2), np.float32)),
      ValueError, r"context must have shape \[2\] or \[n=3, 2\]; got shape "
      r"\[2, 2\]"),
+    ("sample context rows != a tensor n",
+     lambda f: f["conditional"].sample(tf.constant(3),
+                                       np.zeros((2, 2), np.float32)),
+     ValueError, r"context must have shape \[2\] or \[n=3, 2\]; got shape "
+     r"\[2, 2\]"),
     ("sample context on unconditional",
      lambda f: f["maf"].sample(2, np.zeros((2, 2), np.float32)),
      ValueError, "sample got a context"),
@@ -197,6 +208,19 @@ CALLS = [
     ("fit no examples",
      lambda f: _compiled(_maf()).fit(np.zeros((0, 3), np.float32), verbose=0),
      ValueError, "fit needs at least one example; x has 0 rows"),
+    ("fit an unbatched dataset",
+     lambda f: _compiled(_maf()).fit(tf.data.Dataset.from_tensor_slices(X),
+                                     verbose=0),
+     ValueError, r"a dataset for fit must be batched: x \[batch, 3\]; got "
+     r"elements of shape \[3\] \(call \.batch\(\.\.\.\) on it first\)"),
+    ("fit a dataset of the wrong width",
+     lambda f: _compiled(_maf()).fit(tf.data.Dataset.from_tensor_slices(
+         np.zeros((4, 5), np.float32)).batch(2), verbose=0),
+     ValueError, r"x must have shape \[\.\.\., 3\]; got shape \[None, 5\]"),
+    ("fit a dataset of strings",
+     lambda f: _compiled(_maf()).fit(tf.data.Dataset.from_tensor_slices(
+         ["a", "b"]).batch(2), verbose=0),
+     ValueError, r"a dataset for fit must be batched"),
     ("fit batch_size=0",
      lambda f: _compiled(_maf()).fit(X, batch_size=0, verbose=0),
      ValueError, "batch_size must be None or a positive integer; got 0"),

@@ -233,7 +233,10 @@ def test_saved_model_rejects_bad_inputs_naming_the_shape(trained_run):
           "  ('serving_default', dict(x=tf.zeros([2, 64]), label=tf.constant([3, -1]))),\n"
           "  ('serving_default', dict(x=tf.zeros([2, 64]), label=tf.zeros([3], tf.int32))),\n"
           "  ('sample', dict(num_samples=tf.constant(3), seed=tf.constant(1), label=tf.zeros([2], tf.int32))),\n"
-          "  ('sample', dict(num_samples=tf.constant(20000), seed=tf.constant(1), label=tf.zeros([20000], tf.int32)))]:\n"
+          "  ('sample', dict(num_samples=tf.constant(20000), seed=tf.constant(1), label=tf.zeros([20000], tf.int32))),\n"
+          "  ('serving_default', dict(x=tf.zeros([2, 64]), label=tf.zeros([2, 1], tf.int32))),\n"
+          "  ('sample', dict(num_samples=tf.constant(2), seed=tf.constant(1), label=tf.zeros([2, 1], tf.int32))),\n"
+          "  ('serving_default', dict(x=tf.zeros([2, 1, 64]), label=tf.zeros([2], tf.int32)))]:\n"
           "  try:\n"
           "    m.signatures[name](**kwargs)\n"
           "    print('ACCEPTED', name)\n"
@@ -241,13 +244,16 @@ def test_saved_model_rejects_bad_inputs_naming_the_shape(trained_run):
           "    print('REJECTED', name, str(e).replace(chr(10), ' ')[:400])\n")
   done = _load_and_run(path, code)
   lines = [l for l in done.stdout.splitlines() if l.startswith(("ACC", "REJ"))]
-  assert len(lines) == 9 and all(l.startswith("REJECTED") for l in lines)
+  assert len(lines) == 12 and all(l.startswith("REJECTED") for l in lines)
   assert "x must have shape [N, 64]" in lines[0]
   assert "expected to be a float tensor but is a int32" in lines[1]
   assert "label must be in 0..9" in lines[4] and "0..9" in lines[5]
   assert "label must have one entry per row of x" in lines[6]
   assert "label must have one entry per sample" in lines[7]
   assert "num_samples must be in 0..10000" in lines[8]
+  assert "label [2,1] is not compatible with expected shape [?]" in lines[9]
+  assert "label [2,1] is not compatible with expected shape [?]" in lines[10]
+  assert "x [2,1,64] is not compatible with expected shape [?,?]" in lines[11]
 
 
 def test_export_never_overwrites_a_version(tmp_path):
