@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -21,8 +22,8 @@ import pytest
 import tensorflow as tf
 
 from kill_at import POINTS
-from trainer_helpers import (TINY, command, results, run_command,
-                                   run_in_process, training_log)
+from trainer_helpers import (ROOT, TINY, command, results, run_command,
+                             run_in_process, training_log)
 
 pytestmark = pytest.mark.faults
 
@@ -223,6 +224,24 @@ def test_a_stopped_run_says_how_to_resume_in_one_line(tmp_path, stop, code):
   assert err.strip().splitlines()[-1] == (
       f"train: stopped by {signal.Signals(stop).name}; the same command "
       "resumes the run from its last finished epoch")
+
+
+@pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143),
+                                        (signal.SIGINT, 130)])
+def test_evaluate_stopped_by_a_signal_says_so_in_one_line(stop, code):
+  """trainers.evaluate runs inside the same exit_on_signals as train."""
+  script = ("import os, signal, time\n"
+            "from trainers.signals import exit_on_signals\n"
+            "with exit_on_signals('evaluate', 'what next'):\n"
+            f"  os.kill(os.getpid(), {int(stop)})\n"
+            "  time.sleep(60)\n")
+  done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                        text=True, timeout=120, cwd=ROOT)
+  assert done.returncode == code
+  assert done.stderr == (f"evaluate: stopped by {signal.Signals(stop).name}; "
+                         "what next\n")
+  source = open(os.path.join(ROOT, "trainers", "evaluate.py")).read()
+  assert 'with exit_on_signals("evaluate"' in source
 
 
 def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):

@@ -28,6 +28,7 @@ from trainers.flags import define_evaluate_flags, show_in_help
 from trainers.logs import op_error_line, quiet_logs
 from trainers.results import test_log_likelihoods
 from trainers.run_dir import read_config, write_file, write_json
+from trainers.signals import exit_on_signals
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
@@ -200,8 +201,10 @@ def main(argv):
       raise ValueError(f"SavedModel version {run_dir}/{FLAGS.version} "
                        "exists; choose another version")
     quiet_logs(FLAGS.verbose)
-    evaluate(run_dir, FLAGS.recompute_batch_norm, FLAGS.num_samples,
-             FLAGS.export, FLAGS.version, FLAGS.data_dir, FLAGS.source)
+    with exit_on_signals("evaluate", "the files written so far are whole; "
+                         "the same command evaluates again"):
+      evaluate(run_dir, FLAGS.recompute_batch_norm, FLAGS.num_samples,
+               FLAGS.export, FLAGS.version, FLAGS.data_dir, FLAGS.source)
   except (ValueError, DataError, OSError) as error:
     sys.exit(f"evaluate: error: {error}")
   except tf.errors.OpError as error:  # e.g. an export on a full disk

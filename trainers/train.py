@@ -10,7 +10,6 @@ config (preset + overrides, checked), a strategy and RunOptions. Run
 
 import dataclasses
 import os
-import signal
 import sys
 import time
 
@@ -33,6 +32,7 @@ from trainers.flags import config_from_flags, define_train_flags
 from trainers.flags import show_in_help
 from trainers.logs import log_to_file, op_error_line, quiet_logs
 from trainers.run_dir import RunError, prepare_run_dir
+from trainers.signals import exit_on_signals
 from trainers.strategy import is_chief, make_strategy, split_cpu
 from trainers.summaries import TensorBoardSummaries
 
@@ -268,15 +268,10 @@ def main(argv):
       tf.config.experimental.enable_op_determinism()
     options = RunOptions(FLAGS.fresh, FLAGS.summary_steps,
                          FLAGS.progress_seconds)
-    signal.signal(signal.SIGTERM, _stop)
-    for name, config, model_dir in runs:
-      train(name, config, model_dir, strategy, options)
-  except (KeyboardInterrupt, Stopped) as stop:
-    code = stop.code if isinstance(stop, Stopped) else 128 + signal.SIGINT
-    print(f"train: stopped by {signal.Signals(code - 128).name}; the same "
-          "command resumes the run from its last finished epoch",
-          file=sys.stderr)
-    sys.exit(code)
+    with exit_on_signals("train", "the same command resumes the run from "
+                         "its last finished epoch"):
+      for name, config, model_dir in runs:
+        train(name, config, model_dir, strategy, options)
   except (ValueError, DataError, RunError, OSError) as error:
     # OSError: a run directory that cannot be written (read-only, full).
     sys.exit(f"train: error: {error}")
@@ -285,18 +280,6 @@ def main(argv):
 
 
 MAX_CPU_DEVICES = 64  # logical CPU devices a run may split the host into
-
-
-class Stopped(BaseException):
-  """SIGTERM during a run; `code` is the exit status (128 + signal)."""
-
-  def __init__(self, signum: int):
-    super().__init__(signum)
-    self.code = 128 + signum
-
-
-def _stop(signum, frame):  # pylint: disable=unused-argument
-  raise Stopped(signum)
 
 
 def run():
