@@ -8,9 +8,10 @@ from maf_tf.bijectors import check_alpha
 from maf_tf.data import IMAGE_SPECS, TABULAR_SIZES, TOYS
 from maf_tf.distributions import BASES
 from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
+from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
 from maf_tf.masks import HIDDEN_DEGREES
-from maf_tf.models import MODELS
+from maf_tf.models import MODELS, model_structure
 from maf_tf.real_nvp import MADE_ONLY
 
 __all__ = ["check_config", "CHOICES"]
@@ -60,19 +61,13 @@ def event_size(dataset: str):
 
 
 def model_weights(config: TrainConfig, size: int) -> int:
-  """How many weights the config's model has for D = size (masked
-  kernels counted whole, as they are allocated): a MADE per layer, and
-  a MADE with 3K outputs per dimension for a MoG base."""
-  def made(outputs_per_dimension: int) -> int:
-    widths = [size, *config.hidden_units]
-    hidden = sum(a * b for a, b in zip(widths, widths[1:]))
-    return hidden + config.hidden_units[-1] * size * outputs_per_dimension
-  layers = {"made": 1, "made_mog": 0, "gaussian": 0}.get(config.model,
-                                                         config.num_layers)
-  total = layers * made(2)
-  if config.model in ("maf_mog", "made_mog"):
-    total += made(3 * config.num_components)
-  return total
+  """How many weights the config's model has for D = size."""
+  structure = model_structure(config.model, config.num_layers,
+                              config.batch_norm)
+  return weight_count(size, config.hidden_units,
+                      structure.get("num_layers", config.num_layers),
+                      structure.get("base", config.base),
+                      config.num_components)
 
 
 def _check_cost(config: TrainConfig) -> None:

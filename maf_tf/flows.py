@@ -123,6 +123,26 @@ def permute(x: tf.Tensor, permutation) -> tf.Tensor:
   return tf.gather(x, permutation, axis=-1)
 
 
+MAX_LOADED_WEIGHTS = 1_000_000_000  # a loaded model larger is refused
+
+
+def weight_count(event_size: int, hidden_units: Sequence[int],
+                 num_layers: int, base: str = "normal",
+                 num_components: int = 10) -> int:
+  """How many weights a MAF of these arguments allocates (masked kernels
+  counted whole, as they are): a MADE with 2 outputs per dimension per
+  layer, and one with 3K for a MADE MoG base. A RealNVP's two coupling
+  networks per layer hold about as many as a MADE."""
+  def made(outputs_per_dimension: int) -> int:
+    widths = [event_size, *hidden_units]
+    hidden = sum(a * b for a, b in zip(widths, widths[1:]))
+    return hidden + hidden_units[-1] * event_size * outputs_per_dimension
+  total = num_layers * made(2)
+  if base == "made_mog":
+    total += made(3 * num_components)
+  return total
+
+
 @keras.saving.register_keras_serializable(package="maf_tf")
 class MAF(FlowTraining, keras.Model):
   """Masked Autoregressive Flow: a stack of MADEs with Gaussian base.
@@ -400,7 +420,22 @@ class MAF(FlowTraining, keras.Model):
 
   @classmethod
   def from_config(cls, config):
-    return super().from_config(legacy_defaults(config))
+    """The model of a saved config, refused in one line before anything
+    is allocated if it would hold more than MAX_LOADED_WEIGHTS weights (an
+    edited num_layers=10**9 used to end in a MemoryError or a hang)."""
+    config = legacy_defaults(config)
+    try:
+      weights = weight_count(
+          config["event_size"], config.get("hidden_units", (512,)),
+          config.get("num_layers", 5), config.get("base", "normal"),
+          config.get("num_components", 10))
+    except (KeyError, TypeError):
+      weights = 0  # not numbers: the constructor's checks say which
+    if weights > MAX_LOADED_WEIGHTS:
+      raise ValueError(f"this saved {cls.__name__} would have {weights:,} "
+                       f"weights, more than {MAX_LOADED_WEIGHTS:,}: refused "
+                       "before allocating them (was its config edited?)")
+    return super().from_config(config)
 
   def get_config(self):
     return {**super().get_config(), **self._config}

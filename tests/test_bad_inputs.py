@@ -8,13 +8,14 @@ import os
 import re
 import shutil
 import warnings
+import zipfile
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from maf_tf import IAF, MAF, PixelMAF
+from maf_tf import IAF, MAF, MADEMoG, PixelMAF
 from trainer_helpers import TINY, run_in_process
 
 X = np.zeros((4, 3), np.float32)
@@ -62,6 +63,34 @@ def flows():
   return {"maf": _maf(), "conditional": _maf(context_size=2),
           "pixel": PixelMAF(event_size=4, num_layers=1, hidden_units=[4],
                             alpha=1e-6)}
+
+
+@pytest.mark.parametrize("model, field, value, weights", [
+    (MAF, "hidden_units", [10**9], "45,000,000,000"),
+    (MAF, "num_layers", 10**9, "72,000,000,000"),
+    (MADEMoG, "num_components", 10**9, "72,000,000,024")])
+def test_an_edited_keras_file_too_large_to_allocate_is_refused(
+    tmp_path, model, field, value, weights):
+  """A .keras file whose config asks for 10^9 of something is refused in
+  one line before anything is allocated (it used to end in a MemoryError
+  or run out of memory)."""
+  path = str(tmp_path / "flow.keras")
+  flow = model(event_size=3, hidden_units=[8])
+  flow.log_prob(X)
+  flow.save(path)
+  with zipfile.ZipFile(path) as saved:
+    files = {name: saved.read(name) for name in saved.namelist()}
+  config = json.loads(files["config.json"])
+  config["config"][field] = value
+  files["config.json"] = json.dumps(config)
+  with zipfile.ZipFile(path, "w") as edited:
+    for name, content in files.items():
+      edited.writestr(name, content)
+  with pytest.raises(ValueError, match=(
+      f"this saved {model.__name__} would have {weights} weights, more than "
+      r"1,000,000,000: refused before allocating them \(was its config "
+      r"edited\?\)$")):
+    keras.models.load_model(path)
 
 
 def _compiled(flow):
