@@ -40,6 +40,7 @@ from configs.paper import model_name
 from maf_tf.data import IMAGE_SPECS, DATASETS
 from maf_tf.data.tabular import LABELLED, PAPER_SETS
 from trainers.run_dir import write_file
+from trainers.signals import exit_on_signals
 
 # Grid rows: name -> (--model, --num_layers), in the paper's order.
 ROWS = {"gaussian": ("gaussian", 5), "made": ("made", 5),
@@ -81,6 +82,9 @@ def parse_args(argv):
          for flag in trainer_flags):
     parser.error("--model_dir, --dataset, --model, --num_layers, "
                  "--conditional and --data_dir are set per cell")
+  if os.path.exists(args.out) and not os.path.isdir(args.out):
+    parser.error(f"--out {args.out} is a file; expected a directory for "
+                 "the grid's runs and table.md")
   if args.data_dir is None and set(args.datasets) & set(PAPER_SETS):
     parser.error(f"{sorted(set(args.datasets) & set(PAPER_SETS))} need "
                  "--data_dir: the MAF paper's data/ folder")
@@ -101,10 +105,20 @@ def _data_flags(dataset: str, args) -> list:
 
 
 def _read(path: str) -> Optional[dict]:
+  """A cell's JSON file, None if missing; ValueError naming it if it is
+  not the trainer's (the trainer writes each whole, so it was edited)."""
   if not os.path.isfile(path):
     return None
-  with open(path) as stream:
-    return json.load(stream)
+  try:
+    with open(path) as stream:
+      report = json.load(stream)
+  except (ValueError, UnicodeDecodeError) as error:
+    raise ValueError(f"{path} is not JSON ({error}); remove it to redo "
+                     "this step of the cell") from None
+  if not isinstance(report, dict):
+    raise ValueError(f"{path} is not a JSON object; remove it to redo this "
+                     "step of the cell")
+  return report
 
 
 def _run(module: str, flags: list) -> Optional[str]:
@@ -134,6 +148,13 @@ def _evaluate(run_dir: str) -> dict:
 def run_cell(dataset: str, row: str, conditional: bool, args) -> dict:
   """Trains and evaluates one cell unless it has been; its figures, or
   {'error': line}."""
+  try:
+    return _run_cell(dataset, row, conditional, args)
+  except (ValueError, KeyError) as error:  # a cell's edited JSON files
+    return {"error": f"{type(error).__name__}: {error}"}
+
+
+def _run_cell(dataset: str, row: str, conditional: bool, args) -> dict:
   model, layers = ROWS[row]
   run_dir = os.path.join(args.out, dataset,
                          row + ("_conditional" if conditional else ""))
@@ -227,6 +248,13 @@ def tables(cells: dict, args, columns: list) -> str:
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else argv
   args = parse_args(argv)
+  with exit_on_signals("benchmarks.paper", "the same command resumes the "
+                       "grid (finished cells are read back, a cell cut off "
+                       "resumes from its last epoch)"):
+    return _grid(argv, args)
+
+
+def _grid(argv: list, args) -> int:
   conditionals = {"no": [False], "yes": [True],
                   "both": [False, True]}[args.conditional]
   columns = [(dataset, conditional) for dataset in args.datasets

@@ -229,7 +229,8 @@ def test_a_stopped_run_says_how_to_resume_in_one_line(tmp_path, stop, code):
 @pytest.mark.parametrize("stop, code", [(signal.SIGTERM, 143),
                                         (signal.SIGINT, 130)])
 def test_evaluate_stopped_by_a_signal_says_so_in_one_line(stop, code):
-  """trainers.evaluate runs inside the same exit_on_signals as train."""
+  """trainers.evaluate and benchmarks.paper run inside the same
+  exit_on_signals as train."""
   script = ("import os, signal, time\n"
             "from trainers.signals import exit_on_signals\n"
             "with exit_on_signals('evaluate', 'what next'):\n"
@@ -240,8 +241,10 @@ def test_evaluate_stopped_by_a_signal_says_so_in_one_line(stop, code):
   assert done.returncode == code
   assert done.stderr == (f"evaluate: stopped by {signal.Signals(stop).name}; "
                          "what next\n")
-  source = open(os.path.join(ROOT, "trainers", "evaluate.py")).read()
-  assert 'with exit_on_signals("evaluate"' in source
+  for command, path in (("evaluate", "trainers/evaluate.py"),
+                        ("benchmarks.paper", "benchmarks/paper.py")):
+    source = open(os.path.join(ROOT, path)).read()
+    assert f'with exit_on_signals("{command}"' in source
 
 
 def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):

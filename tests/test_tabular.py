@@ -285,9 +285,18 @@ def test_the_paper_grid_runs_resumes_and_writes_its_table(tmp_path, capsys):
   assert os.path.getmtime(cell / "results.json") == stamp
   assert (cell / "evaluation.json").is_file()
   assert (tmp_path / "table.md").read_text() == table
+  (cell / "evaluation.json").write_text("{")  # edited: one line, exit 1
+  assert paper.main(argv) == 1
+  assert (f"| MADE, wine, conditional | failed: ValueError: {cell}/"
+          "evaluation.json is not JSON (") in (tmp_path / "table.md"
+                                                ).read_text()
   with pytest.raises(SystemExit):
     paper.main(["--datasets=power"])
   assert "need --data_dir" in capsys.readouterr().err
+  with pytest.raises(SystemExit):
+    paper.main([f"--out={cell / 'results.json'}"])
+  assert "results.json is a file; expected a directory" in \
+      capsys.readouterr().err
 
 
 def test_every_paper_set_builds_its_preset_model_from_the_fixture_files(
