@@ -128,16 +128,18 @@ MAX_LOADED_WEIGHTS = 1_000_000_000  # a loaded model larger is refused
 
 def weight_count(event_size: int, hidden_units: Sequence[int],
                  num_layers: int, base: str = "normal",
-                 num_components: int = 10) -> int:
+                 num_components: int = 10,
+                 params_per_dimension: int = 2) -> int:
   """How many weights a MAF of these arguments allocates (masked kernels
-  counted whole, as they are): a MADE with 2 outputs per dimension per
-  layer, and one with 3K for a MADE MoG base. A RealNVP's two coupling
-  networks per layer hold about as many as a MADE."""
+  counted whole, as they are): a MADE with `params_per_dimension` outputs
+  per dimension per layer (an NSF's 3K - 1), and one with 3K for a MADE
+  MoG base. A RealNVP's two coupling networks per layer hold about as
+  many as a MADE."""
   def made(outputs_per_dimension: int) -> int:
     widths = [event_size, *hidden_units]
     hidden = sum(a * b for a, b in zip(widths, widths[1:]))
     return hidden + hidden_units[-1] * event_size * outputs_per_dimension
-  total = num_layers * made(2)
+  total = num_layers * made(params_per_dimension)
   if base == "made_mog":
     total += made(3 * num_components)
   return total
@@ -428,7 +430,8 @@ class MAF(FlowTraining, keras.Model):
       weights = weight_count(
           config["event_size"], config.get("hidden_units", (512,)),
           config.get("num_layers", 5), config.get("base", "normal"),
-          config.get("num_components", 10))
+          config.get("num_components", 10),
+          cls._params_per_dimension(config))
     except (KeyError, TypeError):
       weights = 0  # not numbers: the constructor's checks say which
     if weights > MAX_LOADED_WEIGHTS:
@@ -436,6 +439,12 @@ class MAF(FlowTraining, keras.Model):
                        f"weights, more than {MAX_LOADED_WEIGHTS:,}: refused "
                        "before allocating them (was its config edited?)")
     return super().from_config(config)
+
+  @classmethod
+  def _params_per_dimension(cls, config: dict) -> int:
+    """Each layer's MADE outputs per dimension (a shift and a log-scale)."""
+    del config
+    return 2
 
   def get_config(self):
     return {**super().get_config(), **self._config}

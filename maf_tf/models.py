@@ -19,30 +19,32 @@ import keras
 
 from maf_tf.flows import MAF
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND
-from maf_tf.pixel_flows import PixelMAF, PixelRealNVP
+from maf_tf.nsf import NSF
+from maf_tf.pixel_flows import PixelMAF, PixelNSF, PixelRealNVP
 from maf_tf.real_nvp import RealNVP
 
 __all__ = ["MADEMoG", "Gaussian", "MODELS", "model_structure", "build_flow"]
 
-MODELS = ("maf", "maf_mog", "made", "made_mog", "real_nvp", "gaussian")
+MODELS = ("maf", "maf_mog", "made", "made_mog", "real_nvp", "gaussian",
+          "nsf")
 
 
 def model_structure(model: str, num_layers: int, batch_norm) -> dict:
   """The MAF arguments that make `model` (one of MODELS) out of a config's
   num_layers and batch_norm: e.g. made_mog -> num_layers=0,
-  base='made_mog'. real_nvp and maf keep them as given."""
+  base='made_mog'. maf, real_nvp and nsf keep them as given."""
   if model not in MODELS:
     raise ValueError(f"model must be one of {', '.join(MODELS)}; got "
                      f"{model!r}")
   return {
-      "maf": {}, "real_nvp": {},
+      "maf": {}, "real_nvp": {}, "nsf": {},
       "maf_mog": dict(base="made_mog"),
       "made": dict(num_layers=1, batch_norm=None, base="normal"),
       "made_mog": dict(num_layers=0, batch_norm=None, base="made_mog"),
       "gaussian": dict(num_layers=0, batch_norm=None, base="gaussian"),
   }[model] | {key: value for key, value in (("num_layers", num_layers),
                                              ("batch_norm", batch_norm))
-              if model in ("maf", "maf_mog", "real_nvp")}
+              if model in ("maf", "maf_mog", "real_nvp", "nsf")}
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
@@ -91,8 +93,8 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
                **kwargs) -> MAF:
   """The `model` (one of MODELS) for a dataset (a
   maf_tf.data.DatasetDescription): over images with the logit
-  preprocessing (PixelMAF, PixelRealNVP) and the description's alpha and
-  image shape, else a MAF (or RealNVP); event size, and context size if
+  preprocessing (PixelMAF, PixelRealNVP, PixelNSF) and the description's
+  alpha and image shape, else a MAF (or RealNVP, NSF); event size, and context size if
   `conditional`, from the description. `kwargs` are MAF's other arguments
   (num_layers and batch_norm as `model_structure` sets them).
 
@@ -107,8 +109,9 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
                                 kwargs.pop("batch_norm", None)))
   kwargs.update(event_size=description.event_size,
                 context_size=description.context_size(conditional))
-  coupling = model == "real_nvp"
+  flow, pixel_flow = {"real_nvp": (RealNVP, PixelRealNVP),
+                      "nsf": (NSF, PixelNSF)}.get(model, (MAF, PixelMAF))
   if description.kind != "image":
-    return (RealNVP if coupling else MAF)(**kwargs)
-  return (PixelRealNVP if coupling else PixelMAF)(
-      alpha=description.alpha, image_shape=description.image_shape, **kwargs)
+    return flow(**kwargs)
+  return pixel_flow(alpha=description.alpha,
+                    image_shape=description.image_shape, **kwargs)

@@ -1,5 +1,5 @@
 """Flows over raw pixels: the logit preprocessing bijector in front of a
-logit-space flow (`PixelFlow`, as PixelMAF and PixelRealNVP; a PixelMAF
+logit-space flow (`PixelFlow`, as PixelMAF, PixelRealNVP and PixelNSF; a PixelMAF
 with num_layers=0 and a 'made_mog' or 'gaussian' base is the pixel MADE MoG
 or Gaussian).
 
@@ -22,9 +22,10 @@ from maf_tf.bijectors.logit import (LogitBijector, check_alpha,
                                     logits_to_pixels, pixels_to_logits)
 from maf_tf.flows import MAF
 from maf_tf.metrics import bits_per_dim
+from maf_tf.nsf import NSF
 from maf_tf.real_nvp import RealNVP
 
-__all__ = ["PixelFlow", "PixelMAF", "PixelRealNVP", "to_uint8"]
+__all__ = ["PixelFlow", "PixelMAF", "PixelRealNVP", "PixelNSF", "to_uint8"]
 
 
 def to_uint8(pixels: tf.Tensor) -> tf.Tensor:
@@ -127,3 +128,9 @@ class PixelMAF(PixelFlow, MAF):
 class PixelRealNVP(PixelFlow, RealNVP):
   """Real NVP on pixel data in [0, 1]^D through a logit transform
   (`PixelFlow`)."""
+
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class PixelNSF(PixelFlow, NSF):
+  """The autoregressive spline flow on pixel data in [0, 1]^D through a
+  logit transform (`PixelFlow`)."""

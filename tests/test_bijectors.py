@@ -10,9 +10,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from conftest import randomize
-from maf_tf import (IAF, MAF, MADE, BatchNormBijector, BatchNormLayer,
-                    LogitBijector, MAFBijector, PixelMAF, PixelRealNVP,
-                    RealNVP)
+from maf_tf import (IAF, MAF, MADE, NSF, BatchNormBijector, BatchNormLayer,
+                    LogitBijector, MAFBijector, PixelMAF, PixelNSF,
+                    PixelRealNVP, RealNVP)
+from maf_tf.nsf import SplineMADEBijector
 from maf_tf.real_nvp import Coupling, CouplingBijector
 
 tfb = tfp.bijectors
@@ -23,8 +24,7 @@ CONTEXT = tf.constant(np.random.default_rng(9).normal(size=(BATCH, 2)))
 def _made(**kwargs):
   made = MADE(D, kwargs.pop("hidden_units", [10]), dtype="float64", seed=1,
               **kwargs)
-  made(tf.zeros([1, D], tf.float64),
-       tf.zeros([1, 2], tf.float64) if made.context_size else None)
+  made.build()
   randomize(made, seed=2)
   return made
 
@@ -72,10 +72,19 @@ BIJECTORS = {
     "real_nvp_chain_batch_norm_conditional": lambda: _flow(
         RealNVP, context=CONTEXT, batch_norm="after_each"),
     "pixel_real_nvp_chain": lambda: _flow(PixelRealNVP, alpha=0.05),
+    # bound 1.5: about one point in seven lies in the linear tails
+    "nsf": lambda: SplineMADEBijector(_made(num_params=3 * 4 - 1), 1.5),
+    "nsf_conditional_random": lambda: SplineMADEBijector(_made(
+        num_params=3 * 8 - 1, context_size=2, hidden_degrees="random",
+        order="random"), 1.5, CONTEXT),
+    "nsf_chain_batch_norm_conditional": lambda: _flow(
+        NSF, context=CONTEXT, batch_norm="after_each", bins=4, bound=1.5),
+    "pixel_nsf_chain": lambda: _flow(PixelNSF, alpha=0.05, bins=4,
+                                     bound=1.5),
 }
 # Where the data (inverse-direction inputs) live, when not all of R^D.
 UNIT_CUBE = {"logit_mnist", "logit_cifar10", "pixel_flow_chain",
-             "pixel_real_nvp_chain"}
+             "pixel_real_nvp_chain", "pixel_nsf_chain"}
 
 
 def _points(seed, unit_cube=False):

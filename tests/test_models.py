@@ -1,5 +1,6 @@
 """The paper's model family (maf_tf.models): MADE MoG, MAF MoG, MADE,
-Real NVP and the Gaussian, each through the same contract as MAF:
+Real NVP and the Gaussian, and the spline flow NSF, each through the same
+contract as MAF:
 normalised densities, samples that follow them, the TFP view, exact
 inverses, save/load, the conditional protocol and one-line errors."""
 
@@ -12,7 +13,7 @@ import tensorflow as tf
 
 from conftest import (assert_integrates_to_one, assert_samples_match_density,
                       randomize)
-from maf_tf import MAF, Gaussian, MADEMoG, RealNVP
+from maf_tf import MAF, NSF, Gaussian, MADEMoG, RealNVP
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.made import autoregressive_inverse
 from maf_tf.mog import mog_log_prob, mog_noise
@@ -61,6 +62,12 @@ MODELS = {
         event_size=2, num_layers=3, batch_norm="after_each", **_kwargs())),
     "real_nvp_conditional": lambda: _random(RealNVP(
         event_size=2, num_layers=2, context_size=2, **_kwargs())),
+    "nsf_batch_norm": lambda: _random(NSF(
+        event_size=2, num_layers=3, batch_norm="after_each", bins=4,
+        bound=2.0, **_kwargs())),
+    "nsf_conditional_made_mog": lambda: _random(NSF(
+        event_size=2, num_layers=2, base="made_mog", num_components=2,
+        context_size=2, **_kwargs())),
     "gaussian": _gaussian,
     "gaussian_conditional": lambda: _gaussian(context_size=2),
 }
