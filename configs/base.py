@@ -37,6 +37,8 @@ class TrainConfig:
   log_scale_bound: float = 3.0
   affine: str = "scale_then_shift"    # or 'shift_then_scale' (the paper)
   initialization: str = "identity"    # or 'uniform', 'paper'
+  bins: int = 8                       # nsf: spline bins per dimension
+  spline_bound: float = 5.0           # nsf: the splines' interval [-B, B]
   dtype_policy: Optional[str] = None  # 'mixed_bfloat16': MADE matmuls bf16
   matmul_dtype: Optional[str] = None  # deprecated: dtype_policy does it
   # Optimisation.
@@ -90,9 +92,10 @@ HELP = {
              "(1e-6 for MNIST, 0.05 for CIFAR-10).",
     "toy_size": "Training points of a 2-D toy dataset.",
     "model": "Model: maf, maf_mog (MAF over a MADE MoG base), made (one "
-             "Gaussian MADE), made_mog, real_nvp, or gaussian (fitted in "
-             "closed form).",
-    "num_layers": "MADE (or coupling) layers of maf, maf_mog and real_nvp.",
+             "Gaussian MADE), made_mog, real_nvp, gaussian (fitted in "
+             "closed form), or nsf (MAF with rational-quadratic splines).",
+    "num_layers": "MADE (or coupling) layers of maf, maf_mog, real_nvp and "
+                  "nsf.",
     "hidden_units": "Hidden units of each MADE layer, comma-separated.",
     "activation": "Hidden activation: relu or tanh.",
     "hidden_degrees": "MADE hidden degrees: sequential or random.",
@@ -105,6 +108,10 @@ HELP = {
     "affine": "MADE affine form: scale_then_shift or shift_then_scale (the "
               "paper's).",
     "initialization": "MADE initialisation: identity, uniform or paper.",
+    "bins": "nsf: bins of each spline (3 bins - 1 MADE outputs per "
+            "dimension).",
+    "spline_bound": "nsf: each spline acts on [-B, B] and is the identity "
+                    "outside.",
     "dtype_policy": "Keras dtype policy: none (float32) or mixed_bfloat16 "
                     "(the MADE matmuls in bfloat16, the rest float32).",
     "matmul_dtype": "Deprecated, use --dtype_policy=mixed_bfloat16 (the "

@@ -9,8 +9,9 @@ __all__ = ["model_arguments", "load_data", "build_model"]
 
 
 def model_arguments(config: TrainConfig) -> dict:
-  """MAF's keyword arguments from a config, but for the sizes that come
-  from the data (event and context size)."""
+  """MAF's keyword arguments from a config (and NSF's spline ones for
+  model nsf), but for the sizes that come from the data (event and
+  context size)."""
   return dict(
       num_layers=config.num_layers, hidden_units=config.hidden_units,
       activation=config.activation, hidden_degrees=config.hidden_degrees,
@@ -18,7 +19,9 @@ def model_arguments(config: TrainConfig) -> dict:
       base=config.base, num_components=config.num_components,
       log_scale_bound=config.log_scale_bound, affine=config.affine,
       initialization=config.initialization, seed=config.seed,
-      dtype=config.dtype_policy, matmul_dtype=config.matmul_dtype)
+      dtype=config.dtype_policy, matmul_dtype=config.matmul_dtype,
+      **(dict(bins=config.bins, bound=config.spline_bound)
+         if config.model == "nsf" else {}))
 
 
 def load_data(config: TrainConfig) -> Splits:

@@ -13,6 +13,8 @@ from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
 from maf_tf.real_nvp import MADE_ONLY
+from maf_tf.splines import (check_bins, check_bound,
+                            spline_params_per_dimension)
 
 __all__ = ["check_config", "CHOICES"]
 
@@ -47,9 +49,25 @@ def _check_model_fields(config: TrainConfig) -> None:
       if name != "matmul_dtype" and getattr(config, name) != default:
         raise ValueError(f"--{name} does not apply to --model=real_nvp (it "
                          f"has no MADE); got {getattr(config, name)!r}")
-  if config.model not in ("maf", "real_nvp") and config.base != "normal":
+  spline = {"bins": 8, "spline_bound": 5.0}
+  for name, default in spline.items():
+    if config.model != "nsf" and getattr(config, name) != default:
+      raise ValueError(f"--{name} applies to --model=nsf only; got "
+                       f"{getattr(config, name)!r} with --model="
+                       f"{config.model}")
+  if config.model == "nsf" and config.affine != "scale_then_shift":
+    raise ValueError("--affine does not apply to --model=nsf (its layers "
+                     f"are splines); got {config.affine!r}")
+  if config.model == "nsf":
+    check_bins(config.bins)
+    try:
+      check_bound(config.spline_bound)
+    except ValueError as error:
+      raise ValueError(f"spline_{error}") from None
+  if config.model not in ("maf", "real_nvp", "nsf") and \
+      config.base != "normal":
     raise ValueError(f"--model={config.model} sets its own base density; "
-                     f"--base applies to maf and real_nvp; got "
+                     f"--base applies to maf, real_nvp and nsf; got "
                      f"{config.base!r}")
 
 
@@ -67,7 +85,9 @@ def model_weights(config: TrainConfig, size: int) -> int:
   return weight_count(size, config.hidden_units,
                       structure.get("num_layers", config.num_layers),
                       structure.get("base", config.base),
-                      config.num_components)
+                      config.num_components,
+                      spline_params_per_dimension(config.bins)
+                      if config.model == "nsf" else 2)
 
 
 def _check_cost(config: TrainConfig) -> None:

@@ -79,14 +79,14 @@ ARCHITECTURES = {
 def model_name(config: TrainConfig) -> Optional[str]:
   """The paper's name of the config's model ('MAF MoG(5)', 'MADE MoG',
   ...), or None for a model the paper has not (a MAF over the global
-  Gaussian-mixture base)."""
+  Gaussian-mixture base, the spline flow)."""
   layers = config.num_layers
   if config.model in ("maf", "real_nvp") and config.base == "mixture":
     return None
   return {"maf": f"MAF({layers})", "maf_mog": f"MAF MoG({layers})",
           "made": "MADE", "made_mog": "MADE MoG",
           "real_nvp": f"Real NVP({layers})",
-          "gaussian": "Gaussian"}[config.model]
+          "gaussian": "Gaussian"}.get(config.model)
 
 
 def differences(config: TrainConfig) -> List[str]:

@@ -158,7 +158,7 @@ def test_tabular_presets_train_from_initialisation(preset):
 # The paper's other models (maf_tf.models), each with a preset's
 # configuration for it (configs.presets.preset(name, model)); the Gaussian
 # is fitted in closed form (tests/test_models.py).
-GRADIENT_MODELS = ["maf_mog", "made", "made_mog", "real_nvp"]
+GRADIENT_MODELS = ["maf_mog", "made", "made_mog", "real_nvp", "nsf"]
 
 
 def _model_for(preset_name: str, model: str, size: int):

@@ -394,7 +394,7 @@ def test_steps_per_execution_gives_the_same_weights():
      "num_cpu_devices must be an integer in 1..64; got 1000"),
     (["--dataset=digits", "--model=foo"],
      "model must be one of ['maf', 'maf_mog', 'made', 'made_mog', "
-     "'real_nvp', 'gaussian']; got 'foo'"),
+     "'real_nvp', 'gaussian', 'nsf']; got 'foo'"),
     (["--dataset=digits", "--model=real_nvp", "--affine=shift_then_scale"],
      "--affine does not apply to --model=real_nvp"),
     (["--dataset=digits", "--model=made_mog", "--base=mixture"],
@@ -410,6 +410,16 @@ def test_steps_per_execution_gives_the_same_weights():
      "toy_size must be at most 10000000; got 10000000000"),
     (["--dataset=digits", "--max_parameters=0"],
      "max_parameters must be a positive integer; got 0"),
+    (["--dataset=digits", "--bins=4"],
+     "--bins applies to --model=nsf only; got 4 with --model=maf"),
+    (["--dataset=digits", "--model=nsf", "--bins=1"],
+     "bins must be an integer >= 2; got 1"),
+    (["--dataset=digits", "--model=nsf", "--spline_bound=0"],
+     "spline_bound must be a finite number > 0; got 0.0"),
+    (["--dataset=digits", "--model=nsf", "--affine=shift_then_scale"],
+     "--affine does not apply to --model=nsf"),
+    (["--dataset=mnist", "--model=nsf", "--bins=100000"],
+     "this model would have"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
   run_dir = tmp_path / "run"

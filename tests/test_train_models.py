@@ -13,7 +13,7 @@ from trainer_helpers import TINY, run_in_process
 
 # The three kinds of model besides MAF (test_train.py): maf_mog and made
 # are MAFs with another base or one layer (tests/test_models.py).
-TRAINED = ["made_mog", "real_nvp", "gaussian"]
+TRAINED = ["made_mog", "real_nvp", "gaussian", "nsf"]
 
 
 @pytest.fixture(scope="module")
