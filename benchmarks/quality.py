@@ -16,7 +16,9 @@ the table counts the test points whose score is not finite.
         setting changed (VARIANTS; --systems picks them), among them the
         paper's other models (ours_maf_mog, ours_made, ours_made_mog,
         ours_real_nvp; ours_gaussian is fitted in closed form on one pass
-        of the training data) and gradient clipping (ours_clip_5,
+        of the training data), the spline flow (ours_nsf, 8 bins on
+        [-5, 5]; ours_nsf_bound_3 and _8 on [-3, 3] and [-8, 8]) and
+        gradient clipping (ours_clip_5,
         ours_clip_50: clipped to that global norm; every other system is
         not clipped).
   tfp:  tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
@@ -61,7 +63,11 @@ VARIANTS = {
     # The paper's model family (maf_tf.models), each with the preset's
     # sizes; gaussian is fitted in closed form on one pass of the data.
     **{f"ours_{model}": dict(model=model) for model in (
-        "maf_mog", "made", "made_mog", "real_nvp", "gaussian")},
+        "maf_mog", "made", "made_mog", "real_nvp", "gaussian", "nsf")},
+    # The spline flow's interval: zuko's 5 (our default) against the NSF
+    # paper's 3 and a wider 8.
+    "ours_nsf_bound_3": dict(model="nsf", spline_bound=3.0),
+    "ours_nsf_bound_8": dict(model="nsf", spline_bound=8.0),
     "ours_clip_5": dict(clip_norm=5.0),
     "ours_clip_50": dict(clip_norm=50.0),
 }

@@ -16,9 +16,10 @@ per call, ours through fit, TFP in one tf.function). The systems run
 round-robin for --rounds rounds (the machine's load drifts, so each keeps
 its best round); sampling is timed in the first round only.
 Systems: ours (float32), ours under the mixed_bfloat16 dtype policy (MADE
-matmuls in bfloat16), ours_maf_mog and ours_made_mog (the preset's sizes
-as MAF MoG and MADE MoG, K = 10; 100 samples with the fast sampler and the
-naive D-pass reference), and TFP's
+matmuls in bfloat16), ours_maf_mog, ours_made_mog and ours_nsf (the
+preset's sizes as MAF MoG and MADE MoG, K = 10, and as the spline flow,
+8 bins; 100 samples with the fast sampler and the naive D-pass
+reference), and TFP's
 tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
 tfb.Permute (+ tfb.BatchNormalization where ours has batch norm), same sizes.
 Every process measures the machine's dense float32 matmul throughput (the
@@ -37,7 +38,8 @@ from benchmarks.flows import (flops_per_sample, image_presets, our_flow,
 from benchmarks.timing import machine, matmul_flops, peak_mb, rate, seconds
 
 # ours_<model>: the preset's sizes as that model of the paper's family.
-MODEL_SYSTEMS = {"ours_maf_mog": "maf_mog", "ours_made_mog": "made_mog"}
+MODEL_SYSTEMS = {"ours_maf_mog": "maf_mog", "ours_made_mog": "made_mog",
+                 "ours_nsf": "nsf"}
 SYSTEMS = ("ours", "ours_bf16", *MODEL_SYSTEMS, "tfp")
 
 
