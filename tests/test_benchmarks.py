@@ -42,3 +42,17 @@ def test_a_variant_changes_its_setting_and_the_learning_rate_it_trains_at():
                                             None, steps=5, seed=0)
             ["log_likelihood"] for system in ("ours", "ours_lr_1e-4")}
   assert not np.allclose(scores["ours"], scores["ours_lr_1e-4"])
+
+
+def test_the_zuko_reference_data_is_the_benchmarks_toys(tmp_path):
+  """benchmarks.zuko_reference's data (zuko itself is not installed here)
+  are the toys benchmarks.quality trains and tests on."""
+  from benchmarks import zuko_reference
+  path = str(tmp_path / "toys.npz")
+  assert zuko_reference.main([f"--write_data={path}", "--seeds=0,1"]) == 0
+  arrays = np.load(path)
+  np.testing.assert_array_equal(arrays["two_moons/train/1"],
+                                sample_toy("two_moons", 20_000, seed=1))
+  np.testing.assert_array_equal(arrays["pinwheel/test"],
+                                sample_toy("pinwheel", 10_000, seed=99))
+  assert len(arrays.files) == 6 * 3
