@@ -78,15 +78,15 @@ ARCHITECTURES = {
 
 def model_name(config: TrainConfig) -> Optional[str]:
   """The paper's name of the config's model ('MAF MoG(5)', 'MADE MoG',
-  ...), or None for a model the paper has not (a MAF over the global
-  Gaussian-mixture base, the spline flow)."""
+  ...), 'NSF(5)' for the spline flow (which the paper has not), or None
+  for a MAF over the global Gaussian-mixture base."""
   layers = config.num_layers
   if config.model in ("maf", "real_nvp") and config.base == "mixture":
     return None
   return {"maf": f"MAF({layers})", "maf_mog": f"MAF MoG({layers})",
           "made": "MADE", "made_mog": "MADE MoG",
           "real_nvp": f"Real NVP({layers})",
-          "gaussian": "Gaussian"}.get(config.model)
+          "gaussian": "Gaussian", "nsf": f"NSF({layers})"}[config.model]
 
 
 def differences(config: TrainConfig) -> List[str]:

@@ -52,3 +52,9 @@ def test_the_gaussian_and_made_need_no_batch_norm():
   assert differences(preset("mnist_paper", "gaussian").replace(
       hidden_units=(7,))) == []
   assert differences(preset("power", "made").replace(batch_norm=None)) == []
+
+
+def test_the_spline_flow_has_a_name_and_no_paper_figure():
+  from configs.presets import preset as make
+  config = make("power", "nsf")
+  assert model_name(config) == "NSF(5)" and paper_result(config) is None
