@@ -58,3 +58,10 @@ def test_the_spline_flow_has_a_name_and_no_paper_figure():
   from configs.presets import preset as make
   config = make("power", "nsf")
   assert model_name(config) == "NSF(5)" and paper_result(config) is None
+
+
+def test_the_digits_preset_gives_the_spline_flow_its_measured_bound():
+  from configs.presets import preset as make
+  assert make("digits", "nsf").spline_bound == 3.0
+  assert make("two_moons", "nsf").spline_bound == 5.0
+  assert make("digits", "maf").spline_bound == 5.0  # unused: the default
