@@ -12,7 +12,8 @@ from maf_tf.pixel_flows import PixelMAF, PixelNSF, PixelRealNVP
 from maf_tf.real_nvp import RealNVP
 
 __all__ = ["MAF", "IAF", "MADEMoG", "RealNVP", "NSF", "Gaussian", "PixelMAF",
-           "PixelRealNVP", "PixelNSF", "MODELS", "build_flow", "MADE", "MaskedDense",
-           "MAFBijector", "BatchNormBijector", "BatchNormLayer",
-           "LogitBijector", "StandardNormal", "GaussianMixture", "FusedAdam"]
+           "PixelRealNVP", "PixelNSF", "MODELS", "build_flow", "MADE",
+           "MaskedDense", "MAFBijector", "BatchNormBijector",
+           "BatchNormLayer", "LogitBijector", "StandardNormal",
+           "GaussianMixture", "FusedAdam"]
 __version__ = "0.1.0"

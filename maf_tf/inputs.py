@@ -7,8 +7,8 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["events", "batched_events", "context_for", "sample_context", "sample_seed",
-           "hidden_units", "INT32_MAX"]
+__all__ = ["events", "batched_events", "context_for", "sample_context",
+           "sample_seed", "hidden_units", "INT32_MAX"]
 
 INT32_MAX = 2**31 - 1  # sample counts and seeds end up as int32
 

@@ -94,9 +94,10 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
   """The `model` (one of MODELS) for a dataset (a
   maf_tf.data.DatasetDescription): over images with the logit
   preprocessing (PixelMAF, PixelRealNVP, PixelNSF) and the description's
-  alpha and image shape, else a MAF (or RealNVP, NSF); event size, and context size if
-  `conditional`, from the description. `kwargs` are MAF's other arguments
-  (num_layers and batch_norm as `model_structure` sets them).
+  alpha and image shape, else a MAF (or RealNVP, NSF); event size, and
+  context size if `conditional`, from the description. `kwargs` are MAF's
+  other arguments (num_layers and batch_norm as `model_structure` sets
+  them).
 
   Example:
     >>> from maf_tf.data import DatasetDescription

@@ -1,7 +1,7 @@
 """Flows over raw pixels: the logit preprocessing bijector in front of a
-logit-space flow (`PixelFlow`, as PixelMAF, PixelRealNVP and PixelNSF; a PixelMAF
-with num_layers=0 and a 'made_mog' or 'gaussian' base is the pixel MADE MoG
-or Gaussian).
+logit-space flow (`PixelFlow`, as PixelMAF, PixelRealNVP and PixelNSF; a
+PixelMAF with num_layers=0 and a 'made_mog' or 'gaussian' base is the
+pixel MADE MoG or Gaussian).
 
 Inputs are dequantised pixels x = (v + u) / 256 in [0, 1], flattened to
 [..., D]. `log_prob` is the exact pixel-space density (what bits/dim is

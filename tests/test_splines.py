@@ -13,7 +13,7 @@ import tensorflow_probability as tfp
 from conftest import randomize
 from maf_tf import NSF, PixelNSF
 from maf_tf.data import load_splits
-from maf_tf.made import MADE
+from maf_tf.made import MADE, autoregressive_inverse
 from maf_tf.nsf import spline_made_to_base, spline_step
 from maf_tf.sampling import fast_autoregressive_inverse
 from maf_tf.splines import (MIN_BIN, MIN_DERIVATIVE, _bins, _knots,
@@ -205,7 +205,6 @@ def test_the_fast_sampler_equals_the_naive_reference(context_size):
   z = tf.constant(RNG.normal(size=(50, 5)) * 2)
   context = (tf.constant(RNG.normal(size=(50, 3))) if context_size
              else None)
-  from maf_tf.made import autoregressive_inverse  # pylint: disable=import-outside-toplevel
   naive = autoregressive_inverse(made, z[..., None], spline_step(B), context)
   fast = fast_autoregressive_inverse(made, z[..., None], spline_step(B),
                                      context, block=2)
