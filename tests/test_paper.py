@@ -60,8 +60,10 @@ def test_the_spline_flow_has_a_name_and_no_paper_figure():
   assert model_name(config) == "NSF(5)" and paper_result(config) is None
 
 
-def test_the_digits_preset_gives_the_spline_flow_its_measured_bound():
+def test_presets_give_the_spline_flow_its_measured_settings():
   from configs.presets import preset as make
   assert make("digits", "nsf").spline_bound == 3.0
   assert make("two_moons", "nsf").spline_bound == 5.0
   assert make("digits", "maf").spline_bound == 5.0  # unused: the default
+  assert make("wine", "nsf").batch_norm is None
+  assert make("wine", "maf").batch_norm == "after_each"
