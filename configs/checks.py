@@ -12,6 +12,7 @@ from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
+from maf_tf.nsf import AFFINE_ONLY
 from maf_tf.real_nvp import MADE_ONLY
 from maf_tf.splines import (check_bins, check_bound,
                             spline_params_per_dimension)
@@ -49,15 +50,16 @@ def _check_model_fields(config: TrainConfig) -> None:
       if name != "matmul_dtype" and getattr(config, name) != default:
         raise ValueError(f"--{name} does not apply to --model=real_nvp (it "
                          f"has no MADE); got {getattr(config, name)!r}")
-  spline = {"bins": 8, "spline_bound": 5.0}
-  for name, default in spline.items():
-    if config.model != "nsf" and getattr(config, name) != default:
+  for name in ("bins", "spline_bound"):
+    if config.model != "nsf" and \
+        getattr(config, name) != getattr(TrainConfig(), name):
       raise ValueError(f"--{name} applies to --model=nsf only; got "
                        f"{getattr(config, name)!r} with --model="
                        f"{config.model}")
-  if config.model == "nsf" and config.affine != "scale_then_shift":
-    raise ValueError("--affine does not apply to --model=nsf (its layers "
-                     f"are splines); got {config.affine!r}")
+  for name, default in AFFINE_ONLY.items():
+    if config.model == "nsf" and getattr(config, name) != default:
+      raise ValueError(f"--{name} does not apply to --model=nsf (its layers "
+                       f"are splines); got {getattr(config, name)!r}")
   if config.model == "nsf":
     check_bins(config.bins)
     try:

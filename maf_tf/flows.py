@@ -316,8 +316,12 @@ class MAF(FlowTraining, keras.Model):
     x, context = self._inputs(x, context, "made_log_scales")
     made_inputs = []
     self.to_base(x, context, made_inputs=made_inputs)
-    return [made(made_input, context)[1]
+    return [self._layer_log_scales(made, made_input, context)
             for made, made_input in zip(self.transforms, made_inputs)]
+
+  def _layer_log_scales(self, made, x, context) -> tf.Tensor:
+    """One layer's log-scales at its input x (see made_log_scales)."""
+    return made(x, context)[1]
 
   def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
     """Deprecated: use maf_tf.evaluation.recompute_batch_norm(flow, data)."""

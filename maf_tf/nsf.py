@@ -116,12 +116,7 @@ class NSF(MAF):
   def _made_bijector(self, made, context):
     return SplineMADEBijector(made, self.bound, context, name=made.name)
 
-  def made_log_scales(self, x, context=None) -> list:
-    """Each layer's log|dz_d/dx_d| (the spline's log-slope, which plays a
-    MAF log-scale's part) on the way from data to base."""
-    x, context = self._inputs(x, context, "made_log_scales")
-    made_inputs = []
-    self.to_base(x, context, made_inputs=made_inputs)
-    return [spline_to_base(inputs, made.parameters(inputs, context),
-                           self.bound)[1]
-            for made, inputs in zip(self.transforms, made_inputs)]
+  def _layer_log_scales(self, made, x, context):
+    """A spline layer's log|dz_d/dx_d|: the spline's log-slope, which plays
+    a MAF log-scale's part."""
+    return spline_to_base(x, made.parameters(x, context), self.bound)[1]

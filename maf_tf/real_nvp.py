@@ -191,13 +191,9 @@ class RealNVP(MAF):
   def _made_bijector(self, made, context):
     return CouplingBijector(made, context, name=made.name)
 
-  def made_log_scales(self, x, context=None) -> list:
-    """Each coupling layer's log-scales of the dimensions it changes."""
-    x, context = self._inputs(x, context, "made_log_scales")
-    layer_inputs = []
-    self.to_base(x, context, made_inputs=layer_inputs)
-    return [layer(inputs[..., :layer.passing], context)[1]
-            for layer, inputs in zip(self.transforms, layer_inputs)]
+  def _layer_log_scales(self, made, x, context):
+    """A coupling layer's log-scales of the dimensions it changes."""
+    return made(x[..., :made.passing], context)[1]
 
 
 # MAF arguments of a MADE that a coupling layer has not: only their
