@@ -29,6 +29,7 @@ Numerics (the failures users of other spline libraries meet):
 import math
 from typing import Tuple
 
+import numpy as np
 import tensorflow as tf
 
 __all__ = ["DEFAULT_BINS", "DEFAULT_BOUND", "MIN_BIN", "MIN_DERIVATIVE",
@@ -60,51 +61,68 @@ def check_bound(bound) -> float:
   return float(bound)
 
 
-def _knots(raw: tf.Tensor, bound: float) -> Tuple[tf.Tensor, ...]:
-  """(x knots, y knots, derivatives), each [..., K + 1], from the raw
-  parameters [..., 3K - 1]."""
+def _knot_map(bins: int, bound: float, dtype) -> Tuple[tf.Tensor, ...]:
+  """(matrix [3K - 1, 3(K + 1)], offset [3(K + 1)]) such that
+  [bin widths, bin heights, interior derivatives] @ matrix + offset are
+  the x knots, the y knots and the K + 1 derivatives side by side.
+
+  The cumulative sums are a matmul rather than tf.cumsum, and the ends
+  come from the offset alone, so they are exactly -B, B (and 1, 1 for the
+  derivatives); cumsum, concat and slicing, with their gradients, took
+  most of a training step's spline time."""
+  matrix = np.zeros((3 * bins - 1, 3 * (bins + 1)))
+  offset = np.zeros(3 * (bins + 1))
+  for group in range(2):  # x then y: knot i = -B + 2B (size_0 + ... )
+    row, column = group * bins, group * (bins + 1)
+    for knot in range(1, bins):
+      matrix[row:row + knot, column + knot] = 2.0 * bound
+    offset[column:column + bins + 1] = -bound
+    offset[column + bins] = bound
+  column = 2 * (bins + 1)
+  interior = np.arange(bins - 1)
+  matrix[2 * bins + interior, column + 1 + interior] = 1.0
+  offset[[column, column + bins]] = 1.0
+  return tf.constant(matrix, dtype), tf.constant(offset, dtype)
+
+
+def _all_knots(raw: tf.Tensor, bound: float) -> tf.Tensor:
+  """[..., 3, K + 1]: the x knots, the y knots and the derivatives at the
+  knots, from the raw parameters [..., 3K - 1]."""
   bins = (raw.shape[-1] + 1) // 3
-  raw_widths, raw_heights, raw_derivatives = tf.split(
-      raw, [bins, bins, bins - 1], axis=-1)
-
-  def knots(raw_sizes):
-    sizes = MIN_BIN + (1.0 - MIN_BIN * bins) * tf.nn.softmax(raw_sizes)
-    inner = -bound + 2.0 * bound * tf.cumsum(sizes[..., :-1], axis=-1)
-    ends = tf.ones_like(sizes[..., :1]) * bound
-    return tf.concat([-ends, inner, ends], -1)  # the ends exactly +-B
-
+  leading = tf.shape(raw)[:-1]
+  raw_sizes, raw_derivatives = tf.split(raw, [2 * bins, bins - 1], axis=-1)
+  sizes = tf.nn.softmax(tf.reshape(raw_sizes, tf.concat(
+      [leading, [2, bins]], 0)))  # widths and heights in one softmax
+  sizes = MIN_BIN + (1.0 - MIN_BIN * bins) * tf.reshape(
+      sizes, tf.shape(raw_sizes))
   shift = math.log(math.expm1(1.0 - MIN_DERIVATIVE))  # softplus -> 1 - min
   derivatives = MIN_DERIVATIVE + tf.nn.softplus(raw_derivatives + shift)
-  one = tf.ones_like(derivatives[..., :1])
-  return knots(raw_widths), knots(raw_heights), tf.concat(
-      [one, derivatives, one], -1)
+  matrix, offset = _knot_map(bins, bound, raw.dtype)
+  knots = tf.tensordot(tf.concat([sizes, derivatives], -1), matrix, 1)
+  return tf.reshape(knots + offset, tf.concat([leading, [3, bins + 1]], 0))
 
 
-def _bin_values(index_one_hot: tf.Tensor, knots: tf.Tensor):
-  """(value at the bin's left knot, at its right knot) for each point."""
-  left = tf.reduce_sum(index_one_hot * knots[..., :-1], -1)
-  right = tf.reduce_sum(index_one_hot * knots[..., 1:], -1)
-  return left, right
-
-
-def _locate(value: tf.Tensor, knots: tf.Tensor) -> tf.Tensor:
-  """One-hot [..., K] of the bin of each value in [-B, B] (the last bin
-  holds B itself)."""
-  bins = knots.shape[-1] - 1
-  index = tf.reduce_sum(tf.cast(value[..., None] >= knots[..., 1:-1],
-                                tf.int32), -1)
-  return tf.one_hot(index, bins, dtype=value.dtype)
+def _knots(raw: tf.Tensor, bound: float) -> Tuple[tf.Tensor, ...]:
+  """(x knots, y knots, derivatives), each [..., K + 1]."""
+  return tuple(tf.unstack(_all_knots(raw, bound), axis=-2))
 
 
 def _bins(value, raw, bound, by_y: bool):
-  """The spline pieces holding `value` (a data point, or a base point when
-  by_y): (x_k, w_k, y_k, h_k, d_k, d_k+1) with w, h the bin's width and
-  height, each shaped like value."""
-  x_knots, y_knots, derivatives = _knots(raw, bound)
-  one_hot = _locate(value, y_knots if by_y else x_knots)
-  x_left, x_right = _bin_values(one_hot, x_knots)
-  y_left, y_right = _bin_values(one_hot, y_knots)
-  d_left, d_right = _bin_values(one_hot, derivatives)
+  """The spline pieces holding `value` in [-B, B] (a data point, or a
+  base point when by_y): (x_k, w_k, y_k, h_k, d_k, d_k+1) with w, h the
+  bin's width and height, each shaped like value. The last bin holds B
+  itself."""
+  knots = _all_knots(raw, bound)
+  bins = knots.shape[-1] - 1
+  passed = tf.cast(value[..., None] >= knots[..., int(by_y), :], tf.int32)
+  index = tf.minimum(tf.reduce_sum(passed, -1) - 1, bins - 1)
+
+  def at(knot):  # [..., 3]: x, y and derivative at that knot
+    return tf.reduce_sum(knots * tf.one_hot(
+        knot, bins + 1, dtype=knots.dtype)[..., None, :], -1)
+
+  x_left, y_left, d_left = tf.unstack(at(index), axis=-1)
+  x_right, y_right, d_right = tf.unstack(at(index + 1), axis=-1)
   return x_left, x_right - x_left, y_left, y_right - y_left, d_left, d_right
 
 
