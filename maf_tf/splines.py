@@ -115,14 +115,17 @@ def _bins(value, raw, bound, by_y: bool):
   knots = _all_knots(raw, bound)
   bins = knots.shape[-1] - 1
   passed = tf.cast(value[..., None] >= knots[..., int(by_y), :], tf.int32)
-  index = tf.minimum(tf.reduce_sum(passed, -1) - 1, bins - 1)
-
-  def at(knot):  # [..., 3]: x, y and derivative at that knot
-    return tf.reduce_sum(knots * tf.one_hot(
-        knot, bins + 1, dtype=knots.dtype)[..., None, :], -1)
-
-  x_left, y_left, d_left = tf.unstack(at(index), axis=-1)
-  x_right, y_right, d_right = tf.unstack(at(index + 1), axis=-1)
+  # A NaN value passes no knot: bin 0 then keeps the gather in range and
+  # the NaN goes on through the formulas, as it would through MAF's.
+  index = tf.clip_by_value(tf.reduce_sum(passed, -1) - 1, 0, bins - 1)
+  # One gather of the six values (a one-hot product over all 3(K + 1)
+  # knots was slower, forward and backward).
+  flat = tf.reshape(knots, tf.concat([tf.shape(index), [3 * (bins + 1)]], 0))
+  left = tf.range(3) * (bins + 1)
+  values = tf.gather(flat, index[..., None] + tf.concat([left, left + 1], 0),
+                     batch_dims=index.shape.rank)
+  x_left, y_left, d_left, x_right, y_right, d_right = tf.unstack(values,
+                                                                 axis=-1)
   return x_left, x_right - x_left, y_left, y_right - y_left, d_left, d_right
 
 

@@ -240,3 +240,16 @@ def test_log_prob_is_finite_for_every_test_image(dataset):
   log_prob = np.concatenate([flow.log_prob(batch).numpy() for batch in
                              np.array_split(images, 10)])
   assert len(log_prob) == len(images) and np.all(np.isfinite(log_prob))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_nan_input_passes_through_as_nan_without_an_error(dtype):
+  """A NaN passes no knot; its bin must still index inside the knots
+  (a gather out of range is an error on CPU, not a NaN)."""
+  x = tf.constant([np.nan, 1.0, -np.nan], dtype)
+  raw = _raw(3, dtype=dtype)
+  z, _ = spline_to_base(x, raw, B)
+  back = spline_to_data(x, raw, B)
+  for value in (z, back):
+    assert np.isnan(value.numpy()[[0, 2]]).all()
+    assert np.isfinite(value.numpy()[1])
