@@ -40,7 +40,6 @@ class TrainConfig:
   bins: int = 8                       # nsf: spline bins per dimension
   spline_bound: float = 5.0           # nsf: the splines' interval [-B, B]
   dtype_policy: Optional[str] = None  # 'mixed_bfloat16': MADE matmuls bf16
-  matmul_dtype: Optional[str] = None  # deprecated: dtype_policy does it
   # Optimisation.
   learning_rate: float = 1e-4
   cosine_decay: bool = False
@@ -68,9 +67,6 @@ class TrainConfig:
   def from_json(cls, text: str) -> "TrainConfig":
     values = json.loads(text)
     values["hidden_units"] = tuple(values["hidden_units"])
-    # Runs written before these fields existed used the paper's forms.
-    values.setdefault("affine", "shift_then_scale")
-    values.setdefault("initialization", "paper")
     return cls(**values)
 
 
@@ -114,8 +110,6 @@ HELP = {
                     "outside.",
     "dtype_policy": "Keras dtype policy: none (float32) or mixed_bfloat16 "
                     "(the MADE matmuls in bfloat16, the rest float32).",
-    "matmul_dtype": "Deprecated, use --dtype_policy=mixed_bfloat16 (the "
-                    "same): MADE matmul dtype, none or bfloat16.",
     "learning_rate": "Adam learning rate.",
     "cosine_decay": "Decay the learning rate to 0 on a cosine over the run.",
     "weight_decay": "L2 penalty on the kernels.",

@@ -19,7 +19,7 @@ def model_arguments(config: TrainConfig) -> dict:
       base=config.base, num_components=config.num_components,
       log_scale_bound=config.log_scale_bound, affine=config.affine,
       initialization=config.initialization, seed=config.seed,
-      dtype=config.dtype_policy, matmul_dtype=config.matmul_dtype,
+      dtype=config.dtype_policy,
       **(dict(bins=config.bins, bound=config.spline_bound)
          if config.model == "nsf" else {}))
 

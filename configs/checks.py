@@ -9,7 +9,7 @@ from maf_tf.data import IMAGE_SPECS, TABULAR_SIZES, TOYS
 from maf_tf.distributions import BASES
 from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
 from maf_tf.flows import weight_count
-from maf_tf.made import AFFINES, INITIALIZATIONS, MATMUL_DTYPES
+from maf_tf.made import AFFINES, INITIALIZATIONS
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
 from maf_tf.nsf import AFFINE_ONLY
@@ -29,7 +29,6 @@ CHOICES = {
     "batch_norm": BATCH_NORM_PLACEMENTS,
     "base": BASES[:2],  # made_mog, gaussian: through --model
     "dtype_policy": DTYPE_POLICIES,
-    "matmul_dtype": MATMUL_DTYPES,
     "affine": AFFINES,
     "initialization": INITIALIZATIONS,
 }
@@ -47,7 +46,7 @@ def _check_model_fields(config: TrainConfig) -> None:
   flag is never silently ignored."""
   if config.model == "real_nvp":
     for name, default in MADE_ONLY.items():
-      if name != "matmul_dtype" and getattr(config, name) != default:
+      if getattr(config, name, default) != default:  # matmul_dtype: no flag
         raise ValueError(f"--{name} does not apply to --model=real_nvp (it "
                          f"has no MADE); got {getattr(config, name)!r}")
   for name in ("bins", "spline_bound"):

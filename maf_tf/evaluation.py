@@ -8,7 +8,6 @@ statistics to their values over the whole training set
 (`recompute_batch_norm`).
 """
 
-import warnings
 from typing import Dict, Optional
 
 import keras
@@ -48,24 +47,15 @@ def marginal_over_labels(per_label: tf.Tensor) -> tf.Tensor:
   return tf.reduce_logsumexp(per_label, axis=-1) - tf.math.log(count)
 
 
-def log_likelihoods(model: MAF, dataset: tf.data.Dataset,
-                    num_classes: Optional[int] = None
+def log_likelihoods(model: MAF, dataset: tf.data.Dataset
                     ) -> Dict[str, np.ndarray]:
   """Per-example scores over a dataset of x or (x, one_hot(label)).
 
   Returns 'log_likelihood' (logit space for a PixelMAF, else the model's
   space) and, for a PixelMAF, 'bits_per_dim'; for a conditional model also
   'conditional_log_likelihood' (at the true label) and the same for bits.
-  A conditional model is marginalised over its context_size labels
-  (`num_classes` is deprecated: it can only equal that).
+  A conditional model is marginalised over its context_size labels.
   """
-  if num_classes is not None:
-    warnings.warn("log_likelihoods(num_classes=...) is deprecated: the "
-                  "model's context_size is the number of labels",
-                  DeprecationWarning, stacklevel=2)
-    if model.context_size and num_classes != model.context_size:
-      raise ValueError(f"num_classes must equal the model's context_size "
-                       f"{model.context_size}; got {num_classes}")
   num_classes = model.context_size
   pixel_model = isinstance(model, PixelFlow)
 

@@ -23,8 +23,7 @@ import functools
 import os
 import shutil
 import tempfile
-import warnings
-from typing import Optional, Sequence
+from typing import Optional
 
 import tensorflow as tf
 
@@ -57,12 +56,9 @@ class ServingModule(tf.Module):
   once and no unmasked kernel.
   """
 
-  def __init__(self, model: MAF, image_shape: Optional[Sequence[int]] = None,
-               num_classes: Optional[int] = None,
-               max_samples: Optional[int] = None):
+  def __init__(self, model: MAF, max_samples: Optional[int] = None):
     super().__init__()
-    image_shape, num_classes = _deprecated_sizes(model, image_shape,
-                                                 num_classes)
+    image_shape, num_classes = model.image_shape, model.context_size
     self.max_samples = (default_max_samples(model.event_size)
                         if max_samples is None else int(max_samples))
     if self.max_samples < 1:
@@ -190,25 +186,7 @@ def _runtime_rank(value, rank: int):
   return tf.ensure_shape(value, [None] * rank)
 
 
-def _deprecated_sizes(model: MAF, image_shape, num_classes):
-  """(image shape, number of labels) of a model: its own image_shape and
-  context_size. Passing them is deprecated; a passed image_shape still
-  serves for a PixelMAF that has none, and a conditional model's
-  num_classes must equal its context_size (as before: an unconditional
-  one ignores it)."""
-  if image_shape is not None or num_classes is not None:
-    warnings.warn("image_shape= and num_classes= are deprecated: the model "
-                  "knows them (PixelMAF(image_shape=...), context_size)",
-                  DeprecationWarning, stacklevel=3)
-  if model.context_size and num_classes not in (None, model.context_size):
-    raise ValueError(f"num_classes must equal the model's context_size "
-                     f"{model.context_size}; got {num_classes}")
-  return model.image_shape or image_shape, model.context_size
-
-
 def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
-                       image_shape: Optional[Sequence[int]] = None,
-                       num_classes: Optional[int] = None,
                        max_samples: Optional[int] = None) -> str:
   """Writes a SavedModel to base_dir/<version>/ and returns that path.
 
@@ -225,7 +203,6 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
       0..context_size - 1.
     base_dir: TF Serving's model_base_path.
     version: integer version; default one more than the highest there.
-    image_shape, num_classes: deprecated (the model's own are used).
     max_samples: the most samples one `sample` request may ask for
       (default: `default_max_samples(event_size)`).
 
@@ -238,7 +215,7 @@ def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
     if os.path.exists(path):
       raise ValueError(f"SavedModel version {path} exists; choose another "
                        "version")
-  module = ServingModule(model, image_shape, num_classes, max_samples)
+  module = ServingModule(model, max_samples)
   staging = tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", dir=base_dir)
   try:
     tf.saved_model.save(module, staging, signatures=module.serving_functions)

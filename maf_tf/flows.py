@@ -10,7 +10,6 @@ Papamakarios, Pavlakou and Murray 2017, "Masked Autoregressive Flow for
 Density Estimation", arXiv 1705.07057.
 """
 
-import warnings
 from typing import Optional, Sequence, Union
 
 import keras
@@ -22,7 +21,7 @@ from maf_tf import inputs
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
 from maf_tf.distributions import make_base
-from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, legacy_defaults
+from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
 from maf_tf.masks import check_positive
 from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
 from maf_tf.training import FlowTraining
@@ -323,14 +322,6 @@ class MAF(FlowTraining, keras.Model):
     """One layer's log-scales at its input x (see made_log_scales)."""
     return made(x, context)[1]
 
-  def recompute_batch_norm(self, dataset: tf.data.Dataset) -> None:
-    """Deprecated: use maf_tf.evaluation.recompute_batch_norm(flow, data)."""
-    warnings.warn("MAF.recompute_batch_norm is deprecated; use "
-                  "maf_tf.evaluation.recompute_batch_norm(flow, dataset)",
-                  DeprecationWarning, stacklevel=2)
-    from maf_tf.evaluation import recompute_batch_norm  # pylint: disable=import-outside-toplevel
-    recompute_batch_norm(self, dataset)
-
   def to_data(self, z, context=None, sampler="fast"):
     """Maps base to data (inference statistics for batch norm).
 
@@ -429,7 +420,6 @@ class MAF(FlowTraining, keras.Model):
     """The model of a saved config, refused in one line before anything
     is allocated if it would hold more than MAX_LOADED_WEIGHTS weights (an
     edited num_layers=10**9 used to end in a MemoryError or a hang)."""
-    config = legacy_defaults(config)
     try:
       weights = weight_count(
           config["event_size"], config.get("hidden_units", (512,)),

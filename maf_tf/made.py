@@ -123,12 +123,6 @@ def initializers(initialization: str, fan_in: int, seed: Optional[int]):
           keras.initializers.RandomUniform(-limit, limit, seed=bias_seed))
 
 
-def legacy_defaults(config: dict) -> dict:
-  """A saved config with the forms that were used before `affine` and
-  `initialization` existed (the paper's), so old models load unchanged."""
-  return {"affine": "shift_then_scale", "initialization": "paper", **config}
-
-
 def _check_choice(name: str, value, choices) -> None:
   if value not in choices:
     raise ValueError(f"{name} must be one of {choices}; got {value!r}")
@@ -403,10 +397,6 @@ class MADE(keras.layers.Layer):
     """x -> z in one pass; returns (z, log|det dz/dx|) per event."""
     shift, log_scale = self(x, context)
     return affine_to_base(x, shift, log_scale, self.affine)
-
-  @classmethod
-  def from_config(cls, config):
-    return cls(**legacy_defaults(config))
 
   def get_config(self):
     config = super().get_config()

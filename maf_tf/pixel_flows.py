@@ -11,7 +11,6 @@ log-det of the preprocessing, which has no parameters, so training on
 either gives the same gradients.
 """
 
-import warnings
 from typing import Optional, Sequence, Tuple
 
 import keras
@@ -90,13 +89,6 @@ class PixelFlow:
     z, log_det = self.logit_to_base(logits, context, training)
     logit = self.base.log_prob(z, context) + log_det
     return logit + logit_log_det, logit
-
-  def log_probs(self, x, context=None, training=False):
-    """Deprecated name of `log_prob_pixel_and_logit`."""
-    warnings.warn("PixelMAF.log_probs is deprecated; use "
-                  "log_prob_pixel_and_logit", DeprecationWarning,
-                  stacklevel=2)
-    return self.log_prob_pixel_and_logit(x, context, training)
 
   metric_names = ("nll", "bits_per_dim")
 

@@ -1,5 +1,5 @@
 """One dataset description from the data to the model, the model keeping
-what it needs, and the names kept for one release (deprecation warnings)."""
+what it needs."""
 
 import numpy as np
 import pytest
@@ -10,8 +10,6 @@ from configs.presets import PRESETS
 from maf_tf import IAF, MAF, PixelMAF, build_flow
 from maf_tf.data import (DatasetDescription, describe_arrays, image_spec,
                          load_dataset)
-from maf_tf.evaluation import log_likelihoods
-from maf_tf.export import export_saved_model
 from maf_tf.made import MaskedDense, frozen_kernels, masked_kernel_copies
 from trainers import pictures
 
@@ -65,36 +63,6 @@ def test_models_are_built_from_the_description_and_keep_it():
   toy = build_flow(DatasetDescription("two_moons", "toy", 2), num_layers=1,
                    hidden_units=[4])
   assert type(toy) is MAF and toy.image_shape is None
-
-
-def test_deprecated_names_warn_and_still_work(tmp_path):
-  flow = PixelMAF(event_size=4, alpha=0.05, num_layers=1, hidden_units=[8],
-                  context_size=2, batch_norm="after_each")
-  x = tf.fill([3, 4], 0.25)
-  context = tf.one_hot([0, 1, 1], 2)
-  with pytest.warns(DeprecationWarning, match="log_prob_pixel_and_logit"):
-    old = flow.log_probs(x, context)
-  np.testing.assert_array_equal(old[0], flow.log_prob_pixel_and_logit(
-      x, context)[0])
-  dataset = tf.data.Dataset.from_tensor_slices((x, context)).batch(3)
-  with pytest.warns(DeprecationWarning, match="recompute_batch_norm"):
-    flow.recompute_batch_norm(dataset)
-  with pytest.warns(DeprecationWarning, match="context_size"):
-    scores = log_likelihoods(flow, dataset, num_classes=2)
-  assert scores["log_likelihood"].shape == (3,)
-  with pytest.warns(DeprecationWarning), pytest.raises(
-      ValueError, match="num_classes must equal the model's context_size 2"):
-    log_likelihoods(flow, dataset, num_classes=3)
-  with pytest.warns(DeprecationWarning, match="image_shape= and num_classes="):
-    path = export_saved_model(flow, str(tmp_path), image_shape=(2, 2, 1),
-                              num_classes=2)
-  served = tf.saved_model.load(path).signatures["sample"]
-  images = served(num_samples=tf.constant(2), seed=tf.constant(1),
-                  label=tf.constant([0, 1]))["images"]
-  assert images.shape == (2, 2, 2, 1)
-  from trainers import common
-  with pytest.warns(DeprecationWarning, match="trainers.common.make_strategy"):
-    assert common.make_strategy is not None
 
 
 def test_frozen_kernels_are_the_layers_own_state_for_the_block():

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from conftest import (assert_integrates_to_one, assert_samples_match_density,
                       randomize)
-from maf_tf import IAF, MADE, MAF
+from maf_tf import IAF, MAF
 from maf_tf.flows import permute
 
 
@@ -151,20 +151,6 @@ def test_save_and_load_give_identical_log_prob(tmp_path):
                                 flow.log_prob(x, context))
   np.testing.assert_array_equal(loaded.sample(4, context[0], seed=2),
                                 flow.sample(4, context[0], seed=2))
-
-
-def test_configs_saved_before_affine_and_initialization_keep_the_paper_forms():
-  config = MAF(event_size=3, num_layers=2, hidden_units=[8]).get_config()
-  for key in ("affine", "initialization"):
-    del config[key]  # as written by earlier versions
-  old = MAF.from_config(config)
-  assert [(m.affine, m.initialization) for m in old.mades] == \
-      [("shift_then_scale", "paper")] * 2
-  made_config = old.mades[0].get_config()
-  del made_config["affine"]
-  assert MADE.from_config(made_config).affine == "shift_then_scale"
-  assert MAF.from_config(MAF(event_size=3).get_config()).mades[0].affine == \
-      "scale_then_shift"
 
 
 @pytest.mark.parametrize("call, error, message", [

@@ -365,8 +365,6 @@ def test_steps_per_execution_gives_the_same_weights():
      "data_dir '/no/such/dir' does not exist"),
     (["--dataset=mnist", "--batch_norm=sometimes"],
      "batch_norm must be one of"),
-    (["--dataset=mnist", "--matmul_dtype=float16"],
-     "matmul_dtype must be one of"),
     (["--dataset=mnist", "--dtype_policy=mixed_float16"],
      "dtype_policy must be one of [None, 'mixed_bfloat16']"),
     (["--dataset=mnist", "--affine=shift"], "affine must be one of"),
@@ -509,11 +507,3 @@ def test_a_moved_run_is_finished_where_it_lands(tmp_path):
   assert run_in_process([*args, f"--model_dir={tmp_path / 'b'}"]) is None
   assert (tmp_path / "b" / "results.json").read_text() == before
   assert not (tmp_path / "b" / "2").exists()
-
-
-def test_the_deprecated_matmul_dtype_flag_warns(tmp_path, caplog):
-  error = run_in_process(["--dataset=digits", "--matmul_dtype=bfloat16",
-                          "--summary_steps=0", f"--model_dir={tmp_path}/run"])
-  assert "summary_steps must be a positive integer" in error
-  assert "--matmul_dtype is deprecated; use --dtype_policy=mixed_bfloat16" \
-      in caplog.text

@@ -8,11 +8,6 @@ from absl import logging
 import keras
 
 from maf_tf.training import SkippedStepsWarning
-# Before this module was split: these names lived here.
-from trainers.checkpoints import (DAMAGED, ResumableEarlyStopping,  # noqa: F401
-                                  RunCheckpoints, checkpoint_problem,
-                                  model_variables, restore_model)
-from trainers.run_dir import RunError  # noqa: F401
 
 __all__ = ["NonFiniteGuard", "ProgressLog"]
 

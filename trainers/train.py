@@ -244,9 +244,6 @@ def main(argv):
     for name in names:
       config = config_from_flags(preset(name, FLAGS.model or "maf"))
       check_config(config)
-      if config.matmul_dtype:
-        logging.warning("--matmul_dtype is deprecated; use --dtype_policy="
-                        "mixed_bfloat16, which does the same")
       model_dir = FLAGS.model_dir or os.path.join("saved_models", name)
       if FLAGS.auto and FLAGS.model_dir:
         model_dir = os.path.join(FLAGS.model_dir, name)
