@@ -1,5 +1,7 @@
 """maf_tf: Masked Autoregressive Flow in TensorFlow, Keras 3 and TFP."""
 
+from maf_tf import _version
+
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer,
                               LogitBijector, MAFBijector)
 from maf_tf.distributions import GaussianMixture, StandardNormal
@@ -16,4 +18,4 @@ __all__ = ["MAF", "IAF", "MADEMoG", "RealNVP", "NSF", "Gaussian", "PixelMAF",
            "MaskedDense", "MAFBijector", "BatchNormBijector",
            "BatchNormLayer", "LogitBijector", "StandardNormal",
            "GaussianMixture", "FusedAdam"]
-__version__ = "0.1.0"
+__version__ = _version.version()

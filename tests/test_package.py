@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 
 import pytest
 
@@ -64,7 +65,9 @@ def test_pip_install_gives_the_library_and_the_commands(installed):
                "print(maf_tf.__version__, maf_tf.__file__)"], elsewhere)
   assert done.returncode == 0, done.stderr[-2000:]
   version, path = done.stdout.split()
-  assert version == "0.1.0" and str(venv) in path  # not the repository
+  with open(os.path.join(ROOT, "pyproject.toml"), "rb") as stream:
+    expected = tomllib.load(stream)["project"]["version"]
+  assert version == expected and str(venv) in path  # not the repository
   done = _run([str(venv / "bin" / "maf-train"), "--dataset=svhn"], elsewhere)
   assert done.returncode == 1
   assert done.stderr.strip().splitlines()[-1].startswith(
@@ -73,6 +76,27 @@ def test_pip_install_gives_the_library_and_the_commands(installed):
               elsewhere)
   assert done.returncode == 1
   assert "nothing holds no config.json" in done.stderr
+
+
+def test_a_command_refuses_another_projects_configs_package(installed):
+  """`configs` is a top-level name other projects use too: one earlier on
+  the path is refused in one line instead of being imported."""
+  venv, elsewhere = installed
+  other = elsewhere / "other_project" / "configs"
+  other.mkdir(parents=True)
+  (other / "__init__.py").write_text("raise SystemExit('imported!')\n")
+  done = _run([str(venv / "bin" / "maf-train"), "--dataset=digits"],
+              elsewhere, env={"PYTHONPATH": str(other.parent)})
+  assert done.returncode == 1
+  assert done.stderr.strip().splitlines() == [
+      f"error: the package 'configs' on the Python path ({other}) is not "
+      "maf-tf's; remove it from PYTHONPATH (or run from elsewhere) so that "
+      "maf-tf's loads"]
+  # From Python, importing the package does nothing (TensorFlow loads
+  # quietly only when a command starts).
+  done = _run([str(venv / "bin" / "python"), "-c", "import sys, trainers; "
+               "print('tensorflow' in sys.modules)"], elsewhere)
+  assert done.returncode == 0 and done.stdout.strip() == "False"
 
 
 def test_the_readme_example_runs_from_another_directory(installed):
