@@ -12,6 +12,17 @@ from typing import Optional, Tuple
 __all__ = ["TrainConfig", "HELP"]
 
 
+# The random streams of a run: each draws from the config's seed plus its
+# own offset, so that no two share draws and changing one moves no other.
+SEED_OFFSETS = {
+    "model": 0,               # initialisation, training batches, pictures
+    "validation": 1,          # the validation images' dequantisation
+    "test": 2,                # the test images' (scores, latents)
+    "batch_norm": 3,          # evaluate's pass over the training set
+    "evaluation_samples": 4,  # evaluate's sample pictures
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   """What to train, on what, and how."""
@@ -56,6 +67,10 @@ class TrainConfig:
   # Outputs.
   sample_every: int = 10              # epochs between sample grids
   num_samples: int = 64
+
+  def stream_seed(self, stream: str) -> int:
+    """The seed of one random stream of a run (SEED_OFFSETS)."""
+    return self.seed + SEED_OFFSETS[stream]
 
   def replace(self, **changes) -> "TrainConfig":
     return dataclasses.replace(self, **changes)

@@ -4,7 +4,9 @@ import math
 import os
 
 from configs.base import TrainConfig
-from maf_tf.bijectors import check_alpha
+from maf_tf.checks import (check_alpha, check_hidden_units, check_int_at_least,
+                           check_one_of, check_positive_finite,
+                           check_positive_int)
 from maf_tf.data import IMAGE_SPECS, TABULAR_SIZES, TOYS
 from maf_tf.distributions import BASES
 from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
@@ -14,8 +16,7 @@ from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
 from maf_tf.nsf import AFFINE_ONLY
 from maf_tf.real_nvp import MADE_ONLY
-from maf_tf.splines import (check_bins, check_bound,
-                            spline_params_per_dimension)
+from maf_tf.splines import spline_params_per_dimension
 
 __all__ = ["check_config", "CHOICES"]
 
@@ -60,11 +61,8 @@ def _check_model_fields(config: TrainConfig) -> None:
       raise ValueError(f"--{name} does not apply to --model=nsf (its layers "
                        f"are splines); got {getattr(config, name)!r}")
   if config.model == "nsf":
-    check_bins(config.bins)
-    try:
-      check_bound(config.spline_bound)
-    except ValueError as error:
-      raise ValueError(f"spline_{error}") from None
+    check_int_at_least("bins", config.bins, 2)
+    check_positive_finite("spline_bound", config.spline_bound)
   if config.model not in ("maf", "real_nvp", "nsf") and \
       config.base != "normal":
     raise ValueError(f"--model={config.model} sets its own base density; "
@@ -118,37 +116,24 @@ def check_config(config: TrainConfig, files: bool = True) -> None:
   files=False skips whether data_dir exists (a saved config's data may
   have moved: evaluate takes another)."""
   for name, choices in CHOICES.items():
-    value = getattr(config, name)
-    if value not in choices:
-      raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}")
+    check_one_of(name, getattr(config, name), choices)
   _check_model_fields(config)
   for name in POSITIVE:
-    value = getattr(config, name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-      raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    check_positive_int(name, getattr(config, name))
   for name in NON_NEGATIVE_FLOATS:
     if getattr(config, name) < 0:
       raise ValueError(f"{name} must be >= 0; got {getattr(config, name)}")
-  if not 0 < config.learning_rate < math.inf:
-    raise ValueError(f"learning_rate must be a finite number > 0; got "
-                     f"{config.learning_rate}")
-  for name in ("log_scale_bound", "clip_norm", "weight_decay"):
+  for name in ("learning_rate", "log_scale_bound"):
+    check_positive_finite(name, getattr(config, name))
+  for name in NON_NEGATIVE_FLOATS:
     if not math.isfinite(getattr(config, name)):
       raise ValueError(f"{name} must be finite; got {getattr(config, name)}")
-  units = config.hidden_units
-  if not units or any(not isinstance(u, int) or u < 1 for u in units):
-    raise ValueError("hidden_units must be one or more positive integers "
-                     f"(a MADE needs at least one hidden layer); got "
-                     f"{list(units)}")
-  if not config.log_scale_bound > 0:
-    raise ValueError(f"log_scale_bound must be > 0; got "
-                     f"{config.log_scale_bound}")
+  check_hidden_units(config.hidden_units)
   _check_cost(config)
   if config.alpha is not None:
     check_alpha(config.alpha)
-  if config.validation_size is not None and config.validation_size < 1:
-    raise ValueError("validation_size must be a positive integer; got "
-                     f"{config.validation_size}")
+  if config.validation_size is not None:
+    check_positive_int("validation_size", config.validation_size)
   if files and config.data_dir is not None:
     if not os.path.exists(config.data_dir):
       raise ValueError(f"data_dir {config.data_dir!r} does not exist")

@@ -15,7 +15,7 @@ import tensorflow_probability as tfp
 
 tfd = tfp.distributions
 
-from maf_tf import masks
+from maf_tf.checks import check_one_of, check_positive_int
 from maf_tf.gaussian import FullGaussian
 from maf_tf.mog import MADEMoGDensity
 
@@ -72,7 +72,7 @@ class GaussianMixture(_WithoutContext, keras.layers.Layer):
   def __init__(self, event_size: int, num_components: int = 10,
                seed: Optional[int] = None, **kwargs):
     super().__init__(**kwargs)
-    masks.check_positive("num_components", num_components)
+    check_positive_int("num_components", num_components)
     self.event_size = int(event_size)
     self.num_components = int(num_components)
     self.seed = seed
@@ -117,5 +117,4 @@ def make_base(kind: str, event_size: int, num_components: int,
   if kind == "gaussian":
     return FullGaussian(event_size, made.get("context_size", 0), dtype=dtype,
                         name="base")
-  raise ValueError(f"base must be one of {', '.join(map(repr, BASES))}; "
-                   f"got {kind!r}")
+  check_one_of("base", kind, BASES)

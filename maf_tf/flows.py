@@ -22,7 +22,8 @@ from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
 from maf_tf.distributions import make_base
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
-from maf_tf.masks import check_positive
+from maf_tf.checks import (check_hidden_units, check_one_of,
+                            check_positive_int)
 from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
 from maf_tf.training import FlowTraining
 
@@ -64,15 +65,13 @@ def _check_layers(num_layers, base: str) -> None:
                      f"layers: it needs num_layers=0; got {num_layers!r}")
   if base in ("made_mog", "gaussian") and num_layers == 0:
     return
-  check_positive("num_layers", num_layers)
+  check_positive_int("num_layers", num_layers)
 
 
 def batch_norm_positions(placement: Optional[str], num_layers: int) -> range:
   """The MADE layers followed by a batch norm: none, every one but the
   last ('between') or every one ('after_each', the paper's)."""
-  if placement not in BATCH_NORM_PLACEMENTS:
-    raise ValueError(f"batch_norm must be one of {BATCH_NORM_PLACEMENTS}; "
-                     f"got {placement!r}")
+  check_one_of("batch_norm", placement, BATCH_NORM_PLACEMENTS)
   return {"between": range(num_layers - 1), "after_each": range(num_layers),
           None: range(0)}[placement]
 
@@ -208,9 +207,9 @@ class MAF(FlowTraining, keras.Model):
                                                  matmul_dtype)
     super().__init__(**kwargs)
     with_norm = batch_norm_positions(batch_norm, num_layers)
-    check_positive("event_size", event_size)
+    check_positive_int("event_size", event_size)
     _check_layers(num_layers, base)
-    hidden_units = inputs.hidden_units(hidden_units)
+    hidden_units = check_hidden_units(hidden_units)
     self.event_size = int(event_size)
     self.num_layers = num_layers
     self.context_size = int(context_size)

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 __all__ = ["events", "batched_events", "context_for", "sample_context",
-           "sample_seed", "hidden_units", "INT32_MAX"]
+           "sample_seed", "INT32_MAX"]
 
 INT32_MAX = 2**31 - 1  # sample counts and seeds end up as int32
 
@@ -112,13 +112,3 @@ def sample_seed(seed) -> Optional[tf.Tensor]:
     raise ValueError(f"seed must be an integer in 0..{INT32_MAX}, a "
                      f"stateless seed tensor [2] or None; got {seed!r}")
   return tf.constant([int(seed), 0], dtype=tf.int32)
-
-
-def hidden_units(units) -> list:
-  """A MADE's hidden layer sizes as a list of positive ints."""
-  if isinstance(units, (int, str)) or not all(
-      isinstance(u, (int, np.integer)) and not isinstance(u, bool)
-      and u >= 1 for u in units):
-    raise ValueError("hidden_units must be a list of positive integers, "
-                     f"one per hidden layer; got {units!r}")
-  return [int(u) for u in units]

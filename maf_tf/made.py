@@ -16,8 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf import masks
+from maf_tf.checks import (check_one_of, check_positive_finite,
+                            check_positive_int)
 
-__all__ = ["MaskedDense", "MADE", "soft_clamp", "check_log_scale_bound",
+__all__ = ["MaskedDense", "MADE", "soft_clamp",
            "affine_to_base",
            "affine_to_data", "affine_step", "autoregressive_inverse",
            "masked_kernel_copies", "frozen_kernels", "AFFINES",
@@ -33,14 +35,6 @@ def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
   finite inputs never produce NaN or Inf.
   """
   return value / (1.0 + tf.abs(value) / bound)
-
-
-def check_log_scale_bound(bound: float) -> float:
-  """The bound of `soft_clamp` as a float; ValueError unless finite > 0."""
-  if not 0 < float(bound) < float("inf"):
-    raise ValueError(f"log_scale_bound must be a finite number > 0; got "
-                     f"{bound}")
-  return float(bound)
 
 
 AFFINES = ("scale_then_shift", "shift_then_scale")
@@ -123,11 +117,6 @@ def initializers(initialization: str, fan_in: int, seed: Optional[int]):
           keras.initializers.RandomUniform(-limit, limit, seed=bias_seed))
 
 
-def _check_choice(name: str, value, choices) -> None:
-  if value not in choices:
-    raise ValueError(f"{name} must be one of {choices}; got {value!r}")
-
-
 MATMUL_DTYPES = (None, "bfloat16")
 DEFAULT_LOG_SCALE_BOUND = 3.0
 
@@ -177,8 +166,8 @@ class MaskedDense(keras.layers.Layer):
                matmul_dtype: Optional[str] = None,
                initialization: str = "uniform", **kwargs):
     super().__init__(**kwargs)
-    _check_choice("matmul_dtype", matmul_dtype, MATMUL_DTYPES)
-    _check_choice("initialization", initialization, LAYER_INITIALIZATIONS)
+    check_one_of("matmul_dtype", matmul_dtype, MATMUL_DTYPES)
+    check_one_of("initialization", initialization, LAYER_INITIALIZATIONS)
     self.matmul_dtype = matmul_dtype
     self.initialization = initialization
     self.in_degrees = [int(d) for d in in_degrees]
@@ -304,10 +293,10 @@ class MADE(keras.layers.Layer):
                initialization: str = "identity", num_params: int = 2,
                **kwargs):
     super().__init__(**kwargs)
-    _check_choice("affine", affine, AFFINES)
-    masks.check_positive("num_params", num_params)
+    check_one_of("affine", affine, AFFINES)
+    check_positive_int("num_params", num_params)
     self.num_params = int(num_params)
-    _check_choice("initialization", initialization, INITIALIZATIONS)
+    check_one_of("initialization", initialization, INITIALIZATIONS)
     self.affine = affine
     self.initialization = initialization
     self.event_size = int(event_size)
@@ -317,7 +306,8 @@ class MADE(keras.layers.Layer):
     self.hidden_degrees = hidden_degrees
     self.order = order if isinstance(order, str) else [int(i) for i in order]
     self.context_size = int(context_size)
-    self.log_scale_bound = check_log_scale_bound(log_scale_bound)
+    self.log_scale_bound = check_positive_finite("log_scale_bound",
+                                                 log_scale_bound)
     self.seed = seed
     if self.context_size < 0:
       raise ValueError(f"context_size must be >= 0; got {context_size}")

@@ -17,8 +17,10 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from maf_tf.checks import check_hidden_units, check_positive_int
+
 __all__ = ["input_degrees", "hidden_degrees", "made_degrees", "mask",
-           "check_positive", "HIDDEN_DEGREES"]
+           "HIDDEN_DEGREES"]
 
 Order = Union[str, Sequence[int], np.ndarray]
 HIDDEN_DEGREES = ("sequential", "random")
@@ -41,7 +43,7 @@ def input_degrees(event_size: int, order: Order = "natural",
   Raises:
     ValueError: on an unknown order name or a list that is not a permutation.
   """
-  check_positive("event_size", event_size)
+  check_positive_int("event_size", event_size)
   if isinstance(order, str):
     if order == "natural":
       sequence = np.arange(event_size)
@@ -85,8 +87,8 @@ def hidden_degrees(num_units: int, event_size: int, kind: str = "sequential",
     int array of shape (num_units,). With D = 1 every degree is 0: such units
     see no input, only the bias and the context.
   """
-  check_positive("num_units", num_units)
-  check_positive("event_size", event_size)
+  check_positive_int("num_units", num_units)
+  check_positive_int("event_size", event_size)
   high = event_size - 1
   low = min(min_degree, high)
   if kind == "sequential":
@@ -118,9 +120,7 @@ def made_degrees(event_size: int, hidden_units: Sequence[int],
   Returns:
     list of int arrays.
   """
-  if len(hidden_units) == 0:
-    raise ValueError("hidden_units must name at least one hidden layer; "
-                     "got []")
+  check_hidden_units(hidden_units)
   rng = np.random.default_rng(seed)
   degrees = [input_degrees(event_size, order, seed=rng.integers(2**31))]
   min_degree = 0 if conditional else 1
@@ -149,10 +149,3 @@ def mask(in_degrees: np.ndarray, out_degrees: np.ndarray,
   out_degrees = np.asarray(out_degrees)[None, :]
   connected = out_degrees > in_degrees if strict else out_degrees >= in_degrees
   return connected.astype(np.float32)
-
-
-def check_positive(name: str, value: int) -> None:
-  """ValueError unless value is an int (not a bool) >= 1."""
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-      or value < 1:
-    raise ValueError(f"{name} must be a positive integer; got {value!r}")

@@ -17,6 +17,7 @@ from typing import Sequence
 
 import keras
 
+from maf_tf.checks import check_one_of
 from maf_tf.flows import MAF
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND
 from maf_tf.nsf import NSF
@@ -34,8 +35,7 @@ def model_structure(model: str, num_layers: int, batch_norm) -> dict:
   num_layers and batch_norm: e.g. made_mog -> num_layers=0,
   base='made_mog'. maf, real_nvp and nsf keep them as given."""
   if model not in MODELS:
-    raise ValueError(f"model must be one of {', '.join(MODELS)}; got "
-                     f"{model!r}")
+    check_one_of("model", model, MODELS)
   return {
       "maf": {}, "real_nvp": {}, "nsf": {},
       "maf_mog": dict(base="made_mog"),

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from maf_tf import masks
+from maf_tf.checks import check_positive_int
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE, soft_clamp
 from maf_tf.sampling import invert_made_with
 
@@ -117,7 +117,7 @@ class MADEMoGDensity(keras.layers.Layer):
                seed: Optional[int] = None,
                matmul_dtype: Optional[str] = None, **kwargs):
     super().__init__(**kwargs)
-    masks.check_positive("num_components", num_components)
+    check_positive_int("num_components", num_components)
     self.event_size = int(event_size)
     self.num_components = int(num_components)
     self.context_size = int(context_size)

@@ -17,8 +17,9 @@ from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.flows import MAF
 from maf_tf.made import MADE, autoregressive_inverse
 from maf_tf.sampling import invert_made_with
-from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND, check_bins,
-                            check_bound, spline_params_per_dimension,
+from maf_tf.checks import check_int_at_least, check_positive_finite
+from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND,
+                            spline_params_per_dimension,
                             spline_to_base, spline_to_data)
 
 __all__ = ["NSF", "SplineMADEBijector", "spline_made_to_base", "spline_step"]
@@ -91,8 +92,8 @@ class NSF(MAF):
       if kwargs.get(name, default) != default:
         raise ValueError(f"NSF takes no {name} (a spline layer has no "
                          f"affine form); got {name}={kwargs[name]!r}")
-    self.bins = check_bins(bins)
-    self.bound = check_bound(bound)
+    self.bins = check_int_at_least("bins", bins, 2)
+    self.bound = check_positive_finite("bound", bound)
     super().__init__(event_size=event_size, **kwargs)
     self._config.update({"bins": self.bins, "bound": self.bound})
 

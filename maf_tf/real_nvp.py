@@ -22,8 +22,8 @@ import tensorflow as tf
 
 from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.flows import MAF
-from maf_tf.made import (DEFAULT_LOG_SCALE_BOUND, check_log_scale_bound,
-                         initializers, soft_clamp)
+from maf_tf.checks import check_positive_finite
+from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, initializers, soft_clamp
 
 __all__ = ["Coupling", "CouplingBijector", "RealNVP", "MADE_ONLY"]
 
@@ -72,7 +72,8 @@ class Coupling(keras.layers.Layer):
     self.hidden_units = [int(u) for u in hidden_units]
     self.activation = activation
     self.context_size = int(context_size)
-    self.log_scale_bound = check_log_scale_bound(log_scale_bound)
+    self.log_scale_bound = check_positive_finite("log_scale_bound",
+                                                 log_scale_bound)
     self.seed = seed
     self.passing = self.event_size // 2
     fan_in = self.passing + self.context_size

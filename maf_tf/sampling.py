@@ -35,6 +35,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
+from maf_tf.checks import check_one_of
 from maf_tf.bijectors.maf import made_to_data
 from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
@@ -48,9 +49,7 @@ _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
 
 def check_sampler(sampler: str) -> None:
   """ValueError naming the choices unless `sampler` is one of SAMPLERS."""
-  if sampler not in SAMPLERS:
-    raise ValueError(f"sampler must be {' or '.join(map(repr, SAMPLERS))}; "
-                     f"got {sampler!r}")
+  check_one_of("sampler", sampler, SAMPLERS)
 
 
 def invert_made(made: MADE, z: tf.Tensor, context: Optional[tf.Tensor] = None,

@@ -34,7 +34,7 @@ import tensorflow as tf
 
 __all__ = ["DEFAULT_BINS", "DEFAULT_BOUND", "MIN_BIN", "MIN_DERIVATIVE",
            "spline_params_per_dimension", "spline_to_base",
-           "spline_to_data", "check_bins", "check_bound"]
+           "spline_to_data"]
 
 DEFAULT_BINS = 8
 DEFAULT_BOUND = 5.0     # B: zuko's; the NSF paper's is 3 (README, NSF)
@@ -45,20 +45,6 @@ MIN_DERIVATIVE = 1e-3   # smallest derivative at a knot
 def spline_params_per_dimension(bins: int) -> int:
   """3K - 1: K widths, K heights, K - 1 interior derivatives."""
   return 3 * bins - 1
-
-
-def check_bins(bins) -> int:
-  """K as an int; ValueError unless an integer >= 2."""
-  if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
-    raise ValueError(f"bins must be an integer >= 2; got {bins!r}")
-  return bins
-
-
-def check_bound(bound) -> float:
-  """B as a float; ValueError unless finite and > 0."""
-  if isinstance(bound, bool) or not 0 < float(bound) < float("inf"):
-    raise ValueError(f"bound must be a finite number > 0; got {bound!r}")
-  return float(bound)
 
 
 def _knot_map(bins: int, bound: float, dtype) -> Tuple[tf.Tensor, ...]:

@@ -103,9 +103,9 @@ CONSTRUCTION = [
     (dict(event_size=2.5), "event_size must be a positive integer; got 2.5"),
     (dict(event_size="3"), "event_size must be a positive integer; got '3'"),
     (dict(num_layers=0), "num_layers must be a positive integer; got 0"),
-    (dict(hidden_units=[]), "hidden_units must name at least one hidden"),
-    (dict(hidden_units=[0]), "hidden_units must be a list of positive"),
-    (dict(hidden_units=8), "hidden_units must be a list of positive integers,"
+    (dict(hidden_units=[]), "hidden_units must be one or more positive"),
+    (dict(hidden_units=[0]), "hidden_units must be one or more positive"),
+    (dict(hidden_units=8), "hidden_units must be one or more positive integers,"
      " one per hidden layer; got 8"),
     (dict(activation="foo"), "Could not interpret activation function"),
     (dict(base="foo"), "base must be one of 'normal', 'mixture', "
@@ -196,7 +196,7 @@ CALLS = [
     ("sample(None)", lambda f: f["maf"].sample(None), ValueError,
      "got None"),
     ("sample sampler='foo'", lambda f: f["maf"].sample(2, sampler="foo"),
-     ValueError, "sampler must be 'fast' or 'naive'; got 'foo'"),
+     ValueError, "sampler must be one of 'fast', 'naive'; got 'foo'"),
     ("sample conditional without context",
      lambda f: f["conditional"].sample(2), ValueError,
      "sample needs a context"),
@@ -299,7 +299,7 @@ def test_special_values_have_their_documented_meaning(flows):
 
 def test_iaf_sample_honours_the_sampler_argument():
   iaf = IAF(event_size=3, num_layers=1, hidden_units=[4])
-  with pytest.raises(ValueError, match="sampler must be 'fast' or 'naive'"):
+  with pytest.raises(ValueError, match="sampler must be one of 'fast', 'naive'"):
     iaf.sample(2, sampler="foo")
   with warnings.catch_warnings():
     warnings.simplefilter("error")

@@ -82,7 +82,7 @@ def test_frozen_kernels_are_the_layers_own_state_for_the_block():
 def test_iaf_checks_the_sampler_it_does_not_need():
   flow = IAF(event_size=2, num_layers=1, hidden_units=[4])
   assert flow.sample(2, seed=1, sampler="naive").shape == (2, 2)
-  with pytest.raises(ValueError, match="sampler must be 'fast' or 'naive'"):
+  with pytest.raises(ValueError, match="sampler must be one of 'fast', 'naive'"):
     flow.sample(2, sampler="quick")
 
 

@@ -77,7 +77,7 @@ def test_mask_product_is_strictly_triangular_in_the_order(kind, hidden_units,
     (lambda: masks.input_degrees(3, [0, 0, 1]), "permutation of 0..2"),
     (lambda: masks.input_degrees(0), "event_size must be a positive"),
     (lambda: masks.hidden_degrees(4, 3, "cyclic"), "'sequential' or 'random'"),
-    (lambda: masks.made_degrees(3, []), "at least one hidden layer"),
+    (lambda: masks.made_degrees(3, []), "hidden_units must be one or more positive integers"),
 ])
 def test_bad_arguments_name_what_was_expected(call, message):
   with pytest.raises(ValueError, match=message):

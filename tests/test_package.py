@@ -187,3 +187,80 @@ def test_every_trainer_command_in_the_readme_has_valid_flags():
       check_config(config_from_flags(preset(name)))
     finally:
       flags.FLAGS.unparse_flags()
+
+
+def _layout_order():
+  """{'flows': (rank, 0), 'bijectors.maf': (rank, 4), ...} from the
+  README's Layout listing of maf_tf/: an entry's rank is its line's place;
+  a package's files are ranked inside it in the order the entry names
+  them."""
+  block = _readme().split("## Layout", 1)[1].split("```")[1]
+  entries = re.split(r"\n(?=  \S)", block.split("maf_tf/", 1)[1].split(
+      "\n", 1)[1].split("\nconfigs/", 1)[0])
+  order = {}
+  for rank, entry in enumerate(entries):
+    name = entry.split()[0]
+    if name.endswith(".py"):
+      order[name[:-3]] = (rank, 0)
+    else:
+      package = name.rstrip("/")
+      order[package] = (rank, 0)
+      for place, file in enumerate(re.findall(r"(\w+)\.py", entry), 1):
+        order[f"{package}.{file}"] = (rank, place)
+  return order
+
+
+def _imports(path, package):
+  """The maf_tf modules (without 'maf_tf.') that a file imports."""
+  import ast
+  with open(path) as stream:
+    tree = ast.parse(stream.read())
+  found = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.ImportFrom) and node.module:
+      names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    elif isinstance(node, ast.Import):
+      names = [a.name for a in node.names]
+    else:
+      continue
+    for name in names:
+      if name.split(".")[0] == package and os.path.exists(os.path.join(
+          ROOT, *name.split(".")) + ".py"):
+        found.add(name)
+  return found
+
+
+def test_every_library_import_points_up_the_readmes_layout():
+  order = _layout_order()
+  files = glob.glob(os.path.join(ROOT, "maf_tf", "**", "*.py"),
+                    recursive=True)
+  named = {os.path.relpath(f, os.path.join(ROOT, "maf_tf"))[:-3].replace(
+      os.sep, ".") for f in files if not f.endswith("__init__.py")}
+  packages = {m.split(".")[0] for m in order if "." in m}
+  assert named == set(order) - packages, \
+      "the Layout must list every maf_tf module"
+  wrong = []
+  for path in files:
+    if path.endswith("__init__.py"):
+      continue  # a package's front: it re-exports its own modules
+    module = os.path.relpath(path, os.path.join(ROOT, "maf_tf"))[:-3] \
+        .replace(os.sep, ".")
+    for imported in _imports(path, "maf_tf"):
+      target = imported.split(".", 1)[1]
+      package_of = lambda m: m.split(".")[0]  # noqa: E731
+      if order[target] >= order[module] or (
+          "." in target and package_of(target) != package_of(module)
+          and order[package_of(target)] >= order[module]):
+        wrong.append(f"{module} imports {target}")
+  assert not wrong, wrong
+
+
+@pytest.mark.parametrize("package, above", [
+    ("maf_tf", ("configs", "trainers", "benchmarks")),
+    ("configs", ("trainers", "benchmarks")),
+    ("trainers", ("benchmarks",))])
+def test_the_library_and_configs_import_nothing_above_them(package, above):
+  for path in glob.glob(os.path.join(ROOT, package, "**", "*.py"),
+                        recursive=True):
+    for name in above:
+      assert not _imports(path, name), (path, name)

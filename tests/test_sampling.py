@@ -66,7 +66,7 @@ def test_mnist_sized_flow_in_a_tf_function_matches_to_1e_4(mnist_sized):
 
 def test_unknown_sampler_is_rejected():
   flow = MAF(event_size=2, num_layers=1, hidden_units=[4])
-  with pytest.raises(ValueError, match="sampler must be 'fast' or 'naive'"):
+  with pytest.raises(ValueError, match="sampler must be one of 'fast', 'naive'"):
     flow.sample(2, sampler="quick")
 
 

@@ -18,7 +18,7 @@ from maf_tf.training import BadStreak, OutlierWarning, find_outlier
 from maf_tf.data import sources
 from trainers.callbacks import NonFiniteGuard
 from trainers.checkpoints import ResumableEarlyStopping, RunCheckpoints
-from trainers.train import steps_per_execution
+from trainers.train import RunOptions, steps_per_execution
 from trainer_helpers import (ROOT, TINY, command, free_ports, results,
                              run_command, run_in_process, tensorboard_steps,
                              training_log)
@@ -366,16 +366,16 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=mnist", "--batch_norm=sometimes"],
      "batch_norm must be one of"),
     (["--dataset=mnist", "--dtype_policy=mixed_float16"],
-     "dtype_policy must be one of [None, 'mixed_bfloat16']"),
+     "dtype_policy must be one of None, 'mixed_bfloat16'"),
     (["--dataset=mnist", "--affine=shift"], "affine must be one of"),
     (["--dataset=mnist", "--initialization=glorot"],
      "initialization must be one of"),
     (["--dataset=mnist", "--log_scale_bound=0"],
-     "log_scale_bound must be > 0; got 0"),
+     "log_scale_bound must be a finite number > 0; got 0.0"),
     (["--dataset=mnist", "--learning_rate=inf"],
      "learning_rate must be a finite number > 0; got inf"),
     (["--dataset=mnist", "--log_scale_bound=nan"],
-     "log_scale_bound must be finite; got nan"),
+     "log_scale_bound must be a finite number > 0; got nan"),
     (["--dataset=mnist", "--clip_norm=inf"], "clip_norm must be finite"),
     (["--dataset=digits", "--batch_size=5000"],
      "batch_size must be at most the 1257 training examples; got 5000"),
@@ -385,14 +385,14 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=digits", "--summary_steps=0"],
      "summary_steps must be a positive integer; got 0"),
     (["--dataset=digits", "--progress_seconds=-1"],
-     "progress_seconds must be >= 0; got -1"),
+     "progress_seconds must be a finite number >= 0; got -1.0"),
     (["--dataset=digits", "--num_cpu_devices=0"],
      "num_cpu_devices must be an integer in 1..64; got 0"),
     (["--dataset=digits", "--num_cpu_devices=1000"],
      "num_cpu_devices must be an integer in 1..64; got 1000"),
     (["--dataset=digits", "--model=foo"],
-     "model must be one of ['maf', 'maf_mog', 'made', 'made_mog', "
-     "'real_nvp', 'gaussian', 'nsf']; got 'foo'"),
+     "model must be one of 'maf', 'maf_mog', 'made', 'made_mog', "
+     "'real_nvp', 'gaussian', 'nsf'; got 'foo'"),
     (["--dataset=digits", "--model=real_nvp", "--affine=shift_then_scale"],
      "--affine does not apply to --model=real_nvp"),
     (["--dataset=digits", "--model=made_mog", "--base=mixture"],
@@ -507,3 +507,17 @@ def test_a_moved_run_is_finished_where_it_lands(tmp_path):
   assert run_in_process([*args, f"--model_dir={tmp_path / 'b'}"]) is None
   assert (tmp_path / "b" / "results.json").read_text() == before
   assert not (tmp_path / "b" / "2").exists()
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(summary_steps=0), "summary_steps must be a positive integer; got 0"),
+    (dict(summary_steps=2.5), "summary_steps must be a positive integer"),
+    (dict(progress_seconds=-1), "progress_seconds must be a finite number "
+     ">= 0; got -1"),
+    (dict(progress_seconds=float("nan")), "progress_seconds must be a finite"),
+])
+def test_run_options_refuse_bad_values_from_python_too(options, message):
+  """train(..., RunOptions(...)) is documented Python: it must refuse what
+  the flags refuse (summary_steps=0 used to reach a ZeroDivisionError)."""
+  with pytest.raises(ValueError, match=message):
+    RunOptions(**options)

@@ -32,7 +32,6 @@ from trainers.signals import exit_on_signals
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
-EVALUATION_SEED_OFFSET = 4  # samples drawn here differ from training's
 
 
 def restore(run_dir: str, data_dir: Optional[str] = None,
@@ -61,7 +60,7 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   config, data, model = restore(run_dir, data_dir, source)
   if recompute_batch_norm and model.batch_norms:
     evaluation.recompute_batch_norm(model, evaluation_dataset(
-        *data.train, batch_size=config.eval_batch_size, seed=config.seed + 3,
+        *data.train, batch_size=config.eval_batch_size, seed=config.stream_seed("batch_norm"),
         num_classes=model.context_size))
   scores = test_log_likelihoods(model, data, config)
   report = {"run_dir": run_dir, "dataset": config.dataset,
@@ -119,9 +118,9 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
     pictures.training_curve(log, os.path.join(run_dir, "training_curve.png"),
                             f"{config.dataset}: NLL per epoch (logit space "
                             "for images)")
-  # The trainer's pictures use config.seed: these get their own draws.
+  # The trainer's pictures use the "model" stream: these get their own.
   image = pictures.samples_picture(
-      model, count, config.seed + EVALUATION_SEED_OFFSET,
+      model, count, config.stream_seed("evaluation_samples"),
       f"{config.dataset}: samples of the evaluated model", data.train[0])
   if model.image_shape is None and model.event_size == 2:
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
@@ -131,11 +130,11 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
   x, labels = data.test
   x = next(iter(evaluation_dataset(
       x[:count], None if labels is None else labels[:count],
-      batch_size=count, seed=config.seed + 2,
+      batch_size=count, seed=config.stream_seed("test"),
       num_classes=model.context_size)))
   z, _ = model.to_base(*tf.nest.flatten(x))
   pictures.latent_figure(z.numpy(), os.path.join(run_dir, "latents.png"),
-                         seed=config.seed)
+                         seed=config.stream_seed("model"))
 
 
 def _describe(report: dict) -> str:

@@ -9,6 +9,7 @@ config (preset + overrides, checked), a strategy and RunOptions. Run
 """
 
 import dataclasses
+import math
 import os
 import sys
 import time
@@ -24,6 +25,7 @@ from configs.presets import PRESETS, preset
 from maf_tf.data import DataError, Splits, evaluation_dataset
 from maf_tf.data import steps_per_epoch as count_steps
 from maf_tf.data import training_dataset
+from maf_tf.checks import check_positive_int
 from maf_tf.optimizers import FusedAdam
 from trainers import pictures, results as run_results
 from trainers.callbacks import NonFiniteGuard, ProgressLog
@@ -42,10 +44,19 @@ PROBE_SIZE = 500  # validation examples behind TensorBoard's histograms
 
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
-  """How a run goes, not what it trains (the flags of the same names)."""
+  """How a run goes, not what it trains (the flags of the same names).
+  A bad value is refused here, in one line, from Python as from flags."""
   fresh: bool = False            # start again; the old run is kept aside
   summary_steps: int = 100       # steps between within-epoch scalars
   progress_seconds: float = 60.0  # between progress lines (0: none)
+
+  def __post_init__(self):
+    check_positive_int("summary_steps", self.summary_steps)
+    if isinstance(self.progress_seconds, bool) or not isinstance(
+        self.progress_seconds, (int, float)) or not \
+        0 <= self.progress_seconds < math.inf:
+      raise ValueError("progress_seconds must be a finite number >= 0; got "
+                       f"{self.progress_seconds!r}")
 
 
 def make_optimizer(config: TrainConfig, total_steps: int):
@@ -90,7 +101,7 @@ def train(name: str, config: TrainConfig, model_dir: str,
     logging.info("%s run %s in %s (%d replicas)", "resuming" if resumed
                  else "starting", name, run_dir,
                  strategy.num_replicas_in_sync)
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(config.stream_seed("model"))
     flips = config.flips and data.description.kind == "image"
     steps = count_steps(len(data.train[0]), config.batch_size, flips)
     model, optimizer = _compiled_model(config, data, strategy, steps)
@@ -105,7 +116,7 @@ def train(name: str, config: TrainConfig, model_dir: str,
       return _finished_again(run_dir, finished, model, checkpoints, chief)
     validation = _distributed(evaluation_dataset(
         *data.validation, batch_size=config.eval_batch_size,
-        seed=config.seed + 1, num_classes=model.context_size))
+        seed=config.stream_seed("validation"), num_classes=model.context_size))
     summaries = _summaries(run_dir, config, data, model, optimizer, guard,
                            validation, options)
     start = time.time()
@@ -175,7 +186,8 @@ def _summaries(run_dir, config, data, model, optimizer, guard, validation,
   probe = tf.nest.map_structure(lambda t: t[:PROBE_SIZE],
                                 next(iter(validation)))
   draw = lambda title: pictures.samples_picture(  # noqa: E731
-      model, config.num_samples, config.seed, title, data.train[0])
+      model, config.num_samples, config.stream_seed("model"), title,
+      data.train[0])
   return TensorBoardSummaries(run_dir, draw, config.sample_every, guard,
                               config.dataset, probe, optimizer,
                               options.summary_steps)
@@ -186,7 +198,8 @@ def _fit(run_dir, config, data, model, initial_epoch, steps, flips,
   log_path = os.path.join(run_dir, "training_log.csv")
   run_results.trim_training_log(log_path, initial_epoch)
   train_data = _distributed(training_dataset(
-      *data.train, batch_size=config.batch_size, seed=config.seed,
+      *data.train, batch_size=config.batch_size,
+      seed=config.stream_seed("model"),
       num_classes=model.context_size, flips=flips,
       start_epoch=initial_epoch))
   terminal = sys.stdout.isatty()  # a progress bar; else log lines
@@ -248,12 +261,8 @@ def main(argv):
       if FLAGS.auto and FLAGS.model_dir:
         model_dir = os.path.join(FLAGS.model_dir, name)
       runs.append((name, config, model_dir))
-    if FLAGS.summary_steps < 1:
-      raise ValueError("summary_steps must be a positive integer; got "
-                       f"{FLAGS.summary_steps}")
-    if not FLAGS.progress_seconds >= 0:
-      raise ValueError("progress_seconds must be >= 0; got "
-                       f"{FLAGS.progress_seconds}")
+    options = RunOptions(FLAGS.fresh, FLAGS.summary_steps,
+                         FLAGS.progress_seconds)
     if not 1 <= FLAGS.num_cpu_devices <= MAX_CPU_DEVICES:
       # (1000 logical devices hung in an AddN shape error, never exiting)
       raise ValueError(f"num_cpu_devices must be an integer in 1.."
@@ -263,8 +272,6 @@ def main(argv):
     strategy = make_strategy(FLAGS.strategy)
     if FLAGS.deterministic:
       tf.config.experimental.enable_op_determinism()
-    options = RunOptions(FLAGS.fresh, FLAGS.summary_steps,
-                         FLAGS.progress_seconds)
     with exit_on_signals("train", "the same command resumes the run from "
                          "its last finished epoch"):
       for name, config, model_dir in runs:

@@ -13,17 +13,9 @@ import math
 import tensorflow as tf
 
 from maf_tf.bijectors.vector import VectorBijector
+from maf_tf.checks import check_alpha
 
-__all__ = ["LogitBijector", "pixels_to_logits", "logits_to_pixels",
-           "check_alpha"]
-
-
-def check_alpha(alpha: float) -> float:
-  """alpha as a float; ValueError unless 0 < alpha < 0.5 (then
-  s = alpha + (1 - 2 alpha) x stays inside (0, 1) for x in [0, 1])."""
-  if not 0.0 < alpha < 0.5:
-    raise ValueError(f"alpha must be in (0, 0.5); got {alpha}")
-  return float(alpha)
+__all__ = ["LogitBijector", "pixels_to_logits", "logits_to_pixels"]
 
 
 def pixels_to_logits(x: tf.Tensor, alpha: float):

@@ -5,7 +5,7 @@ and splits, and the one description (`DatasetDescription`) of any dataset
 import dataclasses
 from typing import Optional, Tuple
 
-from maf_tf.bijectors.logit import check_alpha
+from maf_tf.checks import check_alpha
 
 __all__ = ["ImageSpec", "IMAGE_SPECS", "image_spec", "DataError",
            "DatasetDescription", "KINDS"]
