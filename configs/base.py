@@ -9,7 +9,7 @@ import dataclasses
 import json
 from typing import Optional, Tuple
 
-__all__ = ["TrainConfig", "HELP"]
+__all__ = ["TrainConfig", "SEED_OFFSETS", "help_text"]
 
 
 # The random streams of a run: each draws from the config's seed plus its
@@ -23,50 +23,101 @@ SEED_OFFSETS = {
 }
 
 
+def _field(default, help_text: str):
+  """A config field with its flag's --help text beside it."""
+  return dataclasses.field(default=default, metadata={"help": help_text})
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
   """What to train, on what, and how."""
   # Data.
-  dataset: str = "mnist"
-  source: Optional[str] = None        # None: the dataset's default
-  data_dir: Optional[str] = None
-  validation_size: Optional[int] = None  # None: the dataset's default
-  flips: bool = False                 # CIFAR-10: add mirrored images
-  conditional: bool = False           # condition on one-hot labels
-  alpha: Optional[float] = None       # logit alpha; None: the dataset's
-  toy_size: int = 50_000              # training points of a 2-D toy
+  dataset: str = _field("mnist", "Dataset (and preset) to train on.")
+  source: Optional[str] = _field(
+      None,
+      "Where the images come from: tfds, idx, cifar_binary, numpy or "
+      "sklearn. Default: the dataset's own (tfds; sklearn for digits).")
+  data_dir: Optional[str] = _field(
+      None,
+      "Directory of the dataset's files (for idx, cifar_binary, numpy) or "
+      "tfds's data directory (default: tfds's own); for power, gas, "
+      "hepmass, miniboone and bsds300, the MAF paper's data/ folder.")
+  validation_size: Optional[int] = _field(
+      None,
+      "Training images held out for validation. Default: the dataset's "
+      "(10000 for MNIST, 5000 for CIFAR-10).")
+  flips: bool = _field(
+      False, "Add horizontally mirrored training images (CIFAR-10).")
+  conditional: bool = _field(
+      False, "Condition the flow on one-hot class labels.")
+  alpha: Optional[float] = _field(
+      None,
+      "Logit-transform alpha in (0, 0.5). Default: the dataset's (1e-6 for "
+      "MNIST, 0.05 for CIFAR-10).")
+  toy_size: int = _field(50_000, "Training points of a 2-D toy dataset.")
   # Model.
-  model: str = "maf"                  # one of maf_tf.MODELS
-  num_layers: int = 5
-  hidden_units: Tuple[int, ...] = (512,)
-  activation: str = "relu"
-  hidden_degrees: str = "sequential"
-  ordering: str = "alternate"
-  batch_norm: Optional[str] = None    # or 'between', 'after_each'
-  base: str = "normal"
-  num_components: int = 10
-  log_scale_bound: float = 3.0
-  affine: str = "scale_then_shift"    # or 'shift_then_scale' (the paper)
-  initialization: str = "identity"    # or 'uniform', 'paper'
-  bins: int = 8                       # nsf: spline bins per dimension
-  spline_bound: float = 5.0           # nsf: the splines' interval [-B, B]
-  dtype_policy: Optional[str] = None  # 'mixed_bfloat16': MADE matmuls bf16
+  model: str = _field(
+      "maf",
+      "Model: maf, maf_mog (MAF over a MADE MoG base), made (one Gaussian "
+      "MADE), made_mog, real_nvp, gaussian (fitted in closed form), or nsf "
+      "(MAF with rational-quadratic splines).")
+  num_layers: int = _field(
+      5, "MADE (or coupling) layers of maf, maf_mog, real_nvp and nsf.")
+  hidden_units: Tuple[int, ...] = _field(
+      (512,), "Hidden units of each MADE layer, comma-separated.")
+  activation: str = _field("relu", "Hidden activation: relu or tanh.")
+  hidden_degrees: str = _field(
+      "sequential", "MADE hidden degrees: sequential or random.")
+  ordering: str = _field(
+      "alternate", "Input order of successive MADEs: alternate or random.")
+  batch_norm: Optional[str] = _field(
+      None, "Batch norm: none, between (MADEs) or after_each.")
+  base: str = _field("normal", "Base distribution: normal or mixture.")
+  num_components: int = _field(
+      10,
+      "Components of a mixture base, or Gaussians per dimension of a MADE "
+      "MoG (maf_mog, made_mog).")
+  log_scale_bound: float = _field(
+      3.0, "Soft bound of each MADE log-scale (> 0).")
+  affine: str = _field(
+      "scale_then_shift",
+      "MADE affine form: scale_then_shift or shift_then_scale (the paper's).")
+  initialization: str = _field(
+      "identity", "MADE initialisation: identity, uniform or paper.")
+  bins: int = _field(
+      8, "nsf: bins of each spline (3 bins - 1 MADE outputs per dimension).")
+  spline_bound: float = _field(
+      5.0, "nsf: each spline acts on [-B, B] and is the identity outside.")
+  dtype_policy: Optional[str] = _field(
+      None,
+      "Keras dtype policy: none (float32) or mixed_bfloat16 (the MADE "
+      "matmuls in bfloat16, the rest float32).")
   # Optimisation.
-  learning_rate: float = 1e-4
-  cosine_decay: bool = False
-  weight_decay: float = 1e-6
-  clip_norm: float = 0.0              # 0: none (at 5 it measured worse)
-  batch_size: int = 100
-  eval_batch_size: int = 1000
-  epochs: int = 200
-  patience: int = 30
-  max_bad_steps: int = 10
-  max_parameters: int = 1_000_000_000  # refuse larger models (memory)
-  steps_per_execution: int = 10       # train steps per Keras call (speed)
-  seed: int = 0
+  learning_rate: float = _field(1e-4, "Adam learning rate.")
+  cosine_decay: bool = _field(
+      False, "Decay the learning rate to 0 on a cosine over the run.")
+  weight_decay: float = _field(1e-6, "L2 penalty on the kernels.")
+  clip_norm: float = _field(
+      0.0, "Clip gradients to this global norm (0: no clipping).")
+  batch_size: int = _field(100, "Training batch size.")
+  eval_batch_size: int = _field(
+      1000, "Batch size for validation and test scores.")
+  epochs: int = _field(200, "Most epochs to train.")
+  patience: int = _field(
+      30, "Stop after this many epochs without a better validation NLL.")
+  max_bad_steps: int = _field(
+      10, "Stop after this many consecutive non-finite steps.")
+  max_parameters: int = _field(
+      1_000_000_000,
+      "Refuse a model with more weights than this before anything is "
+      "allocated (each weight also has a mask: about 8 bytes per weight in "
+      "float32).")
+  steps_per_execution: int = _field(
+      10, "Training steps per call into the graph (speed only).")
+  seed: int = _field(0, "Seed of the model, the data order and the noise.")
   # Outputs.
-  sample_every: int = 10              # epochs between sample grids
-  num_samples: int = 64
+  sample_every: int = _field(10, "Epochs between sample pictures.")
+  num_samples: int = _field(64, "Samples in a sample picture.")
 
   def stream_seed(self, stream: str) -> int:
     """The seed of one random stream of a run (SEED_OFFSETS)."""
@@ -85,62 +136,6 @@ class TrainConfig:
     return cls(**values)
 
 
-# One line per field: the --help text of the flag of the same name.
-HELP = {
-    "dataset": "Dataset (and preset) to train on.",
-    "source": "Where the images come from: tfds, idx, cifar_binary, numpy "
-              "or sklearn. Default: the dataset's own (tfds; sklearn for "
-              "digits).",
-    "data_dir": "Directory of the dataset's files (for idx, cifar_binary, "
-                "numpy) or tfds's data directory (default: tfds's own); for "
-                "power, gas, hepmass, miniboone and bsds300, the MAF "
-                "paper's data/ folder.",
-    "validation_size": "Training images held out for validation. Default: "
-                       "the dataset's (10000 for MNIST, 5000 for CIFAR-10).",
-    "flips": "Add horizontally mirrored training images (CIFAR-10).",
-    "conditional": "Condition the flow on one-hot class labels.",
-    "alpha": "Logit-transform alpha in (0, 0.5). Default: the dataset's "
-             "(1e-6 for MNIST, 0.05 for CIFAR-10).",
-    "toy_size": "Training points of a 2-D toy dataset.",
-    "model": "Model: maf, maf_mog (MAF over a MADE MoG base), made (one "
-             "Gaussian MADE), made_mog, real_nvp, gaussian (fitted in "
-             "closed form), or nsf (MAF with rational-quadratic splines).",
-    "num_layers": "MADE (or coupling) layers of maf, maf_mog, real_nvp and "
-                  "nsf.",
-    "hidden_units": "Hidden units of each MADE layer, comma-separated.",
-    "activation": "Hidden activation: relu or tanh.",
-    "hidden_degrees": "MADE hidden degrees: sequential or random.",
-    "ordering": "Input order of successive MADEs: alternate or random.",
-    "batch_norm": "Batch norm: none, between (MADEs) or after_each.",
-    "base": "Base distribution: normal or mixture.",
-    "num_components": "Components of a mixture base, or Gaussians per "
-                      "dimension of a MADE MoG (maf_mog, made_mog).",
-    "log_scale_bound": "Soft bound of each MADE log-scale (> 0).",
-    "affine": "MADE affine form: scale_then_shift or shift_then_scale (the "
-              "paper's).",
-    "initialization": "MADE initialisation: identity, uniform or paper.",
-    "bins": "nsf: bins of each spline (3 bins - 1 MADE outputs per "
-            "dimension).",
-    "spline_bound": "nsf: each spline acts on [-B, B] and is the identity "
-                    "outside.",
-    "dtype_policy": "Keras dtype policy: none (float32) or mixed_bfloat16 "
-                    "(the MADE matmuls in bfloat16, the rest float32).",
-    "learning_rate": "Adam learning rate.",
-    "cosine_decay": "Decay the learning rate to 0 on a cosine over the run.",
-    "weight_decay": "L2 penalty on the kernels.",
-    "clip_norm": "Clip gradients to this global norm (0: no clipping).",
-    "batch_size": "Training batch size.",
-    "eval_batch_size": "Batch size for validation and test scores.",
-    "epochs": "Most epochs to train.",
-    "patience": "Stop after this many epochs without a better validation "
-                "NLL.",
-    "max_bad_steps": "Stop after this many consecutive non-finite steps.",
-    "max_parameters": "Refuse a model with more weights than this before "
-                      "anything is allocated (each weight also has a mask: "
-                      "about 8 bytes per weight in float32).",
-    "steps_per_execution": "Training steps per call into the graph (speed "
-                           "only).",
-    "seed": "Seed of the model, the data order and the noise.",
-    "sample_every": "Epochs between sample pictures.",
-    "num_samples": "Samples in a sample picture.",
-}
+def help_text(name: str) -> str:
+  """The --help text of the flag of a config field."""
+  return TrainConfig.__dataclass_fields__[name].metadata["help"]

@@ -1,27 +1,37 @@
 """A TrainConfig's dataset and model: the one place a config becomes
 objects (the trainer, the evaluator and the benchmarks all build here)."""
 
+import dataclasses
+import inspect
+
 from configs.base import TrainConfig
 from maf_tf import MAF, build_flow
 from maf_tf.data import DatasetDescription, Splits, load_dataset
+from maf_tf.models import flow_class
 
 __all__ = ["model_arguments", "load_data", "build_model"]
 
+# A flow argument whose config field has another name; dtype is Keras's.
+FIELD_OF_ARGUMENT = {"dtype": "dtype_policy", "bound": "spline_bound"}
+FROM_THE_DATA = ("event_size", "context_size")
+
+
+def _keywords(flow: type) -> list:
+  return [name for name, parameter in inspect.signature(
+      flow.__init__).parameters.items() if parameter.kind in (
+          parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+
 
 def model_arguments(config: TrainConfig) -> dict:
-  """MAF's keyword arguments from a config (and NSF's spline ones for
-  model nsf), but for the sizes that come from the data (event and
-  context size)."""
-  return dict(
-      num_layers=config.num_layers, hidden_units=config.hidden_units,
-      activation=config.activation, hidden_degrees=config.hidden_degrees,
-      ordering=config.ordering, batch_norm=config.batch_norm,
-      base=config.base, num_components=config.num_components,
-      log_scale_bound=config.log_scale_bound, affine=config.affine,
-      initialization=config.initialization, seed=config.seed,
-      dtype=config.dtype_policy,
-      **(dict(bins=config.bins, bound=config.spline_bound)
-         if config.model == "nsf" else {}))
+  """The flow's keyword arguments that the config holds: every argument
+  of MAF and of the model's own class (NSF's bins and bound) that has a
+  config field, read from their signatures, so a new argument needs only
+  its field; not the sizes that come from the data."""
+  fields = {field.name for field in dataclasses.fields(config)}
+  names = ["dtype", *_keywords(MAF), *_keywords(flow_class(config.model))]
+  return {name: getattr(config, FIELD_OF_ARGUMENT.get(name, name))
+          for name in dict.fromkeys(names) if name not in FROM_THE_DATA
+          and FIELD_OF_ARGUMENT.get(name, name) in fields}
 
 
 def load_data(config: TrainConfig) -> Splits:

@@ -24,7 +24,8 @@ from maf_tf.nsf import NSF
 from maf_tf.pixel_flows import PixelMAF, PixelNSF, PixelRealNVP
 from maf_tf.real_nvp import RealNVP
 
-__all__ = ["MADEMoG", "Gaussian", "MODELS", "model_structure", "build_flow"]
+__all__ = ["MADEMoG", "Gaussian", "MODELS", "model_structure", "flow_class",
+           "build_flow"]
 
 MODELS = ("maf", "maf_mog", "made", "made_mog", "real_nvp", "gaussian",
           "nsf")
@@ -34,8 +35,7 @@ def model_structure(model: str, num_layers: int, batch_norm) -> dict:
   """The MAF arguments that make `model` (one of MODELS) out of a config's
   num_layers and batch_norm: e.g. made_mog -> num_layers=0,
   base='made_mog'. maf, real_nvp and nsf keep them as given."""
-  if model not in MODELS:
-    check_one_of("model", model, MODELS)
+  check_one_of("model", model, MODELS)
   return {
       "maf": {}, "real_nvp": {}, "nsf": {},
       "maf_mog": dict(base="made_mog"),
@@ -45,6 +45,15 @@ def model_structure(model: str, num_layers: int, batch_norm) -> dict:
   }[model] | {key: value for key, value in (("num_layers", num_layers),
                                              ("batch_norm", batch_norm))
               if model in ("maf", "maf_mog", "real_nvp", "nsf")}
+
+
+def flow_class(model: str, images: bool = False) -> type:
+  """The class that builds `model` (one of MODELS); its pixel variant if
+  `images`."""
+  check_one_of("model", model, MODELS)
+  flow, pixel_flow = {"real_nvp": (RealNVP, PixelRealNVP),
+                      "nsf": (NSF, PixelNSF)}.get(model, (MAF, PixelMAF))
+  return pixel_flow if images else flow
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
@@ -110,9 +119,7 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
                                 kwargs.pop("batch_norm", None)))
   kwargs.update(event_size=description.event_size,
                 context_size=description.context_size(conditional))
-  flow, pixel_flow = {"real_nvp": (RealNVP, PixelRealNVP),
-                      "nsf": (NSF, PixelNSF)}.get(model, (MAF, PixelMAF))
   if description.kind != "image":
-    return flow(**kwargs)
-  return pixel_flow(alpha=description.alpha,
-                    image_shape=description.image_shape, **kwargs)
+    return flow_class(model)(**kwargs)
+  return flow_class(model, images=True)(
+      alpha=description.alpha, image_shape=description.image_shape, **kwargs)

@@ -20,7 +20,7 @@ import typing
 
 from absl import flags
 
-from configs.base import HELP, TrainConfig
+from configs.base import TrainConfig, help_text as field_help
 from configs.checks import CHOICES
 from configs.presets import PRESETS
 from trainers.strategy import STRATEGIES
@@ -111,7 +111,7 @@ def define_config_flags() -> None:
     kind = _field_type(hints[field.name])
     mnist = getattr(PRESETS["mnist"], field.name)
     cifar = getattr(PRESETS["cifar10"], field.name)
-    help_text = HELP[field.name]
+    help_text = field_help(field.name)
     if mnist is not None or cifar is not None:
       help_text += (f" Default: the preset's (mnist {_shown(mnist)}, "
                     f"cifar10 {_shown(cifar)}).")

@@ -1,0 +1,48 @@
+"""configs: the model's arguments read from the flows' signatures, each
+field's help beside it, and the seed table."""
+
+import dataclasses
+import inspect
+
+from configs.base import SEED_OFFSETS, TrainConfig, help_text
+from configs.build import FIELD_OF_ARGUMENT, model_arguments
+from configs.presets import preset
+from maf_tf import MAF, NSF
+
+# Fields that are not the model's arguments: the data, the optimisation,
+# the outputs, and the two that choose the model's class and context.
+NOT_MODEL_ARGUMENTS = {
+    "dataset", "source", "data_dir", "validation_size", "flips", "alpha",
+    "toy_size", "learning_rate", "cosine_decay", "weight_decay", "clip_norm",
+    "batch_size", "eval_batch_size", "epochs", "patience", "max_bad_steps",
+    "max_parameters", "steps_per_execution", "sample_every", "num_samples",
+    "model", "conditional"}
+
+
+def test_every_field_is_a_model_argument_or_declared_not_one():
+  """A new MAF or NSF argument reaches the model from its config field
+  alone; a new field of another kind must be declared here."""
+  arguments = model_arguments(preset("digits", "nsf"))
+  assert arguments["bound"] == 3.0 and arguments["bins"] == 8
+  used = {FIELD_OF_ARGUMENT.get(name, name) for name in arguments}
+  fields = {field.name for field in dataclasses.fields(TrainConfig)}
+  assert used.isdisjoint(NOT_MODEL_ARGUMENTS)
+  assert used | NOT_MODEL_ARGUMENTS == fields
+  assert "bins" not in model_arguments(preset("digits", "maf"))
+
+
+def test_a_flows_saved_config_holds_every_argument_of_its_signature():
+  """get_config is written out by hand: it must not miss an argument."""
+  for flow, extra in ((MAF, set()), (NSF, {"bins", "bound"})):
+    keywords = {name for name, p in inspect.signature(MAF.__init__)
+                .parameters.items() if p.kind is not p.VAR_KEYWORD} - {"self"}
+    config = flow(event_size=2, num_layers=1, hidden_units=[4]).get_config()
+    assert keywords | extra <= set(config), keywords - set(config)
+
+
+def test_every_field_has_help_and_every_stream_its_own_seed():
+  for field in dataclasses.fields(TrainConfig):
+    assert help_text(field.name).endswith((".", ")")), field.name
+  config = TrainConfig(seed=7)
+  seeds = [config.stream_seed(stream) for stream in SEED_OFFSETS]
+  assert len(set(seeds)) == len(seeds) and config.stream_seed("model") == 7
