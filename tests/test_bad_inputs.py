@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 from maf_tf import IAF, MAF, MADEMoG, PixelMAF
-from trainer_helpers import TINY, run_in_process
+from helpers import TINY, run_in_process
 
 X = np.zeros((4, 3), np.float32)
 

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from conftest import randomize
+from helpers import random_flow, randomize
 from maf_tf import (IAF, MAF, MADE, NSF, BatchNormBijector, BatchNormLayer,
                     LogitBijector, MAFBijector, PixelMAF, PixelNSF,
                     PixelRealNVP, RealNVP)
@@ -45,10 +45,9 @@ def _coupling(context_size=0):
 
 
 def _flow(cls=MAF, context=None, **kwargs):
-  flow = cls(event_size=D, num_layers=3, hidden_units=[10], dtype="float64",
-             context_size=0 if context is None else 2, **kwargs)
-  randomize(flow, seed=4)
-  return flow.bijector(context)
+  return random_flow(cls, seed=4, event_size=D, num_layers=3,
+                     hidden_units=[10], context_size=0 if context is None
+                     else 2, **kwargs).bijector(context)
 
 
 BIJECTORS = {

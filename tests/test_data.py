@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from maf_tf.data import (DataError, evaluation_dataset, image_spec,
+from maf_tf import PixelMAF
+from maf_tf.data import (DataError, DatasetDescription, describe_arrays,
+                         evaluation_dataset, image_spec, load_dataset,
                          load_splits, steps_per_epoch, training_dataset)
 from maf_tf.data import files, sources
 
@@ -378,3 +380,40 @@ def test_float_data_passes_through_unchanged():
   np.testing.assert_array_equal(batch, points)
   with pytest.raises(DataError, match="larger than the 8 training"):
     training_dataset(points, batch_size=9, seed=0)
+
+
+def test_images_toys_and_tables_are_described_alike():
+  digits = load_dataset("digits")
+  assert digits.description == DatasetDescription(
+      "digits", "image", 64, (8, 8, 1), 10, 0.05)
+  assert digits.train[0].shape[1:] == (8, 8, 1)
+  assert load_dataset("digits", alpha=0.01).description.alpha == 0.01
+  moons = load_dataset("two_moons", toy_size=100, seed=3)
+  assert moons.description == DatasetDescription("two_moons", "toy", 2)
+  assert [len(split[0]) for split in (moons.train, moons.validation,
+                                      moons.test)] == [100, 10_000, 10_000]
+  table = describe_arrays("wine", np.zeros((5, 13)), np.array([0, 2, 1, 0, 2]))
+  assert (table.kind, table.event_size, table.num_classes) == ("tabular", 13, 3)
+  assert table.context_size(conditional=True) == 3
+  assert table.context_size(conditional=False) == 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: load_dataset("imagenet"), "unknown dataset 'imagenet'; expected "
+     "one of .*'mnist'.*'two_moons'"),
+    (lambda: DatasetDescription("x", "audio", 3), "kind must be one of"),
+    (lambda: DatasetDescription("x", "toy", 2, (1, 2, 1)),
+     "image_shape is given for images and only for them"),
+    (lambda: DatasetDescription.of_images(image_spec("mnist"), 0.5),
+     r"alpha must be in \(0, 0.5\)"),
+    (lambda: describe_arrays("x", np.zeros(3)), r"shape \[N, D\]"),
+    (lambda: describe_arrays("x", np.zeros((3, 2)), np.array([0.5, 1, 2])),
+     "labels must be 3 integers >= 0, one per row of x"),
+    (lambda: describe_arrays("x", np.zeros((3, 2)), np.array([0, -1, 2])),
+     "labels must be 3 integers >= 0"),
+    (lambda: PixelMAF(event_size=6, alpha=0.05, image_shape=(2, 2, 1)),
+     r"image_shape must be \(height, width, channels\) with 6 values"),
+])
+def test_bad_descriptions_name_what_was_expected(call, message):
+  with pytest.raises(ValueError, match=message):
+    call()

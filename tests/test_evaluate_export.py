@@ -11,21 +11,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import randomize
+from helpers import random_flow
 from maf_tf import PixelMAF
 from maf_tf.data import evaluation_dataset
 from maf_tf.evaluation import log_likelihoods, recompute_batch_norm
 from maf_tf.export import default_max_samples, export_saved_model
 from maf_tf.made import MaskedDense
-from trainer_helpers import TINY, run_in_process
+from helpers import TINY, run_in_process
 
 
 def _pixel_flow(context_size=0):
-  flow = PixelMAF(event_size=6, alpha=0.05, num_layers=2, hidden_units=[12],
-                  batch_norm="between", context_size=context_size,
-                  image_shape=(2, 3, 1))
-  randomize(flow, seed=1, scale=0.2)
-  return flow
+  return random_flow(PixelMAF, seed=1, scale=0.2, dtype=None, event_size=6,
+                     alpha=0.05, num_layers=2, hidden_units=[12],
+                     batch_norm="between", context_size=context_size,
+                     image_shape=(2, 3, 1))
 
 
 def test_conditional_score_is_logsumexp_over_labels():

@@ -22,8 +22,8 @@ import pytest
 import tensorflow as tf
 
 from kill_at import POINTS
-from trainer_helpers import (ROOT, TINY, command, results, run_command,
-                             run_in_process, training_log)
+from helpers import (ROOT, TINY, command, results, run_command,
+                     run_in_process, training_log)
 
 pytestmark = pytest.mark.faults
 

@@ -5,18 +5,16 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (assert_integrates_to_one, assert_samples_match_density,
-                      randomize)
+from helpers import (assert_integrates_to_one, assert_samples_match_density,
+                     random_flow, randomize)
 from maf_tf import IAF, MAF
 from maf_tf.flows import permute
 
 
 def _flow(cls=MAF, event_size=2, context_size=0, dtype="float64", **kwargs):
-  kwargs = {"num_layers": 3, "hidden_units": [16], **kwargs}
-  flow = cls(event_size=event_size, context_size=context_size, dtype=dtype,
-             **kwargs)
-  randomize(flow, seed=5)
-  return flow
+  return random_flow(cls, seed=5, event_size=event_size,
+                     context_size=context_size, dtype=dtype,
+                     **{"num_layers": 3, "hidden_units": [16], **kwargs})
 
 
 FLOWS = {
@@ -239,3 +237,10 @@ def test_the_mixed_bfloat16_policy_runs_the_made_matmuls_in_bfloat16():
   with pytest.raises(ValueError, match="dtype policy must be one of float32, "
                      "float64 or mixed_bfloat16"):
     MAF(event_size=2, dtype="mixed_float16")
+
+
+def test_iaf_checks_the_sampler_it_does_not_need():
+  flow = IAF(event_size=2, num_layers=1, hidden_units=[4])
+  assert flow.sample(2, seed=1, sampler="naive").shape == (2, 2)
+  with pytest.raises(ValueError, match="sampler must be one of 'fast', 'naive'"):
+    flow.sample(2, sampler="quick")

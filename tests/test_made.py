@@ -6,7 +6,9 @@ import pytest
 import tensorflow as tf
 
 from maf_tf.bijectors import MAFBijector
-from maf_tf.made import MADE, MaskedDense, soft_clamp
+from maf_tf import MAF
+from maf_tf.made import (MADE, MaskedDense, frozen_kernels,
+                         masked_kernel_copies, soft_clamp)
 
 
 def _jacobian(made, x, context=None):
@@ -159,3 +161,17 @@ def test_bfloat16_matmuls_stay_close_and_keep_float32_outputs():
   assert MADE.from_config(fast.get_config()).matmul_dtype == "bfloat16"
   with pytest.raises(ValueError, match="matmul_dtype must be one of"):
     MADE(event_size=3, hidden_units=[4], matmul_dtype="float16")
+
+
+def test_frozen_kernels_are_the_layers_own_state_for_the_block():
+  flow = MAF(event_size=3, num_layers=1, hidden_units=[5])
+  layer = flow.mades[0].hidden[0]
+  copies = masked_kernel_copies(flow)
+  assert set(copies) == {l for l in flow._flatten_layers()
+                         if isinstance(l, MaskedDense)}
+  with frozen_kernels(copies):
+    assert layer.masked_kernel() is copies[layer]
+  assert layer.masked_kernel() is not copies[layer]
+  np.testing.assert_array_equal(layer.masked_kernel(), copies[layer])
+  assert len(flow.weights) == len(MAF(event_size=3, num_layers=1,
+                                      hidden_units=[5]).weights)

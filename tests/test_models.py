@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (assert_integrates_to_one, assert_samples_match_density,
-                      randomize)
-from maf_tf import MAF, NSF, Gaussian, MADEMoG, RealNVP
+from helpers import (assert_integrates_to_one, assert_samples_match_density,
+                     randomize)
+from configs.build import build_model, load_data
+from configs.presets import PRESETS
+from maf_tf import (MAF, NSF, Gaussian, MADEMoG, PixelMAF, RealNVP,
+                    build_flow)
+from maf_tf.data import DatasetDescription
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.made import autoregressive_inverse
 from maf_tf.mog import mog_log_prob, mog_noise
@@ -273,3 +277,17 @@ def test_every_trainable_variable_of_a_maf_mog_receives_a_gradient():
                                           training=True))
   gradients = tape.gradient(loss, model.trainable_variables)
   assert all(g is not None and np.any(g.numpy()) for g in gradients)
+
+
+def test_models_are_built_from_the_description_and_keep_it():
+  data = load_data(PRESETS["digits"].replace(conditional=True))
+  flow = build_model(PRESETS["digits"].replace(conditional=True),
+                     data.description)
+  assert isinstance(flow, PixelMAF)
+  assert (flow.event_size, flow.image_shape, flow.context_size,
+          flow.alpha) == (64, (8, 8, 1), 10, 0.05)
+  restored = PixelMAF.from_config(flow.get_config())
+  assert restored.image_shape == (8, 8, 1)
+  toy = build_flow(DatasetDescription("two_moons", "toy", 2), num_layers=1,
+                   hidden_units=[4])
+  assert type(toy) is MAF and toy.image_shape is None

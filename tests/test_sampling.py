@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import randomize
+from helpers import randomize
 from maf_tf import MAF, MADE
 from maf_tf.bijectors.maf import made_to_data
 from maf_tf.sampling import compiled_to_data, fast_made_to_data

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from conftest import randomize
+from helpers import randomize
 from maf_tf import NSF, PixelNSF
 from maf_tf.data import load_splits
 from maf_tf.made import MADE, autoregressive_inverse

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from test_evaluate_export import _load_and_run
-from trainer_helpers import TINY, run_in_process
+from helpers import TINY, run_in_process
 
 # The three kinds of model besides MAF (test_train.py): maf_mog and made
 # are MAFs with another base or one layer (tests/test_models.py).
