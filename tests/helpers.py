@@ -172,3 +172,19 @@ def random_flow(cls, seed: int, scale: float = 0.3, **kwargs):
   flow = cls(**{"dtype": "float64", **kwargs})
   randomize(flow, seed=seed, scale=scale)
   return flow
+
+
+def documentation_files() -> list:
+  """The README, then every page of docs/ (whose code blocks the tests
+  run as the README's)."""
+  return [os.path.join(ROOT, "README.md"),
+          *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))]
+
+
+def documentation() -> str:
+  """The README and the docs pages as one text, the README first."""
+  texts = []
+  for path in documentation_files():
+    with open(path) as stream:
+      texts.append(stream.read())
+  return "\n".join(texts)

@@ -13,14 +13,16 @@ import tomllib
 
 import pytest
 
+from helpers import documentation, documentation_files
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FASHION = "/usr/share/datasets/fashion-mnist"
 
 
 def readme_blocks(language):
-  with open(os.path.join(ROOT, "README.md")) as stream:
-    text = stream.read()
-  return re.findall(rf"^```{language}\n(.*?)^```", text, re.S | re.M)
+  """The code blocks of the README and the docs pages, README first."""
+  return re.findall(rf"^```{language}\n(.*?)^```", documentation(),
+                    re.S | re.M)
 
 
 def _run(args, cwd, env=None, timeout=600):
@@ -126,8 +128,7 @@ def test_every_readme_python_block_runs_as_written(tmp_path):
 
 
 def _readme():
-  with open(os.path.join(ROOT, "README.md")) as stream:
-    return stream.read()
+  return documentation()
 
 
 def test_every_file_module_and_test_the_readme_names_exists():
@@ -135,7 +136,11 @@ def test_every_file_module_and_test_the_readme_names_exists():
   paths = set(re.findall(
       r"(?<![\w/<])((?:docs|tests|maf_tf|trainers|configs|benchmarks|examples"
       r"|tools|\.ci)/[\w./-]*(?:\.\w+|/))", text))
-  paths |= set(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text))
+  for page in documentation_files():  # links: relative to their page
+    with open(page) as stream:
+      links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", stream.read())
+    paths |= {os.path.relpath(os.path.join(os.path.dirname(page), link),
+                              ROOT) for link in links}
   paths |= {name for name in ("requirements.txt", "requirements-test.txt",
                               "LICENSE", "Makefile", "pyproject.toml")
             if name in text}

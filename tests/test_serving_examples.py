@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from helpers import documentation
 from maf_tf import PixelMAF
 from maf_tf.export import export_saved_model
 
@@ -86,8 +87,7 @@ def _shape(value):
 def test_rest_request_files_give_the_readme_responses(mnist_export):
   files = sorted(glob.glob(os.path.join(ROOT, "docs", "rest", "*.json")))
   assert sorted(os.path.basename(f) for f in files) == sorted(EXPECTED)
-  with open(os.path.join(ROOT, "README.md")) as stream:
-    readme = stream.read()
+  readme = documentation()
   done = _fresh_python([sys.executable, "-c", SERVE, mnist_export, *files])
   assert done.returncode == 0, done.stderr[-3000:]
   answers = [json.loads(line) for line in done.stdout.splitlines()
@@ -112,8 +112,7 @@ def test_rest_request_files_give_the_readme_responses(mnist_export):
 
 def test_readme_saved_model_cli_commands_run_as_written(mnist_export,
                                                         tmp_path):
-  with open(os.path.join(ROOT, "README.md")) as stream:
-    blocks = re.findall(r"^```sh\n(.*?)^```", stream.read(), re.S | re.M)
+  blocks = re.findall(r"^```sh\n(.*?)^```", documentation(), re.S | re.M)
   block = next(b for b in blocks if "saved_model_cli run" in b)
   commands = re.sub(r"\\\n\s*", "", block).splitlines()
   commands = [c for c in commands
