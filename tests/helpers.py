@@ -166,11 +166,11 @@ def assert_samples_match_density(samples, log_prob, half_width=25.0,
     assert distance(wrong) > 0.1
 
 
-def random_flow(cls, seed: int, scale: float = 0.3, **kwargs):
-  """cls(**kwargs), float64 unless a dtype is given, with `randomize`d
-  weights."""
+def random_flow(cls, weights_seed: int, scale: float = 0.3, **kwargs):
+  """cls(**kwargs), float64 unless a dtype is given, with weights
+  `randomize`d from weights_seed (kwargs may hold the flow's own seed)."""
   flow = cls(**{"dtype": "float64", **kwargs})
-  randomize(flow, seed=seed, scale=scale)
+  randomize(flow, seed=weights_seed, scale=scale)
   return flow
 
 

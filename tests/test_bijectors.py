@@ -45,7 +45,7 @@ def _coupling(context_size=0):
 
 
 def _flow(cls=MAF, context=None, **kwargs):
-  return random_flow(cls, seed=4, event_size=D, num_layers=3,
+  return random_flow(cls, weights_seed=4, event_size=D, num_layers=3,
                      hidden_units=[10], context_size=0 if context is None
                      else 2, **kwargs).bijector(context)
 

@@ -12,7 +12,7 @@ from maf_tf.flows import permute
 
 
 def _flow(cls=MAF, event_size=2, context_size=0, dtype="float64", **kwargs):
-  return random_flow(cls, seed=5, event_size=event_size,
+  return random_flow(cls, weights_seed=5, event_size=event_size,
                      context_size=context_size, dtype=dtype,
                      **{"num_layers": 3, "hidden_units": [16], **kwargs})
 

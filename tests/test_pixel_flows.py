@@ -12,7 +12,7 @@ from maf_tf.pixel_flows import to_uint8
 
 
 def _pixel_flow(alpha=0.05, **kwargs):
-  return random_flow(PixelMAF, seed=3, event_size=2, alpha=alpha,
+  return random_flow(PixelMAF, weights_seed=3, event_size=2, alpha=alpha,
                      num_layers=2, hidden_units=[16], **kwargs)
 
 

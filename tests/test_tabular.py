@@ -8,7 +8,7 @@ import pytest
 
 from maf_tf.data import DataError, load_dataset
 from maf_tf.data import tabular
-from tests.trainer_helpers import TINY, run_in_process
+from helpers import TINY, run_in_process
 
 RNG = np.random.default_rng(0)
 
