@@ -21,9 +21,9 @@ from maf_tf import inputs
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
 from maf_tf.distributions import make_base
-from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
 from maf_tf.checks import (check_hidden_units, check_one_of,
-                            check_positive_int)
+                           check_positive_int)
+from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
 from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
 from maf_tf.training import FlowTraining
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from maf_tf import masks
 from maf_tf.checks import (check_one_of, check_positive_finite,
-                            check_positive_int)
+                           check_positive_int)
 
 __all__ = ["MaskedDense", "MADE", "soft_clamp",
            "affine_to_base",

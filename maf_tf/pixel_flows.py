@@ -17,9 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from maf_tf.bijectors.logit import (LogitBijector, logits_to_pixels,
+                                    pixels_to_logits)
 from maf_tf.checks import check_alpha
-from maf_tf.bijectors.logit import (LogitBijector,
-                                    logits_to_pixels, pixels_to_logits)
 from maf_tf.flows import MAF
 from maf_tf.metrics import bits_per_dim
 from maf_tf.nsf import NSF

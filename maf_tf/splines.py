@@ -26,6 +26,7 @@ Numerics (the failures users of other spline libraries meet):
     bin, so a finite input never gives NaN.
 """
 
+import functools
 import math
 from typing import Tuple
 
@@ -47,7 +48,8 @@ def spline_params_per_dimension(bins: int) -> int:
   return 3 * bins - 1
 
 
-def _knot_map(bins: int, bound: float, dtype) -> Tuple[tf.Tensor, ...]:
+@functools.lru_cache(maxsize=None)
+def _knot_map(bins: int, bound: float) -> Tuple[np.ndarray, np.ndarray]:
   """(matrix [3K - 1, 3(K + 1)], offset [3(K + 1)]) such that
   [bin widths, bin heights, interior derivatives] @ matrix + offset are
   the x knots, the y knots and the K + 1 derivatives side by side.
@@ -68,7 +70,7 @@ def _knot_map(bins: int, bound: float, dtype) -> Tuple[tf.Tensor, ...]:
   interior = np.arange(bins - 1)
   matrix[2 * bins + interior, column + 1 + interior] = 1.0
   offset[[column, column + bins]] = 1.0
-  return tf.constant(matrix, dtype), tf.constant(offset, dtype)
+  return matrix, offset
 
 
 def _all_knots(raw: tf.Tensor, bound: float) -> tf.Tensor:
@@ -83,7 +85,8 @@ def _all_knots(raw: tf.Tensor, bound: float) -> tf.Tensor:
       sizes, tf.shape(raw_sizes))
   shift = math.log(math.expm1(1.0 - MIN_DERIVATIVE))  # softplus -> 1 - min
   derivatives = MIN_DERIVATIVE + tf.nn.softplus(raw_derivatives + shift)
-  matrix, offset = _knot_map(bins, bound, raw.dtype)
+  matrix, offset = (tf.constant(a, raw.dtype)
+                    for a in _knot_map(bins, float(bound)))
   knots = tf.tensordot(tf.concat([sizes, derivatives], -1), matrix, 1)
   return tf.reshape(knots + offset, tf.concat([leading, [3, bins + 1]], 0))
 

@@ -299,7 +299,8 @@ def test_special_values_have_their_documented_meaning(flows):
 
 def test_iaf_sample_honours_the_sampler_argument():
   iaf = IAF(event_size=3, num_layers=1, hidden_units=[4])
-  with pytest.raises(ValueError, match="sampler must be one of 'fast', 'naive'"):
+  with pytest.raises(ValueError,
+                     match="sampler must be one of 'fast', 'naive'"):
     iaf.sample(2, sampler="foo")
   with warnings.catch_warnings():
     warnings.simplefilter("error")

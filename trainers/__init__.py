@@ -62,10 +62,11 @@ def _load_tensorflow_quietly() -> None:
 
 
 if _starting_a_command():
-  if _foreign_configs():  # the top-level name is shared with other projects
+  _FOREIGN = _foreign_configs()  # the top-level name is shared with others
+  if _FOREIGN:
     sys.exit(f"error: the package 'configs' on the Python path "
-             f"({_foreign_configs()}) is not maf-tf's; remove it from "
-             f"PYTHONPATH (or run from elsewhere) so that maf-tf's loads")
+             f"({_FOREIGN}) is not maf-tf's; remove it from PYTHONPATH (or "
+             f"run from elsewhere) so that maf-tf's loads")
   if not any(arg in ("--verbose", "--verbose=true", "--verbose=True")
              for arg in sys.argv[1:]):
     _load_tensorflow_quietly()

@@ -60,7 +60,8 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   config, data, model = restore(run_dir, data_dir, source)
   if recompute_batch_norm and model.batch_norms:
     evaluation.recompute_batch_norm(model, evaluation_dataset(
-        *data.train, batch_size=config.eval_batch_size, seed=config.stream_seed("batch_norm"),
+        *data.train, batch_size=config.eval_batch_size,
+        seed=config.stream_seed("batch_norm"),
         num_classes=model.context_size))
   scores = test_log_likelihoods(model, data, config)
   report = {"run_dir": run_dir, "dataset": config.dataset,

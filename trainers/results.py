@@ -25,7 +25,8 @@ def test_log_likelihoods(model, data: Splits, config: TrainConfig) -> dict:
   """Per-example test-set scores in the paper's protocol (see
   maf_tf.evaluation), each test image with its own fixed noise."""
   dataset = evaluation_dataset(
-      *data.test, batch_size=config.eval_batch_size, seed=config.stream_seed("test"),
+      *data.test, batch_size=config.eval_batch_size,
+      seed=config.stream_seed("test"),
       num_classes=model.context_size)
   return log_likelihoods(model, dataset)
 

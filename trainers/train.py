@@ -116,7 +116,8 @@ def train(name: str, config: TrainConfig, model_dir: str,
       return _finished_again(run_dir, finished, model, checkpoints, chief)
     validation = _distributed(evaluation_dataset(
         *data.validation, batch_size=config.eval_batch_size,
-        seed=config.stream_seed("validation"), num_classes=model.context_size))
+        seed=config.stream_seed("validation"),
+        num_classes=model.context_size))
     summaries = _summaries(run_dir, config, data, model, optimizer, guard,
                            validation, options)
     start = time.time()
