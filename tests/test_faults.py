@@ -44,7 +44,7 @@ def assert_finished_like(run_dir, reference):
   finished = results(run_dir)
   for key in ("epochs", "best_epoch", "test_log_likelihood"):
     assert finished[key] == pytest.approx(reference[key], rel=1e-6), key
-  assert [int(row["epoch"]) for row in training_log(run_dir)] == [0, 1, 2]
+  assert [int(row["epoch"]) for row in training_log(run_dir)] == [1, 2, 3]
   versions = sorted(n for n in os.listdir(run_dir) if n.isdigit())
   assert versions == ["1"]
   assert finished["saved_model"] == os.path.join(run_dir, "1")
@@ -128,7 +128,7 @@ def test_a_damaged_checkpoint_state_file_still_finds_the_checkpoints(tmp_path):
       stream.write("garbage {")
   assert run_in_process([*ARGS, f"--model_dir={run_dir}"]) is None
   assert results(run_dir)["epochs"] == 3
-  assert [int(r["epoch"]) for r in training_log(run_dir)] == [0, 1, 2]
+  assert [int(r["epoch"]) for r in training_log(run_dir)] == [1, 2, 3]
 
 
 def test_a_second_process_on_a_run_directory_is_refused(tmp_path):
@@ -266,7 +266,7 @@ def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):
   assert code == 0, err[-2000:]
   assert "resuming run" in err
   assert results(broken)["epochs"] == results(whole)["epochs"] == 3
-  assert [r["epoch"] for r in training_log(broken)][-1] == 2
+  assert [r["epoch"] for r in training_log(broken)][-1] == 3
   # TF op determinism is on: the weights match exactly.
   for name in ("ckpt-3",):
     whole_reader = tf.train.load_checkpoint(

@@ -52,9 +52,9 @@ def test_end_to_end_on_tfds_mock_data(tmp_path, monkeypatch):
   with open(os.path.join(run_dir, "results.txt")) as stream:
     text = stream.read()
   assert "nats per image (logit space, as in the paper's Table 2)" in text
-  assert "examples/s on 1 replica(s)" in text
+  assert "2 epochs (best" in text and "examples/s on 1 replica\n" in text
   assert 0 < summary["test_bits_per_dim"] < 16
-  assert [row["epoch"] for row in training_log(run_dir)] == [0, 1]
+  assert [row["epoch"] for row in training_log(run_dir)] == [1, 2]
 
 
 def test_mirrored_on_two_cpus_matches_one_device(tmp_path):

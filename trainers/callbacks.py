@@ -1,6 +1,6 @@
-"""Keras callbacks of a training run: the non-finite guard and progress
-lines (checkpoints and early stopping are in trainers.checkpoints,
-TensorBoard's in trainers.summaries)."""
+"""Keras callbacks of a training run: the non-finite guard, progress
+lines and the CSV log (checkpoints and early stopping are in
+trainers.checkpoints, TensorBoard's in trainers.summaries)."""
 
 import time
 
@@ -8,8 +8,9 @@ from absl import logging
 import keras
 
 from maf_tf.training import SkippedStepsWarning
+from trainers.logs import plural
 
-__all__ = ["NonFiniteGuard", "ProgressLog"]
+__all__ = ["NonFiniteGuard", "ProgressLog", "EpochCSVLogger"]
 
 
 class NonFiniteGuard(SkippedStepsWarning):
@@ -47,9 +48,9 @@ class NonFiniteGuard(SkippedStepsWarning):
     self.total += new
     self.consecutive = int(round(float(logs.get("bad_streak", new))))
     step = self.epoch * self.steps_per_epoch + batch + 1
-    logging.warning("up to step %d (epoch %d): %d step(s) skipped for "
-                    "non-finite loss or gradients (longest run this epoch "
-                    "%d, %d in all)", step, self.epoch + 1, new,
+    logging.warning("up to step %d (epoch %d): %s skipped for non-finite "
+                    "loss or gradients (longest run this epoch %d, %d in "
+                    "all)", step, self.epoch + 1, plural(new, "step"),
                     self.consecutive, self.total)
     if self.consecutive >= self.max_bad_steps:
       self.failed = True
@@ -95,5 +96,14 @@ class ProgressLog(keras.callbacks.Callback):
         parts.append(text)
     skipped = int(round(float(logs.get("skipped_steps", 0))))
     if skipped:
-      parts.append(f"{skipped} steps skipped")
+      parts.append(f"{plural(skipped, 'step')} skipped")
     logging.info(", ".join(parts))
+
+
+class EpochCSVLogger(keras.callbacks.CSVLogger):
+  """Keras's CSVLogger with epochs counted from 1, as the log lines,
+  results.json and TensorBoard's sample titles count them (Keras counts
+  from 0)."""
+
+  def on_epoch_end(self, epoch, logs=None):
+    super().on_epoch_end(epoch + 1, logs)

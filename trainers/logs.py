@@ -10,7 +10,7 @@ import warnings
 from absl import logging as absl_logging
 import tensorflow as tf
 
-__all__ = ["quiet_logs", "log_to_file", "op_error_line"]
+__all__ = ["quiet_logs", "log_to_file", "op_error_line", "plural"]
 
 _OWN = tuple(os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), package) for package in ("trainers",
@@ -55,3 +55,8 @@ def op_error_line(error: tf.errors.OpError) -> str:
   text = (error.message.strip().splitlines() or [type(error).__name__])[0]
   text = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", text)
   return re.sub(r"\s*\[Op:\w+\]$", "", text)
+
+
+def plural(count: int, noun: str) -> str:
+  """'1 epoch', '2 epochs'."""
+  return f"{count} {noun}{'' if count == 1 else 's'}"

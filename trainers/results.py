@@ -14,10 +14,11 @@ from maf_tf.data import Splits, evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model, next_version
 from maf_tf.metrics import summarize
+from trainers.logs import plural
 from trainers.run_dir import write_file, write_json
 
-__all__ = ["test_log_likelihoods", "test_scores", "finished_results", "write_results",
-           "name_export", "export_missing", "export_run",
+__all__ = ["test_log_likelihoods", "test_scores", "finished_results",
+           "write_results", "name_export", "export_missing", "export_run",
            "trim_training_log"]
 
 
@@ -49,8 +50,8 @@ def finished_results(run_dir: str) -> Optional[dict]:
 def write_results(run_dir: str, results: dict) -> None:
   """results.txt, then results.json: the file that marks a finished run
   comes last."""
-  lines = [f"{results['preset']}: {results['epochs']} epochs (best "
-           f"{results['best_epoch']}), {results['train_seconds']} s"]
+  lines = [f"{results['preset']}: {plural(results['epochs'], 'epoch')} "
+           f"(best {results['best_epoch']}), {results['train_seconds']} s"]
   images = "test_bits_per_dim" in results
   unit = "point"
   if images:
@@ -66,7 +67,7 @@ def write_results(run_dir: str, results: dict) -> None:
                  f"{results['test_bits_per_dim_2se']:.4f} (pixel space)")
   if results.get("train_samples_per_second"):
     lines.append(f"training: {results['train_samples_per_second']:.0f} "
-                 f"examples/s on {results['replicas']} replica(s)")
+                 f"examples/s on {plural(results['replicas'], 'replica')}")
   write_file(os.path.join(run_dir, "results.txt"), "\n".join(lines) + "\n")
   write_json(os.path.join(run_dir, "results.json"), results)
   logging.info(" | ".join(lines))
@@ -114,14 +115,15 @@ def export_run(model, run_dir: str, results: dict) -> None:
 
 
 def trim_training_log(path: str, epochs: int) -> None:
-  """Keeps the rows of the first `epochs` epochs: a run resumed from an
-  older checkpoint redoes the later ones and logs them again."""
+  """Keeps the rows of the first `epochs` epochs (counted from 1): a run
+  resumed from an older checkpoint redoes the later ones and logs them
+  again."""
   if not os.path.isfile(path):
     return
   with open(path, newline="") as stream:
     lines = stream.read().splitlines(keepends=True)
   kept = lines[:1] + [line for line in lines[1:]
                       if line.split(",", 1)[0].isdigit()
-                      and int(line.split(",", 1)[0]) < epochs]
+                      and int(line.split(",", 1)[0]) <= epochs]
   if kept != lines:
     write_file(path, "".join(kept))

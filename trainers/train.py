@@ -1,11 +1,12 @@
 """Trains a MAF: `python -m trainers.train --dataset=mnist`.
 
-train(): data -> run directory (resumed or new, locked) -> model compiled
-inside strategy.scope() -> Model.fit with callbacks (checkpoints, early
-stopping, non-finite guard, TensorBoard, CSV log) -> best weights -> test
-scores -> results.json -> SavedModel. main() turns the flags into a
-config (preset + overrides, checked), a strategy and RunOptions. Run
-`--helpfull` for every flag and its preset values.
+train(): data -> run directory (resumed or new, locked) -> a TrainingRun,
+whose methods are the steps: model compiled inside strategy.scope() ->
+Model.fit with callbacks (checkpoints, early stopping, non-finite guard,
+TensorBoard, CSV log) -> best weights -> test scores -> results.json ->
+SavedModel. main() turns the flags into a config (preset + overrides,
+checked), a strategy and RunOptions. Run `--helpfull` for every flag
+and its preset values.
 """
 
 import dataclasses
@@ -28,11 +29,11 @@ from maf_tf.data import training_dataset
 from maf_tf.checks import check_positive_int
 from maf_tf.optimizers import FusedAdam
 from trainers import pictures, results as run_results
-from trainers.callbacks import NonFiniteGuard, ProgressLog
+from trainers.callbacks import EpochCSVLogger, NonFiniteGuard, ProgressLog
 from trainers.checkpoints import ResumableEarlyStopping, RunCheckpoints
 from trainers.flags import config_from_flags, define_train_flags
 from trainers.flags import show_in_help
-from trainers.logs import log_to_file, op_error_line, quiet_logs
+from trainers.logs import log_to_file, op_error_line, plural, quiet_logs
 from trainers.run_dir import RunError, prepare_run_dir
 from trainers.signals import exit_on_signals
 from trainers.strategy import is_chief, make_strategy, split_cpu
@@ -98,48 +99,141 @@ def train(name: str, config: TrainConfig, model_dir: str,
       f"{model_dir}.worker-{strategy.cluster_resolver.task_id}")
   resumed, lock = prepare_run_dir(run_dir, config, options.fresh)
   with lock, log_to_file(run_dir):  # the run is ours until it returns
-    logging.info("%s run %s in %s (%d replicas)", "resuming" if resumed
+    logging.info("%s run %s in %s (%s)", "resuming" if resumed
                  else "starting", name, run_dir,
-                 strategy.num_replicas_in_sync)
+                 plural(strategy.num_replicas_in_sync, "replica"))
+    return TrainingRun(name, config, data, run_dir, strategy,
+                       options).run()
+
+
+class TrainingRun:
+  """One run in a prepared, locked run directory. Building it compiles
+  the model and restores the latest checkpoint; run() does the rest, one
+  method per step: fit, then the best weights' test scores, pictures,
+  results.json and SavedModel."""
+
+  def __init__(self, name: str, config: TrainConfig, data: Splits,
+               run_dir: str, strategy: tf.distribute.Strategy,
+               options: RunOptions):
+    self.name, self.config, self.data = name, config, data
+    self.run_dir, self.strategy, self.options = run_dir, strategy, options
+    self.chief = is_chief(strategy)
     keras.utils.set_random_seed(config.stream_seed("model"))
-    flips = config.flips and data.description.kind == "image"
-    steps = count_steps(len(data.train[0]), config.batch_size, flips)
-    model, optimizer = _compiled_model(config, data, strategy, steps)
-    guard = NonFiniteGuard(config.max_bad_steps, steps)
-    checkpoints = RunCheckpoints(run_dir, model, optimizer,
-                                 ResumableEarlyStopping(config.patience),
-                                 guard)
-    initial_epoch = checkpoints.restore_latest()
-    done = initial_epoch >= config.epochs or checkpoints.stopped_early
-    finished = run_results.finished_results(run_dir)
+    self.flips = config.flips and data.description.kind == "image"
+    self.steps = count_steps(len(data.train[0]), config.batch_size,
+                             self.flips)
+    self.model, self.optimizer = _compiled_model(config, data, strategy,
+                                                 self.steps)
+    self.guard = NonFiniteGuard(config.max_bad_steps, self.steps)
+    self.checkpoints = RunCheckpoints(
+        run_dir, self.model, self.optimizer,
+        ResumableEarlyStopping(config.patience), self.guard)
+    self.initial_epoch = self.checkpoints.restore_latest()
+
+  def run(self) -> dict:
+    done = (self.initial_epoch >= self.config.epochs
+            or self.checkpoints.stopped_early)
+    finished = run_results.finished_results(self.run_dir)
     if done and finished is not None:  # before anything else is set up
-      return _finished_again(run_dir, finished, model, checkpoints, chief)
+      return self.finished_again(finished)
     validation = _distributed(evaluation_dataset(
-        *data.validation, batch_size=config.eval_batch_size,
-        seed=config.stream_seed("validation"),
-        num_classes=model.context_size))
-    summaries = _summaries(run_dir, config, data, model, optimizer, guard,
-                           validation, options)
+        *self.data.validation, batch_size=self.config.eval_batch_size,
+        seed=self.config.stream_seed("validation"),
+        num_classes=self.model.context_size))
+    summaries = self.summaries(validation)
     start = time.time()
     if not done:
-      _fit(run_dir, config, data, model, initial_epoch, steps, flips,
-           validation, checkpoints, summaries, options)
+      self.fit(validation, summaries)
     seconds = time.time() - start
-    if guard.failed:
-      raise _guard_error(guard, checkpoints)
-    checkpoints.restore_best()
-    results = run_results.test_scores(model, data, config)
-    results.update(_run_figures(name, config, checkpoints, strategy,
-                                initial_epoch, steps, seconds))
+    if self.guard.failed:
+      raise self.guard_error()
+    return self.finish(summaries, seconds)
+
+  def summaries(self, validation: tf.data.Dataset) -> TensorBoardSummaries:
+    """TensorBoard's callback: scalars, histograms of a validation probe,
+    and sample pictures."""
+    config = self.config
+    probe = tf.nest.map_structure(lambda t: t[:PROBE_SIZE],
+                                  next(iter(validation)))
+    draw = lambda title: pictures.samples_picture(  # noqa: E731
+        self.model, config.num_samples, config.stream_seed("model"), title,
+        self.data.train[0])
+    return TensorBoardSummaries(self.run_dir, draw, config.sample_every,
+                                self.guard, config.dataset, probe,
+                                self.optimizer, self.options.summary_steps)
+
+  def fit(self, validation: tf.data.Dataset,
+          summaries: TensorBoardSummaries) -> None:
+    config, checkpoints = self.config, self.checkpoints
+    log_path = os.path.join(self.run_dir, "training_log.csv")
+    run_results.trim_training_log(log_path, self.initial_epoch)
+    train_data = _distributed(training_dataset(
+        *self.data.train, batch_size=config.batch_size,
+        seed=config.stream_seed("model"),
+        num_classes=self.model.context_size, flips=self.flips,
+        start_epoch=self.initial_epoch))
+    terminal = sys.stdout.isatty()  # a progress bar; else log lines
+    progress = ProgressLog(config.epochs, self.steps, config.batch_size,
+                           0 if terminal else self.options.progress_seconds)
+    self.model.fit(
+        train_data, validation_data=validation, epochs=config.epochs,
+        initial_epoch=self.initial_epoch, steps_per_epoch=self.steps,
+        verbose=1 if terminal else 0,
+        # The guard first (fit hides its bad_streak from the rest); the
+        # log row before the checkpoint: a kill between the two redoes
+        # the epoch, and trim_training_log drops its row.
+        callbacks=[checkpoints.guard, checkpoints.early_stopping, progress,
+                   EpochCSVLogger(log_path, append=True),
+                   checkpoints, summaries])
+
+  def finish(self, summaries: TensorBoardSummaries, seconds: float) -> dict:
+    """The best weights' test scores, samples, results.json and export."""
+    self.checkpoints.restore_best()
+    results = run_results.test_scores(self.model, self.data, self.config)
+    results.update(self.figures(seconds))
     summaries.write_samples(
-        f"{config.dataset}: samples of the best model (epoch "
-        f"{int(checkpoints.best_epoch.numpy())})")
-    if chief:
-      run_results.name_export(run_dir, results)
-    run_results.write_results(run_dir, results)
-    if chief:
-      run_results.export_run(model, run_dir, results)
+        f"{self.config.dataset}: samples of the best model (epoch "
+        f"{results['best_epoch']})")
+    if self.chief:
+      run_results.name_export(self.run_dir, results)
+    run_results.write_results(self.run_dir, results)
+    if self.chief:
+      run_results.export_run(self.model, self.run_dir, results)
     return results
+
+  def finished_again(self, results: dict) -> dict:
+    """A rerun of a finished run: nothing to do but an export a kill cut
+    off."""
+    logging.info("%s has finished already: nothing to do (results in %s)",
+                 self.run_dir, os.path.join(self.run_dir, "results.json"))
+    if self.chief and run_results.export_missing(self.run_dir, results):
+      self.checkpoints.restore_best()
+      run_results.export_run(self.model, self.run_dir, results)
+    return results
+
+  def guard_error(self) -> RunError:
+    last = self.checkpoints.latest.latest_checkpoint
+    return RunError(
+        f"stopped at step {self.guard.failed_step}: {self.guard.consecutive}"
+        " consecutive steps with non-finite loss or gradients; "
+        + (f"the last good checkpoint is {last}" if last else
+           "no checkpoint was written (it failed in the first epoch)"))
+
+  def figures(self, seconds: float) -> dict:
+    """What results.json says about the run itself."""
+    checkpoints, config = self.checkpoints, self.config
+    epochs = int(checkpoints.epoch.numpy())
+    epochs_run = epochs - self.initial_epoch
+    return dict(
+        dataset=config.dataset, preset=self.name, epochs=epochs,
+        best_epoch=int(checkpoints.best_epoch.numpy()),
+        stopped_early=checkpoints.stopped_early,
+        skipped_steps=int(checkpoints.skipped.numpy()),
+        train_seconds=round(seconds, 1),
+        train_samples_per_second=round(
+            epochs_run * self.steps * config.batch_size / seconds, 1)
+        if epochs_run and seconds > 0 else None,
+        replicas=self.strategy.num_replicas_in_sync)
 
 
 def _compiled_model(config: TrainConfig, data: Splits,
@@ -148,9 +242,9 @@ def _compiled_model(config: TrainConfig, data: Splits,
   per_call = steps_per_execution(config.steps_per_execution, steps,
                                  strategy.num_replicas_in_sync)
   if per_call != config.steps_per_execution:
-    logging.info("steps_per_execution %d: using %d (%d steps per epoch, %d "
-                 "replicas)", config.steps_per_execution, per_call, steps,
-                 strategy.num_replicas_in_sync)
+    logging.info("steps_per_execution %d: using %d (%d steps per epoch, "
+                 "%s)", config.steps_per_execution, per_call, steps,
+                 plural(strategy.num_replicas_in_sync, "replica"))
   with strategy.scope():
     model = build_model(config, data.description)
     optimizer = make_optimizer(config, steps * config.epochs)
@@ -161,86 +255,11 @@ def _compiled_model(config: TrainConfig, data: Splits,
   return model, optimizer
 
 
-def _finished_again(run_dir: str, results: dict, model, checkpoints,
-                    chief: bool) -> dict:
-  """A rerun of a finished run: nothing to do but an export a kill cut
-  off."""
-  logging.info("%s has finished already: nothing to do (results in %s)",
-               run_dir, os.path.join(run_dir, "results.json"))
-  if chief and run_results.export_missing(run_dir, results):
-    checkpoints.restore_best()
-    run_results.export_run(model, run_dir, results)
-  return results
-
-
 def _distributed(dataset: tf.data.Dataset) -> tf.data.Dataset:
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = (
       tf.data.experimental.AutoShardPolicy.DATA)
   return dataset.with_options(options)
-
-
-def _summaries(run_dir, config, data, model, optimizer, guard, validation,
-               options):
-  """TensorBoard's callback: scalars, histograms of a validation probe,
-  and sample pictures."""
-  probe = tf.nest.map_structure(lambda t: t[:PROBE_SIZE],
-                                next(iter(validation)))
-  draw = lambda title: pictures.samples_picture(  # noqa: E731
-      model, config.num_samples, config.stream_seed("model"), title,
-      data.train[0])
-  return TensorBoardSummaries(run_dir, draw, config.sample_every, guard,
-                              config.dataset, probe, optimizer,
-                              options.summary_steps)
-
-
-def _fit(run_dir, config, data, model, initial_epoch, steps, flips,
-         validation, checkpoints, summaries, options) -> None:
-  log_path = os.path.join(run_dir, "training_log.csv")
-  run_results.trim_training_log(log_path, initial_epoch)
-  train_data = _distributed(training_dataset(
-      *data.train, batch_size=config.batch_size,
-      seed=config.stream_seed("model"),
-      num_classes=model.context_size, flips=flips,
-      start_epoch=initial_epoch))
-  terminal = sys.stdout.isatty()  # a progress bar; else log lines
-  progress = ProgressLog(config.epochs, steps, config.batch_size,
-                         0 if terminal else options.progress_seconds)
-  model.fit(train_data, validation_data=validation,
-            epochs=config.epochs, initial_epoch=initial_epoch,
-            steps_per_epoch=steps, verbose=1 if terminal else 0,
-            # The guard first (fit hides its bad_streak from the rest);
-            # the log row before the checkpoint: a kill between the two
-            # redoes the epoch, and trim_training_log drops its row.
-            callbacks=[checkpoints.guard, checkpoints.early_stopping,
-                       progress,
-                       keras.callbacks.CSVLogger(log_path, append=True),
-                       checkpoints, summaries])
-
-
-def _guard_error(guard: NonFiniteGuard, checkpoints) -> RunError:
-  last = checkpoints.latest.latest_checkpoint
-  return RunError(
-      f"stopped at step {guard.failed_step}: {guard.consecutive} "
-      "consecutive steps with non-finite loss or gradients; "
-      + (f"the last good checkpoint is {last}" if last else
-         "no checkpoint was written (it failed in the first epoch)"))
-
-
-def _run_figures(name, config, checkpoints, strategy, initial_epoch, steps,
-                 seconds) -> dict:
-  epochs = int(checkpoints.epoch.numpy())
-  epochs_run = epochs - initial_epoch
-  return dict(
-      dataset=config.dataset, preset=name, epochs=epochs,
-      best_epoch=int(checkpoints.best_epoch.numpy()),
-      stopped_early=checkpoints.stopped_early,
-      skipped_steps=int(checkpoints.skipped.numpy()),
-      train_seconds=round(seconds, 1),
-      train_samples_per_second=round(
-          epochs_run * steps * config.batch_size / seconds, 1)
-      if epochs_run and seconds > 0 else None,
-      replicas=strategy.num_replicas_in_sync)
 
 
 def main(argv):
