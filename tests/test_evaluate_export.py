@@ -101,11 +101,16 @@ def test_evaluation_lists_the_most_extreme_test_points(trained_run):
     text = stream.read()
   assert f"{worst[0]['index']}: {worst[0]['log_likelihood']:.4g}" in text
   from PIL import Image
+  from trainers.pictures import LINE
   with Image.open(os.path.join(run_dir, "extremes.png")) as image:
-    # two rows of 8x8 digits enlarged 7 times, under a 16-pixel title
-    assert image.size == (8 * 57 + 1, 16 + 2 * 57 + 1)
-    title = np.asarray(image.convert("L"))[:16]
-    assert (title < 128).any() and (title[:, -40:] == 255).all()
+    # under a title, two rows of 8 digits enlarged 7 times, each with two
+    # lines of caption (index, bits/dim) below it
+    assert image.size[1] == LINE + 2 * (56 + 2 * LINE + 1) + 1
+    assert image.size[0] >= 8 * 57 + 1
+    picture = np.asarray(image.convert("L"))
+  assert (picture[:LINE] < 128).any()
+  caption = picture[LINE + 58:LINE + 57 + 2 * LINE, :58]
+  assert (caption < 128).any()
 
 
 def test_reports_give_units():

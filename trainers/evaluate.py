@@ -102,14 +102,16 @@ def extremes(scores: dict, count: int = EXTREMES) -> dict:
 
 
 def _extremes_picture(report: dict, data, run_dir: str) -> None:
-  """extremes.png: the worst test images (top row), the best (bottom)."""
-  images = data.test[0]
-  rows = [images[[p["index"] for p in report[key]]]
-          for key in ("worst_test_points", "best_test_points")]
-  grid = pictures.image_grid(pictures.enlarge(np.concatenate(rows)),
-                             columns=len(rows[0]))
+  """extremes.png: the worst test images (top row), the best (bottom),
+  each captioned with its test index and bits/dim."""
+  points = report["worst_test_points"] + report["best_test_points"]
+  images = data.test[0][[point["index"] for point in points]]
+  grid = pictures.labelled_grid(
+      pictures.enlarge(images), len(report["worst_test_points"]),
+      captions=[f"#{point['index']}\n{point['bits_per_dim']:.2f}"
+                for point in points])
   grid = pictures.titled(grid, "test images of lowest (top) and highest "
-                         "(bottom) log-likelihood")
+                         "(bottom) log-likelihood: index, bits/dim")
   pictures.save_png(grid, os.path.join(run_dir, "extremes.png"))
 
 

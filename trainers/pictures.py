@@ -9,11 +9,13 @@ import numpy as np
 
 from trainers.run_dir import write_file
 
-__all__ = ["image_grid", "save_png", "scatter_png", "png_bytes",
-           "latent_figure", "training_curve", "titled", "samples_picture",
-           "MIN_CELL"]
+__all__ = ["image_grid", "labelled_grid", "save_png", "scatter_png",
+           "png_bytes", "latent_figure", "training_curve", "titled",
+           "samples_picture", "MIN_CELL", "LINE"]
 
 MIN_CELL = 56  # pixels: small images are enlarged to at least this
+FONT_SIZE = 13  # pixels, Pillow's FreeType font: readable in TensorBoard
+LINE = FONT_SIZE + 5  # the height of a band of text
 
 
 def image_grid(images: np.ndarray, columns: Optional[int] = None,
@@ -42,16 +44,59 @@ def enlarge(images: np.ndarray, size: int = MIN_CELL) -> np.ndarray:
   return images.repeat(factor, axis=1).repeat(factor, axis=2)
 
 
+def _font():
+  from PIL import ImageFont
+  return ImageFont.load_default(size=FONT_SIZE)  # a scalable font
+
+
+def _text_width(font, text: str) -> int:
+  return max(int(np.ceil(font.getlength(line))) for line in
+             text.split("\n"))
+
+
 def titled(image: np.ndarray, title: str) -> np.ndarray:
-  """uint8 image [H, W, C] with `title` written in a white band above it
-  (widened to fit the text)."""
+  """uint8 image [H, W, C] as RGB with `title` written in a white band
+  above it (widened to fit the text)."""
   from PIL import Image, ImageDraw
-  band = 16
-  width = max(image.shape[1], 8 + 6 * len(title))
-  canvas = Image.new("RGB", (width, image.shape[0] + band), "white")
+  font = _font()
+  width = max(image.shape[1], 8 + _text_width(font, title))
+  canvas = Image.new("RGB", (width, image.shape[0] + LINE), "white")
   picture = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
-  canvas.paste(picture.convert("RGB"), (0, band))
-  ImageDraw.Draw(canvas).text((4, 2), title, fill="black")
+  canvas.paste(picture.convert("RGB"), (0, LINE))
+  ImageDraw.Draw(canvas).text((4, 2), title, fill="black", font=font)
+  return np.asarray(canvas)
+
+
+def labelled_grid(images: np.ndarray, columns: int,
+                  captions: Sequence[str] = (),
+                  headers: Sequence[str] = ()) -> np.ndarray:
+  """uint8 images [N, H, W, C] tiled as image_grid tiles them, as one RGB
+  image, with each image's caption (lines split at newlines) in a band
+  under it and a header over each column (cells widened to fit)."""
+  from PIL import Image, ImageDraw
+  font = _font()
+  count, height, width, _ = images.shape
+  lines = max((caption.count("\n") + 1 for caption in captions), default=0)
+  cell_width = max([width] + [_text_width(font, text) + 4
+                              for text in (*captions, *headers)])
+  cells = np.full((count, height + lines * LINE, cell_width, 3), 255,
+                  np.uint8)
+  left = (cell_width - width) // 2
+  cells[:, :height, left:left + width] = images  # (grey to RGB)
+  top = LINE if headers else 0
+  grid = image_grid(cells, columns)
+  canvas = Image.new("RGB", (grid.shape[1], grid.shape[0] + top), "white")
+  canvas.paste(Image.fromarray(grid), (0, top))
+  draw = ImageDraw.Draw(canvas)
+  centres = [1 + column * (cell_width + 1) + cell_width // 2
+             for column in range(columns)]
+  for centre, header in zip(centres, headers):
+    draw.text((centre, 2), header, fill="black", font=font, anchor="ma")
+  for index, caption in enumerate(captions):
+    row, column = divmod(index, columns)
+    draw.multiline_text(
+        (centres[column], top + 1 + row * (cells.shape[1] + 1) + height + 2),
+        caption, fill="black", font=font, anchor="ma", align="center")
   return np.asarray(canvas)
 
 
@@ -119,8 +164,9 @@ def latent_figure(z: np.ndarray, path: str, seed: int = 0,
   normal = np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi)
   for axis, d in zip(axes[0], rng.choice(dims, count, replace=dims < count)):
     axis.hist(z[:, d], bins=50, range=(-4, 4), density=True, alpha=0.6)
-    axis.plot(grid, normal, color="C3")
+    axis.plot(grid, normal, color="C3", label="N(0, 1)")
     axis.set_title(f"z[{d}]")
+  axes[0][0].legend(fontsize="small")
   for axis in axes[1]:
     i, j = rng.choice(dims, 2, replace=dims < 2)
     axis.scatter(z[:, i], z[:, j], s=1, alpha=0.5)
@@ -140,11 +186,12 @@ def training_curve(csv_path: str, path: str, title: str = "") -> bool:
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+  from matplotlib.ticker import MaxNLocator
   with open(csv_path, newline="") as stream:
     rows = list(csv.DictReader(stream))
   if not rows:
     return False
-  epochs = [int(row["epoch"]) + 1 for row in rows]
+  epochs = [int(row["epoch"]) for row in rows]  # from 1
   curves = {label: np.array([float(row.get(key) or "nan") for row in rows])
             for label, key in (("train", "nll"), ("validation", "val_nll"))}
   figure, axis = plt.subplots(figsize=(6, 4))
@@ -155,6 +202,7 @@ def training_curve(csv_path: str, path: str, title: str = "") -> bool:
     low, high = np.percentile(finite, [1, 99])
     margin = 0.05 * (high - low) or 1.0
     axis.set_ylim(low - margin, high + margin)
+  axis.xaxis.set_major_locator(MaxNLocator(integer=True))
   axis.set_xlabel("epoch")
   axis.set_ylabel("negative log-likelihood (nats)")
   axis.set_title(title)
@@ -169,7 +217,8 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   """A model's samples as a uint8 picture [H, W, 3 or 1], titled.
 
   Images (a model with an image_shape): a grid of `count` samples,
-  enlarged, one column per label for a conditional model. 2-D points: the
+  enlarged; for a conditional model one labelled column per label and
+  `count` rounded up to whole rows. 2-D points: the
   data `points` (the first `count`), the learned density on [-4, 4]^2 and
   `count` samples, side by side. Other real vectors: histograms of a few
   dimensions, data `points` against `count` samples (labels in turn for a
@@ -179,13 +228,17 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   from maf_tf.pixel_flows import to_uint8  # pylint: disable=import-outside-toplevel
   if model.image_shape is None:
     return _points_picture(model, count, seed, title, points)
+  classes = model.context_size
   context = None
-  if model.context_size:
-    labels = np.arange(count) % model.context_size
-    context = tf.one_hot(labels, model.context_size)
+  if classes:
+    count = -(-count // classes) * classes
+    context = tf.one_hot(np.arange(count) % classes, classes)
   samples = model.sample(count, context, seed=seed)
-  images = to_uint8(samples).numpy().reshape((count,) + model.image_shape)
-  grid = image_grid(enlarge(images), columns=model.context_size or None)
+  images = enlarge(to_uint8(samples).numpy().reshape(
+      (count,) + model.image_shape))
+  grid = (labelled_grid(images, classes, headers=[
+      f"label {label}" for label in range(classes)]) if classes
+          else image_grid(images))
   return titled(grid, title) if title else grid
 
 
