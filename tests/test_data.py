@@ -226,9 +226,10 @@ def test_tfds_source_on_mock_data(monkeypatch, tmp_path):
 def test_tfds_without_network_fails_fast_naming_offline_options(monkeypatch,
                                                                 tmp_path):
   monkeypatch.setattr(sources, "can_reach_tfds_host", lambda: False)
-  with pytest.raises(DataError, match="no network.*offline, point "
-                     "--data_dir .*python -m trainers.train "
-                     "--dataset=fashion_mnist --data_dir=") as info:
+  with pytest.raises(DataError, match="no network.*offline, train "
+                     "--dataset=digits .*make run DATASET=digits.*point "
+                     "--data_dir .*--dataset=fashion_mnist --data_dir=") \
+      as info:
     load_splits("cifar10", "tfds", str(tmp_path))
   assert "\n" not in str(info.value)
 

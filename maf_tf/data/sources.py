@@ -33,13 +33,13 @@ __all__ = ["Splits", "SOURCES", "load_splits", "default_source"]
 Arrays = Tuple[np.ndarray, np.ndarray]
 SOURCES = ("tfds", "idx", "cifar_binary", "numpy", "sklearn")
 TFDS_HOST = ("storage.googleapis.com", 443)
-OFFLINE_HINT = (
-    "offline, point --data_dir (Python: data_dir=) at the dataset's files: "
-    "the four IDX *-ubyte[.gz] files (MNIST, Fashion-MNIST), CIFAR-10's "
-    "data_batch_*.bin, or an .npz; for example python -m trainers.train "
+OFFLINE_HINT = (  # in flags, which `make run` passes as ARGS="..."
+    "offline, train --dataset=digits (scikit-learn's, no download; make "
+    "run DATASET=digits), or point --data_dir (Python: data_dir=) at the "
+    "dataset's files: the four IDX *-ubyte[.gz] files (MNIST, "
+    "Fashion-MNIST), CIFAR-10's data_batch_*.bin, or an .npz; e.g. "
     "--dataset=fashion_mnist --data_dir=/usr/share/datasets/fashion-mnist "
-    "(Debian's dataset-fashion-mnist); or train --dataset=digits "
-    "(scikit-learn's, no download)")
+    "(Debian's dataset-fashion-mnist)")
 
 
 @dataclasses.dataclass
