@@ -186,7 +186,8 @@ def _runtime_rank(value, rank: int):
   return tf.ensure_shape(value, [None] * rank)
 
 
-def export_saved_model(model: MAF, base_dir: str, version: Optional[int] = None,
+def export_saved_model(model: MAF, base_dir: str,
+                       version: Optional[int] = None,
                        max_samples: Optional[int] = None) -> str:
   """Writes a SavedModel to base_dir/<version>/ and returns that path.
 

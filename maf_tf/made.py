@@ -27,7 +27,8 @@ __all__ = ["MaskedDense", "MADE", "soft_clamp",
 
 
 def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
-  """value / (1 + |value| / bound): slope 1 at 0, always inside (-bound, bound).
+  """value / (1 + |value| / bound): slope 1 at 0, always inside
+  (-bound, bound).
 
   Unlike a hard clip (zero gradient past the bound) or bound*tanh(v/bound)
   (whose gradient underflows to exactly 0 in float32 past |v| ~ 45 bound),

@@ -5,8 +5,8 @@ is a density on the 8-bit data v + u in [0, 256)^D scaled by 256^-D, so
 
     bits/dim = -log p_x(x) / (D ln 2) + 8
 
-(the MAF paper's reference code). Error bars are the paper's: mean ± 2 standard
-errors, 2 std / sqrt(N) over test points.
+(the MAF paper's reference code). Error bars are the paper's: mean ± 2
+standard errors, 2 std / sqrt(N) over test points.
 """
 
 from typing import Tuple

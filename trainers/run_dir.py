@@ -228,7 +228,8 @@ def _check_run_dir(run_dir: str, config: TrainConfig, fresh: bool,
     raise ValueError(f"model_dir {run_dir} is not empty and holds no "
                      "config.json: refusing to write into it")
   if fresh:
-    kept = f"{run_dir}.previous-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    kept = f"{run_dir}.previous-{stamp}"
     os.rename(run_dir, kept)
     logging.info("earlier run moved to %s", kept)
     os.makedirs(run_dir)

@@ -5,7 +5,8 @@ restores).
   train/       nll, bits_per_dim (images), grad_norm and learning_rate at
                each multiple of `every_steps` (the epoch's running means so
                far; at the first call after it with several steps per
-               execution) and at each epoch's end; skipped_steps_total at each epoch's end;
+               execution) and at each epoch's end; skipped_steps_total at
+               each epoch's end;
                every `sample_every` epochs a titled sample picture and
                histograms of the latent z of a fixed validation batch and
                of each MADE's log-scales on it (made_k/log_scale)

@@ -40,7 +40,8 @@ class BatchNormLayer(keras.layers.Layer):
                eps: float = 1e-5, **kwargs):
     super().__init__(**kwargs)
     if not 0.0 <= momentum < 1.0:
-      raise ValueError(f"batch-norm momentum must be in [0, 1); got {momentum}")
+      raise ValueError("batch-norm momentum must be in [0, 1); got "
+                       f"{momentum}")
     if eps <= 0.0:
       raise ValueError(f"batch-norm eps must be > 0; got {eps}")
     self.event_size = int(event_size)

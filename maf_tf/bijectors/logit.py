@@ -29,7 +29,8 @@ def pixels_to_logits(x: tf.Tensor, alpha: float):
 
 
 def logits_to_pixels(y: tf.Tensor, alpha: float) -> tf.Tensor:
-  """The inverse of `pixels_to_logits`: (sigmoid(y) - alpha) / (1 - 2 alpha)."""
+  """The inverse of `pixels_to_logits`:
+  (sigmoid(y) - alpha) / (1 - 2 alpha)."""
   return (tf.sigmoid(y) - alpha) / (1.0 - 2.0 * alpha)
 
 
