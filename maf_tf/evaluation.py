@@ -54,9 +54,10 @@ def log_likelihoods(model: MAF, dataset: tf.data.Dataset
   Returns 'log_likelihood' (logit space for a PixelMAF, else the model's
   space) and, for a PixelMAF, 'bits_per_dim'; for a conditional model also
   'conditional_log_likelihood' (at the true label) and the same for bits.
-  A conditional model is marginalised over its context_size labels.
+  A model conditioned on labels is marginalised over its context_size
+  labels; one conditioned on features is scored at the batch's context.
   """
-  num_classes = model.context_size
+  num_classes = model.context_size if model.context_type == "labels" else 0
   pixel_model = isinstance(model, PixelFlow)
 
   def both(x, context):
@@ -67,8 +68,8 @@ def log_likelihoods(model: MAF, dataset: tf.data.Dataset
 
   @tf.function
   def score(x, context: Optional[tf.Tensor] = None):
-    if not model.context_size:
-      return both(x, None)
+    if not num_classes:
+      return both(x, context)
     pixel, logit = [], []
     for label in range(num_classes):
       labels = tf.one_hot(tf.fill(tf.shape(x)[:1], label), num_classes)
@@ -87,7 +88,7 @@ def log_likelihoods(model: MAF, dataset: tf.data.Dataset
   results = {"log_likelihood": columns[1]}
   if pixel_model:
     results["bits_per_dim"] = bits_per_dim(columns[0], model.event_size)
-  if model.context_size:
+  if num_classes:
     results["conditional_log_likelihood"] = columns[3]
     if pixel_model:
       results["conditional_bits_per_dim"] = bits_per_dim(columns[2],

@@ -14,16 +14,20 @@ each taking a batch [N, D] of flattened events:
       samples float32 [n, D] (and images uint8 [n, H, W, C]); a request
       outside 0..max_samples (set at export) fails with that range
 
-A conditional model's signatures also take `label` int32 [N] (for sample:
-[num_samples]). Loading needs no project code: tf.saved_model.load or
-saved_model_cli.
+A model conditioned on labels also takes `label` int32 [N] (for sample:
+[num_samples]); one conditioned on features (context_type 'features')
+takes `context` float32 [N, C] (for sample: [C], shared by every
+sample, or [num_samples, C]), in the data's units. Files given as
+`assets` (a table run's columns.json: the column order) are copied into
+the SavedModel's assets/. Loading needs no project code:
+tf.saved_model.load or saved_model_cli.
 """
 
 import functools
 import os
 import shutil
 import tempfile
-from typing import Optional
+from typing import Optional, Sequence
 
 import tensorflow as tf
 
@@ -56,8 +60,10 @@ class ServingModule(tf.Module):
   once and no unmasked kernel.
   """
 
-  def __init__(self, model: MAF, max_samples: Optional[int] = None):
+  def __init__(self, model: MAF, max_samples: Optional[int] = None,
+               assets: Sequence[str] = ()):
     super().__init__()
+    self.assets = [tf.saved_model.Asset(path) for path in assets]
     image_shape, num_classes = model.image_shape, model.context_size
     self.max_samples = (default_max_samples(model.event_size)
                         if max_samples is None else int(max_samples))
@@ -73,9 +79,13 @@ class ServingModule(tf.Module):
     self.image_shape = list(image_shape) if image_shape else None
     self.num_classes = num_classes
     size = model.event_size
-    conditional = model.context_size > 0
-    label = [tf.TensorSpec([None], tf.int32, name="label")] \
-        if conditional else []
+    self.features = model.context_type == "features"
+    label = []
+    if self.features:
+      label = [tf.TensorSpec([None, model.context_size], tf.float32,
+                             name="context")]
+    elif model.context_size:
+      label = [tf.TensorSpec([None], tf.int32, name="label")]
     events = lambda name, dtype=tf.float32: [  # noqa: E731
         tf.TensorSpec([None, size], dtype, name=name)] + label
     serve = lambda method, signature: tf.function(  # noqa: E731
@@ -93,6 +103,8 @@ class ServingModule(tf.Module):
     else:
       self.serving_functions["serving_default"] = serve(self._log_prob,
                                                         events("x"))
+    if self.features:  # [C] shared, or one per sample [num_samples, C]
+      label = [tf.TensorSpec(None, tf.float32, name="context")]
     self.serving_functions["sample"] = serve(self._sample, [
         tf.TensorSpec([], tf.int32, name="num_samples"),
         tf.TensorSpec([], tf.int32, name="seed")] + label)
@@ -122,9 +134,12 @@ class ServingModule(tf.Module):
       return tf.identity(events)
 
   def _context(self, label, rows, what: str):
-    """One-hot labels, checked: in range, one per row (`rows` of `what`)."""
+    """One-hot labels, checked: in range, one per row (`rows` of `what`);
+    or a feature context [rows, C] (or [C], repeated), checked."""
     if label is None:
       return None
+    if self.features:
+      return self._features(label, rows, what)
     label = _runtime_rank(label, 1)
     with tf.control_dependencies([tf.debugging.assert_equal(
         tf.shape(label)[0], rows,
@@ -135,6 +150,27 @@ class ServingModule(tf.Module):
         tf.debugging.assert_non_negative(
             label, message=f"label must be in 0..{self.num_classes - 1}")]):
       return tf.one_hot(label, self.num_classes)
+
+  def _features(self, context, rows, what: str):
+    """A feature context [C] (shared) or [rows, C], checked: its width,
+    its rows, finite."""
+    size = self.num_classes
+    message = (f"context must have shape [{size}] or [N, {size}] with one "
+               f"row per {what}")
+    with tf.control_dependencies([
+        tf.debugging.assert_equal(tf.shape(context)[-1], size,
+                                  message=message),
+        tf.debugging.assert_less_equal(tf.rank(context), 2,
+                                       message=message)]):
+      context = tf.reshape(context, [-1, size])
+    count = tf.shape(context)[0]
+    with tf.control_dependencies([
+        tf.debugging.Assert(tf.logical_or(tf.equal(count, 1),
+                                          tf.equal(count, rows)),
+                            [message]),
+        tf.debugging.assert_all_finite(
+            context, "context must be finite (no NaN or Inf)")]):
+      return tf.broadcast_to(context, [rows, size])
 
   def _log_prob(self, x, label=None):
     x = self._checked(x, "x")
@@ -151,7 +187,7 @@ class ServingModule(tf.Module):
     y = self._checked(y, "y")
     context = self._context(label, tf.shape(y)[0], "row of y")
     z, log_det = self.model.logit_to_base(y, context)
-    return {"log_prob_logit": self.model.base.log_prob(z, context) + log_det}
+    return {"log_prob_logit": self.model.base_log_prob(z, context) + log_det}
 
   def _bits_per_dim(self, images, label=None):
     images = self._checked(images, "images")
@@ -168,7 +204,9 @@ class ServingModule(tf.Module):
                                        message=message)]):
       num_samples = tf.identity(num_samples)
     context = self._context(label, num_samples, "sample")
-    z = self.model.base.sample(num_samples, context, tf.stack([seed, 0]))
+    z = self.model.base.sample(num_samples,
+                                self.model.standard_context(context),
+                                tf.stack([seed, 0]))
     samples = self.model.to_data(z, context)
     outputs = {"samples": samples}
     if self.image_shape:
@@ -188,7 +226,8 @@ def _runtime_rank(value, rank: int):
 
 def export_saved_model(model: MAF, base_dir: str,
                        version: Optional[int] = None,
-                       max_samples: Optional[int] = None) -> str:
+                       max_samples: Optional[int] = None,
+                       assets: Sequence[str] = ()) -> str:
   """Writes a SavedModel to base_dir/<version>/ and returns that path.
 
   The SavedModel is written into a hidden directory beside the versions
@@ -206,6 +245,8 @@ def export_saved_model(model: MAF, base_dir: str,
     version: integer version; default one more than the highest there.
     max_samples: the most samples one `sample` request may ask for
       (default: `default_max_samples(event_size)`).
+    assets: files copied into the SavedModel's assets/ (e.g. a table
+      run's columns.json).
 
   Raises:
     ValueError: if that version already exists (nothing is overwritten).
@@ -216,7 +257,7 @@ def export_saved_model(model: MAF, base_dir: str,
     if os.path.exists(path):
       raise ValueError(f"SavedModel version {path} exists; choose another "
                        "version")
-  module = ServingModule(model, max_samples)
+  module = ServingModule(model, max_samples, assets)
   staging = tempfile.mkdtemp(prefix=f".export-{os.getpid()}-", dir=base_dir)
   try:
     tf.saved_model.save(module, staging, signatures=module.serving_functions)

@@ -20,10 +20,12 @@ import tensorflow_probability as tfp
 from maf_tf import inputs
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
+from maf_tf.bijectors.columns import ColumnBijector, ColumnMap
 from maf_tf.distributions import make_base
 from maf_tf.checks import (check_hidden_units, check_one_of,
                            check_positive_int)
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
+from maf_tf.preprocessing import CONTEXT_TYPES, check_preprocessing
 from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
 from maf_tf.training import FlowTraining
 
@@ -168,6 +170,12 @@ class MAF(FlowTraining, keras.Model):
       paper's MAF MoG) or 'gaussian' (a full-covariance Gaussian fitted in
       closed form, `maf_tf.gaussian`; only with num_layers=0).
     context_size: size of the conditioning input (0: unconditional).
+    context_type: 'features' (a real vector, the default) or 'labels'
+      (one-hot class labels): what the context is, which the serving
+      signatures follow (a float context, or integer labels).
+    preprocessing: None, or the record of `maf_tf.preprocessing` (per
+      column bounds and standardisation, and the context's): carried in
+      front of the layers, so log_prob and sample are in the data's units.
     log_scale_bound: bound on every MADE log-scale.
     affine: 'scale_then_shift' (z = x exp(s) + t) or 'shift_then_scale'
       (the paper's z = (x - m) exp(-alpha)); see `maf_tf.made`.
@@ -198,7 +206,8 @@ class MAF(FlowTraining, keras.Model):
                batch_norm: Optional[str] = None,
                batch_norm_momentum: float = 0.95, batch_norm_eps: float = 1e-5,
                base: str = "normal", num_components: int = 10,
-               context_size: int = 0,
+               context_size: int = 0, context_type: Optional[str] = None,
+               preprocessing: Optional[dict] = None,
                log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
                affine: str = "scale_then_shift",
                initialization: str = "identity",
@@ -213,6 +222,23 @@ class MAF(FlowTraining, keras.Model):
     self.event_size = int(event_size)
     self.num_layers = num_layers
     self.context_size = int(context_size)
+    self.context_type = None
+    if self.context_size:
+      self.context_type = check_one_of("context_type",
+                                       context_type or "features",
+                                       CONTEXT_TYPES)
+    self.preprocessing = check_preprocessing(
+        preprocessing, self.event_size, self.context_size, self.compute_dtype)
+    self._columns = self._context_columns = None
+    if self.preprocessing is not None:
+      record = self.preprocessing
+      self._columns = ColumnMap(record.get("lower"), record.get("upper"),
+                                record["mean"], record["scale"],
+                                self.compute_dtype)
+      if "context_mean" in record:
+        self._context_columns = ColumnMap(
+            None, None, record["context_mean"], record["context_scale"],
+            self.compute_dtype)
     self._config = dict(
         event_size=self.event_size, num_layers=num_layers,
         hidden_units=hidden_units, activation=activation,
@@ -222,6 +248,7 @@ class MAF(FlowTraining, keras.Model):
         batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
         batch_norm_eps=batch_norm_eps, base=base,
         num_components=num_components, context_size=self.context_size,
+        context_type=self.context_type, preprocessing=self.preprocessing,
         log_scale_bound=log_scale_bound, affine=affine,
         initialization=initialization, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
@@ -290,7 +317,11 @@ class MAF(FlowTraining, keras.Model):
     With until_norm=i it stops at (and returns) the input of batch norm i;
     a list given as made_inputs receives each MADE's input.
     """
-    log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
+    context = self.standard_context(context)
+    if self._columns is not None:
+      x, log_det = self._columns.to_standard(x)
+    else:
+      log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
     for k, made in enumerate(self.transforms):
       if self.permutations[k] is not None:
         x = permute(x, self.permutations[k])
@@ -314,6 +345,7 @@ class MAF(FlowTraining, keras.Model):
     x, context = self._inputs(x, context, "made_log_scales")
     made_inputs = []
     self.to_base(x, context, made_inputs=made_inputs)
+    context = self.standard_context(context)
     return [self._layer_log_scales(made, made_input, context)
             for made, made_input in zip(self.transforms, made_inputs)]
 
@@ -328,6 +360,7 @@ class MAF(FlowTraining, keras.Model):
     'naive' (the reference: D full MADE passes per layer). Both are exact.
     """
     check_sampler(sampler)
+    context = self.standard_context(context)
     for k in reversed(range(self.num_layers)):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
@@ -335,7 +368,20 @@ class MAF(FlowTraining, keras.Model):
       z = self._made_to_data(self.transforms[k], z, context, sampler)
       if self.permutations[k] is not None:
         z = permute(z, np.argsort(self.permutations[k]))
-    return z
+    return z if self._columns is None else self._columns.to_data(z)
+
+  def standard_context(self, context):
+    """A feature context standardised as the preprocessing says (what
+    the layers and the base see); labels, or no record, pass as they
+    are. Every method that takes a context takes it in the data's units
+    and calls this."""
+    if context is None or self._context_columns is None:
+      return context
+    return self._context_columns.to_standard(context)[0]
+
+  def base_log_prob(self, z, context=None) -> tf.Tensor:
+    """The base density at z, for a context in the data's units."""
+    return self.base.log_prob(z, self.standard_context(context))
 
   # ---- public API ---------------------------------------------------------
 
@@ -347,7 +393,7 @@ class MAF(FlowTraining, keras.Model):
     """
     x, context = self._inputs(x, context, "log_prob")
     z, log_det = self.to_base(x, context, training)
-    return self.base.log_prob(z, context) + log_det
+    return self.base_log_prob(z, context) + log_det
 
   def sample(self, n: int, context=None, seed=None, sampler: str = "fast",
              jit_compile: bool = False) -> tf.Tensor:
@@ -365,7 +411,7 @@ class MAF(FlowTraining, keras.Model):
     context = inputs.sample_context(n, context, self.context_size,
                                     self.compute_dtype)
     seed = inputs.sample_seed(seed)
-    z = self.base.sample(n, context, seed, sampler)
+    z = self.base.sample(n, self.standard_context(context), seed, sampler)
     if jit_compile:
       return compiled_to_data(self, sampler)(z, context)
     return self.to_data(z, context, sampler)
@@ -378,7 +424,10 @@ class MAF(FlowTraining, keras.Model):
     return tfb.Chain(self._bijector_steps(context, training), name=self.name)
 
   def _bijector_steps(self, context, training) -> list:
+    context = self.standard_context(context)
     steps = []
+    if self._columns is not None:
+      steps.append(ColumnBijector(self._columns, self.compute_dtype))
     for k, made in enumerate(self.transforms):
       if self.permutations[k] is not None:
         steps.append(tfb.Permute(np.argsort(self.permutations[k]),
@@ -395,8 +444,11 @@ class MAF(FlowTraining, keras.Model):
 
     With training=True batch norm uses batch statistics (no update).
     """
-    return tfd.TransformedDistribution(self.base.distribution(context),
-                                       self.bijector(context, training))
+    context = inputs.context_for(context, self.context_size,
+                                 "distribution", self.compute_dtype)
+    return tfd.TransformedDistribution(
+        self.base.distribution(self.standard_context(context)),
+        self.bijector(context, training))
 
   def call(self, inputs, training=False):
     """log_prob of inputs x, or of (x, context) for a conditional flow."""

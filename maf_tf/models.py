@@ -94,6 +94,11 @@ class Gaussian(MAF):
 
   def __init__(self, *, event_size: int, context_size: int = 0, **kwargs):
     kwargs.update(num_layers=0, base="gaussian", batch_norm=None)
+    if context_size and kwargs.setdefault("context_type",
+                                          "labels") != "labels":
+      raise ValueError("a Gaussian is conditional on class labels only (one "
+                       "per class); got context_type="
+                       f"{kwargs['context_type']!r}")
     super().__init__(event_size=event_size, context_size=context_size,
                      **kwargs)
 
@@ -103,8 +108,10 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
   """The `model` (one of MODELS) for a dataset (a
   maf_tf.data.DatasetDescription): over images with the logit
   preprocessing (PixelMAF, PixelRealNVP, PixelNSF) and the description's
-  alpha and image shape, else a MAF (or RealNVP, NSF); event size, and
-  context size if `conditional`, from the description. `kwargs` are MAF's
+  alpha and image shape, else a MAF (or RealNVP, NSF); event size,
+  context size and type (if `conditional`, or a table's context columns)
+  and a table's preprocessing (bounds, standardisation) from the
+  description. `kwargs` are MAF's
   other arguments (num_layers and batch_norm as `model_structure` sets
   them).
 
@@ -119,6 +126,10 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
                                 kwargs.pop("batch_norm", None)))
   kwargs.update(event_size=description.event_size,
                 context_size=description.context_size(conditional))
+  if kwargs["context_size"]:
+    kwargs.setdefault("context_type", description.context_type)
+  if description.preprocessing is not None:
+    kwargs.setdefault("preprocessing", description.preprocessing)
   if description.kind != "image":
     return flow_class(model)(**kwargs)
   return flow_class(model, images=True)(

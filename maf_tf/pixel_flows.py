@@ -88,7 +88,7 @@ class PixelFlow:
     x, context = self._inputs(x, context, "log_prob_pixel_and_logit")
     logits, logit_log_det = pixels_to_logits(x, self.alpha)
     z, log_det = self.logit_to_base(logits, context, training)
-    logit = self.base.log_prob(z, context) + log_det
+    logit = self.base_log_prob(z, context) + log_det
     return logit + logit_log_det, logit
 
   metric_names = ("nll", "bits_per_dim")

@@ -295,8 +295,8 @@ class FlowTraining:
     x, context = self._split_batch(data)
     determined = self.base.determined()
     _, values = self.scores(x, context)
-    z, _ = self.to_base(x, context)
-    self.base.accumulate(z, context)
+    z, _ = self.to_base(tf.cast(x, self.compute_dtype), context)
+    self.base.accumulate(z, self.standard_context(context))
     logs = self._track({**values, "grad_norm": tf.zeros([])},
                        keep=determined)
     self._skipped.update_state(0.0)

@@ -214,7 +214,7 @@ CALLS = [
      ValueError, "sample got a context"),
     ("distribution() of conditional without context",
      lambda f: f["conditional"].distribution(), ValueError,
-     "bijector needs a context"),
+     "distribution needs a context"),
     ("PixelMAF alpha=0.7",
      lambda f: PixelMAF(event_size=4, alpha=0.7), ValueError,
      r"alpha must be in \(0, 0\.5\); got 0\.7"),

@@ -24,6 +24,7 @@ def _pixel_flow(context_size=0):
   return random_flow(PixelMAF, weights_seed=1, scale=0.2, dtype=None,
                      event_size=6, alpha=0.05, num_layers=2, hidden_units=[12],
                      batch_norm="between", context_size=context_size,
+                     context_type="labels" if context_size else None,
                      image_shape=(2, 3, 1))
 
 

@@ -53,25 +53,25 @@ MODELS = {
     "made_mog": lambda: _random(MADEMoG(event_size=2, num_components=3,
                                         **_kwargs())),
     "made_mog_conditional": lambda: _random(MADEMoG(
-        event_size=2, num_components=3, context_size=2,
+        event_size=2, num_components=3, context_size=2, context_type="labels",
         **_kwargs(hidden_units=[16, 12]))),
     "maf_mog_batch_norm": lambda: _random(MAF(
         event_size=2, num_layers=2, base="made_mog", num_components=3,
         batch_norm="after_each", **_kwargs())),
     "maf_mog_conditional": lambda: _random(MAF(
         event_size=2, num_layers=2, base="made_mog", num_components=2,
-        context_size=2, **_kwargs())),
+        context_size=2, context_type="labels", **_kwargs())),
     "made": lambda: _random(MAF(event_size=2, num_layers=1, **_kwargs())),
     "real_nvp_batch_norm": lambda: _random(RealNVP(
         event_size=2, num_layers=3, batch_norm="after_each", **_kwargs())),
     "real_nvp_conditional": lambda: _random(RealNVP(
-        event_size=2, num_layers=2, context_size=2, **_kwargs())),
+        event_size=2, num_layers=2, context_size=2, context_type="labels", **_kwargs())),
     "nsf_batch_norm": lambda: _random(NSF(
         event_size=2, num_layers=3, batch_norm="after_each", bins=4,
         bound=2.0, **_kwargs())),
     "nsf_conditional_made_mog": lambda: _random(NSF(
         event_size=2, num_layers=2, base="made_mog", num_components=2,
-        context_size=2, **_kwargs())),
+        context_size=2, context_type="labels", **_kwargs())),
     "gaussian": _gaussian,
     "gaussian_conditional": lambda: _gaussian(context_size=2),
 }

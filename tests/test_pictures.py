@@ -117,7 +117,8 @@ def test_a_picture_of_2d_samples_shows_data_density_and_samples():
 
 
 def test_a_picture_of_tabular_samples_is_marginals_of_data_and_samples():
-  flow = MAF(event_size=9, num_layers=1, hidden_units=[4], context_size=3)
+  flow = MAF(event_size=9, num_layers=1, hidden_units=[4], context_size=3,
+             context_type="labels")
   points = np.random.default_rng(0).normal(size=(100, 9)).astype(np.float32)
   picture = pictures.samples_picture(flow, 60, seed=1, title="wine",
                                      points=points)
