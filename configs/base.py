@@ -55,6 +55,43 @@ class TrainConfig:
       "Logit-transform alpha in (0, 0.5). Default: the dataset's (1e-6 for "
       "MNIST, 0.05 for CIFAR-10).")
   toy_size: int = _field(50_000, "Training points of a 2-D toy dataset.")
+  # A table of your own (--data; maf_tf.data.tables).
+  data: Optional[str] = _field(
+      None,
+      "A table file to train on instead of a named dataset: .csv, .tsv, "
+      ".txt (with a header), .npy, .npz or .parquet.")
+  columns: Optional[str] = _field(
+      None,
+      "--data: the columns to model, comma-separated (default: every "
+      "column not named in another flag).")
+  context_columns: Optional[str] = _field(
+      None,
+      "--data: columns of a continuous context: the flow models "
+      "p(columns | context columns).")
+  label_column: Optional[str] = _field(
+      None, "--data: a categorical column: the flow models p(x | label).")
+  id_column: Optional[str] = _field(
+      None, "--data: a column of row ids, not modelled (scores name rows "
+      "by it).")
+  bounds: Optional[str] = _field(
+      None,
+      "--data: column bounds, e.g. rain:0:,humidity:0:100 (lower:upper, "
+      "either may be empty); values must lie strictly inside.")
+  discrete_columns: Optional[str] = _field(
+      None,
+      "--data: integer-valued columns, dequantised (v + u, u ~ U(0, 1)).")
+  missing: str = _field(
+      "refuse", "--data: rows with missing values: refuse or drop.")
+  validation_fraction: float = _field(
+      0.1, "--data: share of the rows held out for validation.")
+  test_fraction: float = _field(
+      0.1, "--data: share of the rows held out for the test scores.")
+  test_data: Optional[str] = _field(
+      None, "--data: a separate table file to test on (then "
+      "test_fraction is not used).")
+  max_table_megabytes: float = _field(
+      2048.0, "--data: refuse a table file larger than this before "
+      "reading it.")
   # Model.
   model: str = _field(
       "maf",

@@ -7,6 +7,7 @@ import inspect
 from configs.base import TrainConfig
 from maf_tf import MAF, build_flow
 from maf_tf.data import DatasetDescription, Splits, load_dataset
+from maf_tf.data.tables import load_table
 from maf_tf.models import flow_class
 
 __all__ = ["model_arguments", "load_data", "build_model"]
@@ -36,7 +37,14 @@ def model_arguments(config: TrainConfig) -> dict:
 
 def load_data(config: TrainConfig) -> Splits:
   """The config's dataset split into train / validation / test, with its
-  description."""
+  description; a --data table (config.data) by `load_table`."""
+  if config.data is not None:
+    return load_table(
+        config.data, config.columns, config.context_columns,
+        config.label_column, config.id_column, config.bounds,
+        config.discrete_columns, config.missing,
+        config.validation_fraction, config.test_fraction, config.test_data,
+        config.seed, config.max_table_megabytes)
   return load_dataset(config.dataset, config.source, config.data_dir,
                       config.validation_size, config.alpha, config.toy_size,
                       config.seed)
@@ -46,5 +54,7 @@ def build_model(config: TrainConfig,
                 description: DatasetDescription) -> MAF:
   """The config's model (config.model, one of maf_tf.MODELS) for a
   dataset, with the logit preprocessing for images."""
-  return build_flow(description, config.conditional, config.model,
+  return build_flow(description,
+                    config.conditional or bool(config.label_column),
+                    config.model,
                     **model_arguments(config))

@@ -8,6 +8,7 @@ from maf_tf.checks import (check_alpha, check_hidden_units, check_int_at_least,
                            check_one_of, check_positive_finite,
                            check_positive_int)
 from maf_tf.data import IMAGE_SPECS, TABULAR_SIZES, TOYS
+from maf_tf.data.tables import MISSING, parse_bounds
 from maf_tf.distributions import BASES
 from maf_tf.flows import BATCH_NORM_PLACEMENTS, DTYPE_POLICIES, ORDERINGS
 from maf_tf.flows import weight_count
@@ -32,7 +33,15 @@ CHOICES = {
     "dtype_policy": DTYPE_POLICIES,
     "affine": AFFINES,
     "initialization": INITIALIZATIONS,
+    "missing": MISSING,
 }
+# The fields of a --data table, and those that apply to named sets only.
+TABLE_FIELDS = ("columns", "context_columns", "label_column", "id_column",
+                "bounds", "discrete_columns", "missing",
+                "validation_fraction", "test_fraction", "test_data",
+                "max_table_megabytes")
+NAMED_SET_FIELDS = ("source", "data_dir", "validation_size", "flips",
+                    "alpha", "toy_size")
 POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
             "epochs", "patience", "max_bad_steps", "sample_every",
             "num_samples", "toy_size", "steps_per_execution",
@@ -68,6 +77,38 @@ def _check_model_fields(config: TrainConfig) -> None:
     raise ValueError(f"--model={config.model} sets its own base density; "
                      f"--base applies to maf, real_nvp and nsf; got "
                      f"{config.base!r}")
+
+
+def _check_table_fields(config: TrainConfig) -> None:
+  """--data takes the table flags, and a named dataset the others; a flag
+  that does not apply is refused, never ignored."""
+  default = TrainConfig()
+  given = lambda names: [n for n in names  # noqa: E731
+                         if getattr(config, n) != getattr(default, n)]
+  if config.data is None:
+    for name in given(TABLE_FIELDS):
+      raise ValueError(f"--{name} applies to a table file (--data=FILE) "
+                       f"only; got {getattr(config, name)!r}")
+    return
+  for name in given(NAMED_SET_FIELDS):
+    raise ValueError(f"--{name} applies to named datasets, not to --data "
+                     f"tables; got {getattr(config, name)!r}")
+  if config.conditional and not config.label_column:
+    raise ValueError("--conditional needs --label_column with --data (a "
+                     "table is conditioned on its label column, or on "
+                     "--context_columns without --conditional)")
+  if config.label_column and config.context_columns:
+    raise ValueError("give --label_column or --context_columns, not both")
+  parse_bounds(config.bounds)
+  for name in ("validation_fraction", "test_fraction"):
+    if not 0 <= getattr(config, name) < 1:
+      raise ValueError(f"{name} must be in [0, 1); got "
+                       f"{getattr(config, name)}")
+  if not 0 < config.validation_fraction < 1 - config.test_fraction:
+    raise ValueError("validation_fraction must be > 0 and leave training "
+                     f"rows beside test_fraction {config.test_fraction}; "
+                     f"got {config.validation_fraction}")
+  check_positive_finite("max_table_megabytes", config.max_table_megabytes)
 
 
 def event_size(dataset: str):
@@ -118,6 +159,7 @@ def check_config(config: TrainConfig, files: bool = True) -> None:
   for name, choices in CHOICES.items():
     check_one_of(name, getattr(config, name), choices)
   _check_model_fields(config)
+  _check_table_fields(config)
   for name in POSITIVE:
     check_positive_int(name, getattr(config, name))
   for name in NON_NEGATIVE_FLOATS:

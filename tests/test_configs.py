@@ -16,7 +16,10 @@ NOT_MODEL_ARGUMENTS = {
     "toy_size", "learning_rate", "cosine_decay", "weight_decay", "clip_norm",
     "batch_size", "eval_batch_size", "epochs", "patience", "max_bad_steps",
     "max_parameters", "steps_per_execution", "sample_every", "num_samples",
-    "model", "conditional"}
+    "model", "conditional", "data", "columns", "context_columns",
+    "label_column", "id_column", "bounds", "discrete_columns", "missing",
+    "validation_fraction", "test_fraction", "test_data",
+    "max_table_megabytes"}
 
 
 def test_every_field_is_a_model_argument_or_declared_not_one():

@@ -298,7 +298,7 @@ def test_steps_per_execution_gives_the_same_weights():
      "batch_size must be at most the 1257 training examples; got 5000"),
     (["--dataset=mnist", "--steps_per_execution=0"],
      "steps_per_execution must be a positive integer; got 0"),
-    ([], "--dataset is required"),
+    ([], "give --data=FILE"),
     (["--dataset=digits", "--summary_steps=0"],
      "summary_steps must be a positive integer; got 0"),
     (["--dataset=digits", "--progress_seconds=-1"],

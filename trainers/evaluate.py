@@ -26,7 +26,7 @@ from trainers import pictures
 from trainers.checkpoints import restore_best
 from trainers.flags import define_evaluate_flags, show_in_help
 from trainers.logs import op_error_line, quiet_logs
-from trainers.results import test_log_likelihoods
+from trainers.results import run_assets, test_log_likelihoods
 from trainers.run_dir import read_config, write_file, write_json
 from trainers.signals import exit_on_signals
 
@@ -62,7 +62,8 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
     evaluation.recompute_batch_norm(model, evaluation_dataset(
         *data.train, batch_size=config.eval_batch_size,
         seed=config.stream_seed("batch_norm"),
-        num_classes=model.context_size))
+        num_classes=model.context_size,
+      discrete=data.description.discrete))
   scores = test_log_likelihoods(model, data, config)
   report = {"run_dir": run_dir, "dataset": config.dataset,
             "test_examples": len(data.test[0]),
@@ -74,7 +75,8 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   if model.image_shape is not None:
     _extremes_picture(report, data, run_dir)
   if export:
-    report["saved_model"] = export_saved_model(model, run_dir, version)
+    report["saved_model"] = export_saved_model(
+        model, run_dir, version, assets=run_assets(run_dir))
   write_json(os.path.join(run_dir, "evaluation.json"), report)
   text = _describe(report)
   write_file(os.path.join(run_dir, "evaluation.txt"), text + "\n")
@@ -124,7 +126,21 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
   # The trainer's pictures use the "model" stream: these get their own.
   image = pictures.samples_picture(
       model, count, config.stream_seed("evaluation_samples"),
-      f"{config.dataset}: samples of the evaluated model", data.train[0])
+      f"{config.dataset}: samples of the evaluated model", *data.train)
+  if data.description.kind == "table":
+    x, context = data.test
+    count = min(len(x), 2000)
+    if context is not None:  # each test row's own context or label
+      context = (context[:count].astype(np.float32)
+                 if model.context_type == "features" else
+                 tf.one_hot(context[:count], model.context_size))
+    samples = model.sample(count, context,
+                           seed=config.stream_seed("evaluation_samples"))
+    pictures.corner_plot(x[:count], samples.numpy(),
+                         data.description.columns,
+                         os.path.join(run_dir, "corner.png"),
+                         f"{data.description.name}: test rows against "
+                         "samples")
   if model.image_shape is None and model.event_size == 2:
     pictures.save_png(image, os.path.join(run_dir, "evaluation_density.png"))
     return
@@ -134,7 +150,8 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
   x = next(iter(evaluation_dataset(
       x[:count], None if labels is None else labels[:count],
       batch_size=count, seed=config.stream_seed("test"),
-      num_classes=model.context_size)))
+      num_classes=model.context_size,
+      discrete=data.description.discrete)))
   z, _ = model.to_base(*tf.nest.flatten(x))
   pictures.latent_figure(z.numpy(), os.path.join(run_dir, "latents.png"),
                          seed=config.stream_seed("model"))

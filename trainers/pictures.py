@@ -11,7 +11,7 @@ from trainers.run_dir import write_file
 
 __all__ = ["image_grid", "labelled_grid", "save_png", "scatter_png",
            "png_bytes", "latent_figure", "training_curve", "titled",
-           "samples_picture", "MIN_CELL", "LINE"]
+           "samples_picture", "corner_plot", "MIN_CELL", "LINE"]
 
 MIN_CELL = 56  # pixels: small images are enlarged to at least this
 FONT_SIZE = 13  # pixels, Pillow's FreeType font: readable in TensorBoard
@@ -213,8 +213,11 @@ def training_curve(csv_path: str, path: str, title: str = "") -> bool:
 
 
 def samples_picture(model, count: int, seed: int, title: str = "",
-                    points: Optional[np.ndarray] = None) -> np.ndarray:
-  """A model's samples as a uint8 picture [H, W, 3 or 1], titled.
+                    points: Optional[np.ndarray] = None,
+                    context: Optional[np.ndarray] = None) -> np.ndarray:
+  """A model's samples as a uint8 picture [H, W, 3 or 1], titled; a model
+  conditioned on features draws one sample at each data point's
+  `context`.
 
   Images (a model with an image_shape): a grid of `count` samples,
   enlarged; for a conditional model one labelled column per label and
@@ -227,7 +230,7 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   from maf_tf.pixel_flows import to_uint8  # pylint: disable=import-outside-toplevel
   if model.image_shape is None:
-    return _points_picture(model, count, seed, title, points)
+    return _points_picture(model, count, seed, title, points, context)
   classes = model.context_size
   context = None
   if classes:
@@ -242,7 +245,8 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   return titled(grid, title) if title else grid
 
 
-def _points_picture(model, count, seed, title, points) -> np.ndarray:
+def _points_picture(model, count, seed, title, points,
+                    context=None) -> np.ndarray:
   """2-D points: data, learned density, samples. Other real vectors:
   marginal histograms of data against samples (`_marginals_png`)."""
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -250,10 +254,17 @@ def _points_picture(model, count, seed, title, points) -> np.ndarray:
   if points is None:
     raise ValueError("a picture of samples of a model of event size "
                      f"{model.event_size} needs data points; got None")
-  context = None
-  if model.context_size:  # labels in turn, as the image grids do
+  if model.context_type == "features":  # the data points' own contexts
+    if context is None:
+      raise ValueError("a picture of samples of a model conditioned on "
+                       "features needs the data points' contexts; got None")
+    count = min(count, len(points))
+    points, context = points[:count], np.asarray(context[:count])
+  elif model.context_size:  # labels in turn, as the image grids do
     context = tf.one_hot(np.arange(count) % model.context_size,
                          model.context_size)
+  else:
+    context = None
   samples = model.sample(count, context, seed=seed).numpy()
   buffer = io.BytesIO()
   if model.event_size == 2 and not model.context_size:
@@ -265,6 +276,51 @@ def _points_picture(model, count, seed, title, points) -> np.ndarray:
   else:
     _marginals_png(points, samples, buffer, title)
   return np.asarray(Image.open(buffer).convert("RGB"))
+
+
+def corner_plot(points: np.ndarray, samples: np.ndarray, columns, path,
+                title: str = "", limit: int = 8) -> None:
+  """A corner plot of a table: marginal histograms on the diagonal, and
+  below it pairwise scatters of data (blue) against samples (orange),
+  for the first `limit` columns, on the data's 0.5-99.5 percentile
+  range, with the column names."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  size = min(limit, points.shape[1])
+  low, high = np.percentile(points[:, :size], [0.5, 99.5], axis=0)
+  margin = np.where(high > low, 0.1 * (high - low), 1.0)
+  low, high = low - margin, high + margin
+  figure, axes = plt.subplots(size, size, figsize=(1.9 * size + 1,
+                                                   1.9 * size + 1),
+                              squeeze=False)
+  for i in range(size):
+    for j in range(size):
+      axis = axes[i][j]
+      if j > i:
+        axis.axis("off")
+        continue
+      if i == j:
+        bins = np.linspace(low[i], high[i], 30)
+        axis.hist(points[:, i], bins=bins, density=True, alpha=0.5,
+                  label="data")
+        axis.hist(np.clip(samples[:, i], low[i], high[i]), bins=bins,
+                  density=True, alpha=0.5, label="samples")
+      else:
+        axis.scatter(points[:, j], points[:, i], s=2, alpha=0.4)
+        axis.scatter(samples[:, j], samples[:, i], s=2, alpha=0.4)
+        axis.set_xlim(low[j], high[j])
+        axis.set_ylim(low[i], high[i])
+      axis.tick_params(labelsize=6)
+      if i == size - 1:
+        axis.set_xlabel(str(columns[j]), fontsize=8)
+      if j == 0 and i > 0:
+        axis.set_ylabel(str(columns[i]), fontsize=8)
+  axes[0][0].legend(fontsize=6)
+  if title:
+    figure.suptitle(title)
+  figure.tight_layout()
+  _save_figure(figure, path, dpi=70)
 
 
 def _marginals_png(points: np.ndarray, samples: np.ndarray, path,

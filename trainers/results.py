@@ -17,7 +17,7 @@ from maf_tf.metrics import summarize
 from trainers.logs import plural
 from trainers.run_dir import write_file, write_json
 
-__all__ = ["test_log_likelihoods", "test_scores", "finished_results",
+__all__ = ["run_assets", "test_log_likelihoods", "test_scores", "finished_results",
            "write_results", "name_export", "export_missing", "export_run",
            "trim_training_log"]
 
@@ -28,7 +28,8 @@ def test_log_likelihoods(model, data: Splits, config: TrainConfig) -> dict:
   dataset = evaluation_dataset(
       *data.test, batch_size=config.eval_batch_size,
       seed=config.stream_seed("test"),
-      num_classes=model.context_size)
+      num_classes=model.context_size,
+      discrete=data.description.discrete)
   return log_likelihoods(model, dataset)
 
 
@@ -105,13 +106,23 @@ def export_run(model, run_dir: str, results: dict) -> None:
   next free one, and results.json says so."""
   if not export_missing(run_dir, results):
     return
+  assets = run_assets(run_dir)
   try:
-    export_saved_model(model, run_dir, _export_version(results))
+    export_saved_model(model, run_dir, _export_version(results),
+                       assets=assets)
   except ValueError:  # the version exists: not ours
-    results["saved_model"] = export_saved_model(model, run_dir)
+    results["saved_model"] = export_saved_model(model, run_dir,
+                                                assets=assets)
     results["saved_model_version"] = int(os.path.basename(
         results["saved_model"]))
     write_results(run_dir, results)
+
+
+def run_assets(run_dir: str) -> list:
+  """The run's files a SavedModel carries in assets/: a table run's
+  columns.json (its column order, labels and bounds)."""
+  path = os.path.join(run_dir, "columns.json")
+  return [path] if os.path.isfile(path) else []
 
 
 def trim_training_log(path: str, epochs: int) -> None:

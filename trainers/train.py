@@ -38,6 +38,7 @@ from trainers.run_dir import RunError, prepare_run_dir
 from trainers.signals import exit_on_signals
 from trainers.strategy import is_chief, make_strategy, split_cpu
 from trainers.summaries import TensorBoardSummaries
+from trainers.tables import write_columns
 
 FLAGS = flags.FLAGS
 PROBE_SIZE = 500  # validation examples behind TensorBoard's histograms
@@ -99,6 +100,8 @@ def train(name: str, config: TrainConfig, model_dir: str,
       f"{model_dir}.worker-{strategy.cluster_resolver.task_id}")
   resumed, lock = prepare_run_dir(run_dir, config, options.fresh)
   with lock, log_to_file(run_dir):  # the run is ours until it returns
+    if data.description.kind == "table":
+      write_columns(run_dir, data.description, config)
     logging.info("%s run %s in %s (%s)", "resuming" if resumed
                  else "starting", name, run_dir,
                  plural(strategy.num_replicas_in_sync, "replica"))
@@ -139,7 +142,8 @@ class TrainingRun:
     validation = _distributed(evaluation_dataset(
         *self.data.validation, batch_size=self.config.eval_batch_size,
         seed=self.config.stream_seed("validation"),
-        num_classes=self.model.context_size))
+        num_classes=self.model.context_size,
+        discrete=self.data.description.discrete))
     summaries = self.summaries(validation)
     start = time.time()
     if not done:
@@ -157,7 +161,7 @@ class TrainingRun:
                                   next(iter(validation)))
     draw = lambda title: pictures.samples_picture(  # noqa: E731
         self.model, config.num_samples, config.stream_seed("model"), title,
-        self.data.train[0])
+        *self.data.train)
     return TensorBoardSummaries(self.run_dir, draw, config.sample_every,
                                 self.guard, config.dataset, probe,
                                 self.optimizer, self.options.summary_steps)
@@ -171,6 +175,7 @@ class TrainingRun:
         *self.data.train, batch_size=config.batch_size,
         seed=config.stream_seed("model"),
         num_classes=self.model.context_size, flips=self.flips,
+        discrete=self.data.description.discrete,
         start_epoch=self.initial_epoch))
     terminal = sys.stdout.isatty()  # a progress bar; else log lines
     progress = ProgressLog(config.epochs, self.steps, config.batch_size,
@@ -267,17 +272,13 @@ def main(argv):
     sys.exit(f"train: error: unexpected arguments {argv[1:]}")
   quiet_logs(FLAGS.verbose)
   try:
-    if FLAGS.auto and FLAGS.dataset:
-      raise ValueError("give --dataset or --auto, not both")
-    names = ["mnist", "cifar10"] if FLAGS.auto else [FLAGS.dataset]
-    if names[0] is None:
-      raise ValueError("--dataset is required (one of "
-                       f"{', '.join(sorted(PRESETS))}), or --auto")
+    names = _presets(FLAGS.dataset, FLAGS.data, FLAGS.auto)
     runs = []
     for name in names:
       config = config_from_flags(preset(name, FLAGS.model or "maf"))
       check_config(config)
-      model_dir = FLAGS.model_dir or os.path.join("saved_models", name)
+      model_dir = FLAGS.model_dir or os.path.join("saved_models", (
+          table_name(config.data) if config.data else name))
       if FLAGS.auto and FLAGS.model_dir:
         model_dir = os.path.join(FLAGS.model_dir, name)
       runs.append((name, config, model_dir))
@@ -301,6 +302,31 @@ def main(argv):
     sys.exit(f"train: error: {error}")
   except tf.errors.OpError as error:  # e.g. a checkpoint on a full disk
     sys.exit(f"train: error: {op_error_line(error)}")
+
+
+def _presets(dataset, data, auto: bool) -> list:
+  """The presets a command line trains: --dataset's, 'table' for --data,
+  or mnist and cifar10 for --auto; ValueError in one line otherwise."""
+  if sum(map(bool, (dataset, data, auto))) > 1:
+    raise ValueError("give one of --dataset, --data or --auto")
+  if data:
+    return ["table"]
+  if auto:
+    return ["mnist", "cifar10"]
+  if not dataset:
+    raise ValueError("give --data=FILE (a table of your own: .csv, .npy, "
+                     "...) or --dataset=NAME (one of "
+                     f"{', '.join(sorted(PRESETS))})")
+  if dataset not in PRESETS:
+    raise ValueError(f"unknown dataset {dataset!r}; expected one of "
+                     f"{', '.join(sorted(PRESETS))}, or --data=FILE to "
+                     "train on a file of your own")
+  return [dataset]
+
+
+def table_name(path: str) -> str:
+  """A table run's name: its file's name without the extension."""
+  return os.path.splitext(os.path.basename(path))[0] or "table"
 
 
 MAX_CPU_DEVICES = 64  # logical CPU devices a run may split the host into

@@ -10,8 +10,13 @@ e (and step s) sees exactly the batches an uninterrupted run would.
     protocol).
   * evaluation: one fixed draw of noise per image, in order.
 
+Float tables with discrete (integer-valued) columns get the same
+treatment on those columns: x + u, u ~ U(0, 1), fresh per epoch in
+training and one fixed draw per row in evaluation.
+
 Batches are x of shape [B, D] (flattened H, W, C) or, for a conditional
-model, (x, one_hot(label)).
+model, (x, one_hot(label)), or (x, context) for a feature context (the
+"labels" given as floats [N, C]).
 """
 
 from typing import Optional, Tuple
@@ -36,10 +41,23 @@ def steps_per_epoch(num_examples: int, batch_size: int,
   return steps
 
 
-def _as_float(values: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-  """Dequantises uint8 (v + u) / 256 with stateless noise; floats pass."""
+# Noise of discrete columns stays this far inside (0, 1), so that a value
+# on its lower bound maps strictly inside it in float32.
+DISCRETE_MARGIN = 1e-3
+
+
+def _as_float(values: tf.Tensor, seed: tf.Tensor,
+              discrete: Optional[tf.Tensor] = None) -> tf.Tensor:
+  """Dequantises uint8 (v + u) / 256 with stateless noise; floats pass,
+  but for their `discrete` columns (a 0/1 mask [D]): v + u."""
   if values.dtype != tf.uint8:
-    return tf.cast(values, tf.float32)
+    values = tf.cast(values, tf.float32)
+    if discrete is None:
+      return values
+    noise = tf.random.stateless_uniform(
+        tf.shape(values), seed=seed, minval=DISCRETE_MARGIN,
+        maxval=1.0 - DISCRETE_MARGIN)
+    return values + noise * discrete
   noise = tf.random.stateless_uniform(tf.shape(values), seed=seed)
   return (tf.cast(values, tf.float32) + noise) / 256.0
 
@@ -52,9 +70,23 @@ def _prepare(data: np.ndarray, labels: Optional[np.ndarray],
                     f"{data.dtype}")
   if num_classes and labels is None:
     raise DataError("a conditional pipeline needs labels; got None")
+  if num_classes and np.ndim(labels) == 2:  # a feature context
+    if np.shape(labels) != (len(data), num_classes):
+      raise DataError(f"a feature context must have shape [{len(data)}, "
+                      f"{num_classes}]; got {list(np.shape(labels))}")
+    return tf.constant(data), tf.constant(labels, tf.float32)
   one_hot = (tf.one_hot(np.asarray(labels), num_classes)
              if num_classes else None)
   return tf.constant(data), one_hot
+
+
+def _mask(discrete, size: int) -> Optional[tf.Tensor]:
+  """The 0/1 mask [size] of discrete column indices (None if none)."""
+  if not discrete:
+    return None
+  mask = np.zeros(size, np.float32)
+  mask[list(discrete)] = 1.0
+  return tf.constant(mask)
 
 
 def _output(x, one_hot, index):
@@ -64,7 +96,8 @@ def _output(x, one_hot, index):
 def training_dataset(data: np.ndarray, labels: Optional[np.ndarray] = None, *,
                      batch_size: int, seed: int, num_classes: int = 0,
                      flips: bool = False, start_epoch: int = 0,
-                     skip_steps: int = 0) -> tf.data.Dataset:
+                     skip_steps: int = 0,
+                     discrete=()) -> tf.data.Dataset:
   """An endless stream of training batches, epoch after epoch.
 
   Args:
@@ -75,8 +108,10 @@ def training_dataset(data: np.ndarray, labels: Optional[np.ndarray] = None, *,
     num_classes: > 0 to yield (x, one_hot(label)) for a conditional model.
     flips: add the horizontally flipped images (images only).
     start_epoch, skip_steps: where to start, for resuming a run.
+    discrete: indices of a float table's integer-valued columns.
   """
   values, one_hot = _prepare(data, labels, num_classes)
+  mask = _mask(discrete, values.shape[-1])
   count = len(data)
   total = count * (2 if flips else 1)
   steps = steps_per_epoch(count, batch_size, flips)
@@ -93,7 +128,7 @@ def training_dataset(data: np.ndarray, labels: Optional[np.ndarray] = None, *,
     examples = tf.reshape(examples, [batch_size, -1])
     noise_seed = tf.stack([tf.constant(seed, tf.int64),
                            epoch * _EPOCH_STRIDE + step])
-    return _output(_as_float(examples, noise_seed), one_hot, source)
+    return _output(_as_float(examples, noise_seed, mask), one_hot, source)
 
   def epoch_batches(epoch):
     order = tf.random.experimental.stateless_shuffle(
@@ -111,15 +146,17 @@ def training_dataset(data: np.ndarray, labels: Optional[np.ndarray] = None, *,
 
 def evaluation_dataset(data: np.ndarray, labels: Optional[np.ndarray] = None,
                        *, batch_size: int, seed: int,
-                       num_classes: int = 0) -> tf.data.Dataset:
+                       num_classes: int = 0,
+                       discrete=()) -> tf.data.Dataset:
   """All examples once, in order, with one fixed draw of noise per image
-  (the same whatever the batch size)."""
+  (or discrete value of a table; the same whatever the batch size)."""
   values, one_hot = _prepare(data, labels, num_classes)
   flat = tf.reshape(values, [len(data), -1])
+  mask = _mask(discrete, flat.shape[-1])
 
   def example(index):
     noise_seed = tf.stack([tf.constant(seed, tf.int64), -1 - index])
-    return _output(_as_float(flat[index], noise_seed), one_hot, index)
+    return _output(_as_float(flat[index], noise_seed, mask), one_hot, index)
 
   dataset = tf.data.Dataset.range(len(data)).map(
       example, num_parallel_calls=tf.data.AUTOTUNE)

@@ -10,7 +10,7 @@ from maf_tf.checks import check_alpha
 __all__ = ["ImageSpec", "IMAGE_SPECS", "image_spec", "DataError",
            "DatasetDescription", "KINDS"]
 
-KINDS = ("image", "toy", "tabular")
+KINDS = ("image", "toy", "tabular", "table")
 
 
 class DataError(ValueError):
@@ -71,12 +71,22 @@ class DatasetDescription:
   Attributes:
     name: dataset name, e.g. 'mnist' or 'two_moons'.
     kind: 'image' (8-bit pixels, modelled through the logit transform),
-      'toy' (2-D points) or 'tabular' (real vectors).
+      'toy' (2-D points), 'tabular' (real vectors of a named set) or
+      'table' (a table of your own, `maf_tf.data.tables`).
     event_size: D, the length of a flattened example.
     image_shape: (height, width, channels) of images, else None.
     num_classes: number of labels (0: unlabelled); a conditional model's
       context is one-hot of this size.
     alpha: the logit transform's constant for images, else None.
+    columns: a table's column names, in the model's order.
+    context_columns: the columns of a feature context (a model of the
+      table is then conditioned on them).
+    label_column: a table's label column (its context), if any.
+    label_values: the label column's values in index order (label i is
+      one-hot i), as strings.
+    discrete: indices of integer-valued columns, dequantised (v + u).
+    preprocessing: the bounds and standardisation a model of the data
+      carries (`maf_tf.preprocessing`), or None.
   """
   name: str
   kind: str
@@ -84,6 +94,12 @@ class DatasetDescription:
   image_shape: Optional[Tuple[int, int, int]] = None
   num_classes: int = 0
   alpha: Optional[float] = None
+  columns: Optional[Tuple[str, ...]] = None
+  context_columns: Tuple[str, ...] = ()
+  label_column: Optional[str] = None
+  label_values: Optional[Tuple[str, ...]] = None
+  discrete: Tuple[int, ...] = ()
+  preprocessing: Optional[dict] = None
 
   def __post_init__(self):
     if self.kind not in KINDS:
@@ -100,9 +116,17 @@ class DatasetDescription:
     return cls(spec.name, "image", spec.event_size, tuple(spec.shape),
                spec.num_classes, spec.alpha if alpha is None else alpha)
 
+  @property
+  def context_type(self) -> str:
+    """'features' for a table with context columns, else 'labels'."""
+    return "features" if self.context_columns else "labels"
+
   def context_size(self, conditional: bool) -> int:
-    """The width of a model's context: num_classes if conditional;
-    DataError if conditional on a dataset without labels."""
+    """The width of a model's context: the context columns' count for a
+    table that has them (always conditional), else num_classes if
+    conditional; DataError if conditional on a dataset without labels."""
+    if self.context_columns:
+      return len(self.context_columns)
     if conditional and not self.num_classes:
       raise DataError(f"a conditional model needs class labels, and "
                       f"{self.name} has none; train it without "

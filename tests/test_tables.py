@@ -1,0 +1,238 @@
+"""Tables of your own: the readers (each format, quoting, a BOM, another
+delimiter), the seeded splits and their description, every bad input in
+one line, and the commands (train --data, evaluate, score, sample) end
+to end on a CSV the test writes, with a SavedModel that takes a float
+context."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from helpers import run_command, run_in_process
+from maf_tf.data import DataError
+from maf_tf.data.tables import load_table, parse_bounds, table_rows
+
+
+def _weather(count=300, seed=0):
+  rng = np.random.default_rng(seed)
+  temp = rng.normal(15, 8, count)
+  return pd.DataFrame({
+      "station": [f"s{i % 3}" for i in range(count)],
+      "temp": temp,
+      "humidity": np.clip(60 + temp + rng.normal(0, 10, count), 1, 99),
+      "rain": rng.gamma(0.7, 4, count) + 0.01,
+      "visits": rng.poisson(3, count)})
+
+
+@pytest.fixture(name="csv")
+def _csv(tmp_path):
+  path = os.path.join(tmp_path, "weather.csv")
+  _weather().to_csv(path, index=False)
+  return path
+
+
+def test_a_csv_splits_by_a_seeded_shuffle_with_its_description(csv):
+  splits = load_table(csv, id_column="station", bounds="rain:0:,"
+                      "humidity:0:100", discrete_columns="visits", seed=3)
+  description = splits.description
+  assert description.columns == ("temp", "humidity", "rain", "visits")
+  assert description.discrete == (3,)
+  assert [len(part[0]) for part in (splits.train, splits.validation,
+                                    splits.test)] == [240, 30, 30]
+  record = description.preprocessing
+  assert record["lower"] == [None, 0.0, 0.0, None]
+  assert record["upper"] == [None, 100.0, None, None]
+  # the statistics are the training split's, after the bound maps
+  train = splits.train[0].astype(np.float64)
+  np.testing.assert_allclose(record["mean"][0], train[:, 0].mean(),
+                             rtol=1e-6)
+  np.testing.assert_allclose(record["scale"][2],
+                             np.log(train[:, 2]).std(), rtol=1e-6)
+  again = load_table(csv, id_column="station", seed=3)
+  np.testing.assert_array_equal(again.test[0][:, 0], splits.test[0][:, 0])
+  other = load_table(csv, id_column="station", seed=4)
+  assert not np.array_equal(other.test[0], splits.test[0])
+
+
+@pytest.mark.parametrize("suffix,write", [
+    (".tsv", lambda f, p: f.to_csv(p, sep="\t", index=False)),
+    (".csv", lambda f, p: f.to_csv(p, sep=";", index=False)),
+    (".csv", lambda f, p: f.to_csv(p, index=False, encoding="utf-8-sig")),
+    (".csv", lambda f, p: f.to_csv(p, index=False, quoting=1)),
+    (".npz", lambda f, p: np.savez(p, **{c: f[c].to_numpy()
+                                         for c in f.columns})),
+])
+def test_every_format_reads_the_same_rows(tmp_path, suffix, write):
+  frame = _weather(50).drop(columns="station")
+  path = os.path.join(tmp_path, "table" + suffix)
+  write(frame, path)
+  splits = load_table(path, seed=0)
+  assert splits.description.columns == tuple(frame.columns)
+  everything = np.concatenate([splits.train[0], splits.validation[0],
+                               splits.test[0]])
+  np.testing.assert_allclose(np.sort(everything[:, 0]),
+                             np.sort(frame["temp"].to_numpy()), rtol=1e-6)
+
+
+def test_npy_columns_are_numbered(tmp_path):
+  path = os.path.join(tmp_path, "x.npy")
+  np.save(path, np.random.default_rng(0).normal(size=(40, 3)))
+  assert load_table(path).description.columns == ("0", "1", "2")
+
+
+def test_missing_values_are_refused_with_counts_or_dropped(tmp_path):
+  frame = _weather(100)
+  frame.loc[[3, 7], "temp"] = np.nan
+  frame.loc[[7, 9], "rain"] = np.nan
+  path = os.path.join(tmp_path, "gaps.csv")
+  frame.to_csv(path, index=False)
+  with pytest.raises(DataError, match=r"3 row\(s\) have missing or "
+                     r"non-finite values \(temp: 2, rain: 2\)"):
+    load_table(path, id_column="station")
+  splits = load_table(path, id_column="station", missing="drop")
+  assert sum(len(p[0]) for p in (splits.train, splits.validation,
+                                 splits.test)) == 97
+
+
+def _written(tmp_path, text, name="bad.csv"):
+  path = os.path.join(tmp_path, name)
+  with open(path, "w") as stream:
+    stream.write(text)
+  return path
+
+
+@pytest.mark.parametrize("text,kwargs,message", [
+    (None, {}, "does not exist"),
+    ("", {}, "is empty"),
+    ("1,2\n3,4\n5,6\n", {}, "holds numbers, not column names"),
+    ("a,b\n1,2\n", {"columns": "a,c"}, "no column 'c'"),
+    ("a,b\n1,2\n", {"columns": "a", "context_columns": "a"},
+     "named in both columns and context_columns"),
+    ("a,b,c\n1,x,2\n3,y,4\n", {}, "column 'b' is not numeric"),
+    ("a,b\n" + "".join(f"{i},1\n" for i in range(20)), {},
+     "'b' is constant"),
+    ("a,b\n" + "".join(f"{i},{i - 3}\n" for i in range(20)),
+     {"bounds": "b:0:"}, r"'b' has 4 value\(s\) outside or on its bounds"),
+    ("a,b\n1,2\n", {"bounds": "b:5:1"}, "lower < upper"),
+    ("a,b\n1,2\n", {"bounds": "b:x:"}, "column:lower:upper with numbers"),
+    ("a,b\n1,2\n3,4,5\n6,7\n", {}, "not a readable table"),
+    ("a,b\n1,2\n3,4\n5,6\n", {}, "too few for the splits"),
+    ("a,b\n1,2\n", {"missing": "fill"}, "missing must be one of"),
+])
+def test_bad_tables_are_one_line(tmp_path, text, kwargs, message):
+  path = (os.path.join(tmp_path, "absent.csv") if text is None
+          else _written(tmp_path, text))
+  with pytest.raises((DataError, ValueError), match=message) as info:
+    load_table(path, **kwargs)
+  assert "\n" not in str(info.value)
+
+
+def test_bounds_parse_and_refuse():
+  assert parse_bounds("rain:0:,h:0:100,t::5") == {
+      "rain": (0.0, None), "h": (0.0, 100.0), "t": (None, 5.0)}
+  with pytest.raises(ValueError, match="must be column:lower:upper"):
+    parse_bounds("rain:0")
+
+
+def test_rows_to_score_stream_in_chunks_with_reasons(tmp_path, csv):
+  description = load_table(csv, id_column="station").description
+  frame = _weather(25)
+  frame.loc[4, "temp"] = np.nan
+  path = os.path.join(tmp_path, "new.csv")
+  frame.to_csv(path, index=False)
+  chunks = list(table_rows(path, description, "station", chunk_rows=10))
+  assert [len(c["x"]) for c in chunks] == [10, 10, 5]
+  assert chunks[0]["reason"][4] == "missing value"
+  assert list(chunks[2]["index"]) == list(range(20, 25))
+  frame.drop(columns="rain").to_csv(path, index=False)
+  with pytest.raises(DataError, match="no column 'rain'"):
+    list(table_rows(path, description))
+
+
+def _run(args, module):
+  code, out, err = run_command(args, module=module)
+  return code, out + err
+
+
+def test_train_score_sample_evaluate_and_serve_a_table(tmp_path, csv):
+  run = os.path.join(tmp_path, "run")
+  code, out = _run([f"--data={csv}", f"--model_dir={run}", "--epochs=2",
+                    "--hidden_units=16", "--num_layers=2",
+                    "--id_column=station", "--bounds=rain:0:,humidity:0:100",
+                    "--discrete_columns=visits", "--batch_size=50"],
+                   "trainers.train")
+  assert code == 0, out
+  columns = json.load(open(os.path.join(run, "columns.json")))
+  assert columns["columns"] == ["temp", "humidity", "rain", "visits"]
+  scores = os.path.join(tmp_path, "scores.csv")
+  code, out = _run([f"--model_dir={run}", f"--data={csv}",
+                    f"--out={scores}", "--top=3"], "trainers.score")
+  assert code == 0, out
+  assert "scored 300 rows: 300 with a log-density" in out
+  table = pd.read_csv(scores)
+  assert list(table.columns) == ["row", "station", "log_prob", "reason"]
+  assert np.isfinite(table["log_prob"]).all()
+  code, out = _run([f"--model_dir={run}", f"--data={csv}",
+                    f"--out={scores}"], "trainers.score")
+  assert code != 0 and "exists" in out  # nothing overwritten
+  samples = os.path.join(tmp_path, "samples.csv")
+  code, out = _run([f"--model_dir={run}", "--num_samples=500",
+                    f"--out={samples}"], "trainers.sample")
+  assert code == 0, out
+  drawn = pd.read_csv(samples)
+  assert list(drawn.columns) == ["temp", "humidity", "rain", "visits"]
+  assert (drawn["rain"] >= 0).all() and drawn["humidity"].between(
+      0, 100).all()
+  assert (drawn["visits"] == np.floor(drawn["visits"])).all()
+  code, out = _run([f"--model_dir={run}"], "trainers.evaluate")
+  assert code == 0, out
+  assert os.path.isfile(os.path.join(run, "corner.png"))
+  served = tf.saved_model.load(os.path.join(run, "1"))
+  assert os.path.isfile(os.path.join(run, "1", "assets", "columns.json"))
+  x = np.array([[15.0, 60.0, 1.0, 3.2]], np.float32)
+  assert np.isfinite(served.signatures["serving_default"](x=x)["log_prob"])
+
+
+def test_a_run_conditioned_on_context_columns(tmp_path, csv):
+  run = os.path.join(tmp_path, "run")
+  code, out = _run([f"--data={csv}", f"--model_dir={run}", "--epochs=1",
+                    "--hidden_units=8", "--num_layers=1",
+                    "--columns=humidity,rain", "--context_columns=temp",
+                    "--batch_size=50"], "trainers.train")
+  assert code == 0, out
+  served = tf.saved_model.load(os.path.join(run, "1"))
+  signature = served.signatures["serving_default"]
+  assert signature.structured_input_signature[1]["context"].shape \
+      .as_list() == [None, 1]
+  samples = served.signatures["sample"](
+      num_samples=tf.constant(3), seed=tf.constant(0),
+      context=tf.constant([20.0]))["samples"]
+  assert samples.shape == (3, 2)
+  path = os.path.join(tmp_path, "samples.csv")
+  code, out = _run([f"--model_dir={run}", "--num_samples=4",
+                    f"--out={path}"], "trainers.sample")
+  assert code != 0 and "give --context" in out
+  code, out = _run([f"--model_dir={run}", "--num_samples=4",
+                    "--context=25", f"--out={path}"], "trainers.sample")
+  assert code == 0, out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data=x.csv", "--dataset=wine"], "give one of --dataset, --data"),
+    (["--dataset=data.csv"], "--data=FILE to train on a file"),
+    (["--dataset=wine", "--columns=a"], "--columns applies to a table"),
+    (["--data=x.csv", "--flips"], "--flips applies to named datasets"),
+    (["--data=x.csv", "--bounds=a:2:1"], "lower < upper"),
+    (["--data=x.csv", "--conditional"], "--conditional needs "
+     "--label_column"),
+])
+def test_table_flags_are_refused_before_anything_is_written(
+    tmp_path, args, message):
+  run = os.path.join(tmp_path, "run")
+  error = run_in_process(args + [f"--model_dir={run}"])
+  assert error is not None and message in error and "\n" not in error
+  assert not os.path.exists(run)
