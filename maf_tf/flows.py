@@ -21,6 +21,8 @@ from maf_tf import inputs
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
 from maf_tf.bijectors.columns import ColumnBijector, ColumnMap
+from maf_tf.bijectors.standardize import (ADAPT_ROWS, Standardization,
+                                          StandardizationBijector)
 from maf_tf.distributions import make_base
 from maf_tf.checks import (check_hidden_units, check_one_of,
                            check_positive_int)
@@ -176,6 +178,10 @@ class MAF(FlowTraining, keras.Model):
     preprocessing: None, or the record of `maf_tf.preprocessing` (per
       column bounds and standardisation, and the context's): carried in
       front of the layers, so log_prob and sample are in the data's units.
+    standardize: put a per-dimension standardisation in front of the
+      layers, set from the data by the first fit() (or by `adapt`): what
+      the spline flow needs (NSF's default), whose splines leave data
+      outside [-bound, bound] unmoved.
     log_scale_bound: bound on every MADE log-scale.
     affine: 'scale_then_shift' (z = x exp(s) + t) or 'shift_then_scale'
       (the paper's z = (x - m) exp(-alpha)); see `maf_tf.made`.
@@ -207,7 +213,7 @@ class MAF(FlowTraining, keras.Model):
                batch_norm_momentum: float = 0.95, batch_norm_eps: float = 1e-5,
                base: str = "normal", num_components: int = 10,
                context_size: int = 0, context_type: Optional[str] = None,
-               preprocessing: Optional[dict] = None,
+               preprocessing: Optional[dict] = None, standardize: bool = False,
                log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
                affine: str = "scale_then_shift",
                initialization: str = "identity",
@@ -239,6 +245,10 @@ class MAF(FlowTraining, keras.Model):
         self._context_columns = ColumnMap(
             None, None, record["context_mean"], record["context_scale"],
             self.compute_dtype)
+    self.standardization = None
+    if standardize:
+      self.standardization = Standardization(
+          self.event_size, dtype=self.dtype_policy, name="standardize")
     self._config = dict(
         event_size=self.event_size, num_layers=num_layers,
         hidden_units=hidden_units, activation=activation,
@@ -249,6 +259,7 @@ class MAF(FlowTraining, keras.Model):
         batch_norm_eps=batch_norm_eps, base=base,
         num_components=num_components, context_size=self.context_size,
         context_type=self.context_type, preprocessing=self.preprocessing,
+        standardize=bool(standardize),
         log_scale_bound=log_scale_bound, affine=affine,
         initialization=initialization, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
@@ -272,7 +283,8 @@ class MAF(FlowTraining, keras.Model):
         order="reversed" if num_layers else "natural",
         context_size=self.context_size, log_scale_bound=log_scale_bound,
         matmul_dtype=matmul_dtype)
-    for layer in [*self.transforms, *self.batch_norms, self.base]:
+    for layer in [*self.transforms, *self.batch_norms, self.base,
+                  *([self.standardization] if standardize else [])]:
       layer.build((None, self.event_size))
     self.built = True
 
@@ -322,6 +334,9 @@ class MAF(FlowTraining, keras.Model):
       x, log_det = self._columns.to_standard(x)
     else:
       log_det = tf.zeros(tf.shape(x)[:-1], dtype=x.dtype)
+    if self.standardization is not None:
+      x, standard_log_det = self.standardization.to_base(x)
+      log_det += standard_log_det
     for k, made in enumerate(self.transforms):
       if self.permutations[k] is not None:
         x = permute(x, self.permutations[k])
@@ -368,7 +383,23 @@ class MAF(FlowTraining, keras.Model):
       z = self._made_to_data(self.transforms[k], z, context, sampler)
       if self.permutations[k] is not None:
         z = permute(z, np.argsort(self.permutations[k]))
+    if self.standardization is not None:
+      z = self.standardization.to_data(z)
     return z if self._columns is None else self._columns.to_data(z)
+
+  def adapt(self, x) -> None:
+    """Sets the standardisation (standardize=True) from data x [N, D] (at
+    most ADAPT_ROWS rows), as fit() does before its first step."""
+    if self.standardization is None:
+      raise ValueError("adapt needs a flow built with standardize=True")
+    x = inputs.events(x[:ADAPT_ROWS], self.event_size, "x",
+                      self.compute_dtype)
+    self.standardization.adapt(self._before_standardization(x).numpy())
+
+  def _before_standardization(self, x):
+    """What the standardisation sees: x after the table's column map (a
+    pixel flow's logits, PixelFlow)."""
+    return x if self._columns is None else self._columns.to_standard(x)[0]
 
   def standard_context(self, context):
     """A feature context standardised as the preprocessing says (what
@@ -428,6 +459,9 @@ class MAF(FlowTraining, keras.Model):
     steps = []
     if self._columns is not None:
       steps.append(ColumnBijector(self._columns, self.compute_dtype))
+    if self.standardization is not None:
+      steps.append(StandardizationBijector(self.standardization,
+                                           self.compute_dtype))
     for k, made in enumerate(self.transforms):
       if self.permutations[k] is not None:
         steps.append(tfb.Permute(np.argsort(self.permutations[k]),

@@ -77,6 +77,10 @@ class NSF(MAF):
   Args:
     bins: K, the spline's bins (3K - 1 MADE outputs per dimension).
     bound: B, the half-width of the spline's interval.
+    standardize: a per-dimension standardisation, adapted to the data by
+      the first fit(), in front of the layers (MAF's argument; True here:
+      without it data outside [-B, B], such as pixel logits near -13.8,
+      is never moved by any layer).
     Every other argument is MAF's, except `affine` (a spline has no affine
     form); `log_scale_bound` bounds only a 'made_mog' base's log-scales.
 
@@ -87,14 +91,16 @@ class NSF(MAF):
   """
 
   def __init__(self, *, event_size: int, bins: int = DEFAULT_BINS,
-               bound: float = DEFAULT_BOUND, **kwargs):
+               bound: float = DEFAULT_BOUND, standardize: bool = True,
+               **kwargs):
     for name, default in AFFINE_ONLY.items():
       if kwargs.get(name, default) != default:
         raise ValueError(f"NSF takes no {name} (a spline layer has no "
                          f"affine form); got {name}={kwargs[name]!r}")
     self.bins = check_int_at_least("bins", bins, 2)
     self.bound = check_positive_finite("bound", bound)
-    super().__init__(event_size=event_size, **kwargs)
+    super().__init__(event_size=event_size, standardize=standardize,
+                     **kwargs)
     self._config.update({"bins": self.bins, "bound": self.bound})
 
   @classmethod

@@ -75,6 +75,9 @@ class PixelFlow:
                                     made_inputs)
     return z, log_det + logit_log_det
 
+  def _before_standardization(self, x):
+    return super()._before_standardization(pixels_to_logits(x, self.alpha)[0])
+
   def to_data(self, z, context=None, sampler="fast"):
     return logits_to_pixels(super().to_data(z, context, sampler), self.alpha)
 

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf import inputs
+from maf_tf.bijectors.standardize import ADAPT_ROWS
 from maf_tf.optimizers import FusedAdam
 
 __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
@@ -210,6 +211,7 @@ class FlowTraining:
             "norm's moving statistics will be skewed by it for many steps. "
             "Remove such rows, or call recompute_batch_norm on clean data "
             "after fit.", OutlierWarning, stacklevel=2)
+    self._adapt_before_fit(x)
     callbacks = list(callbacks or [])
     guards = [i for i, c in enumerate(callbacks)
               if isinstance(c, SkippedStepsWarning)]
@@ -242,6 +244,23 @@ class FlowTraining:
           tf.where(keep > 0, value, tf.zeros_like(value)),
           sample_weight=keep * tf.ones_like(value))
     return {name: self._trackers[name].result() for name in values}
+
+  def _adapt_before_fit(self, x) -> None:
+    """A flow with a standardisation not yet adapted (MAF's standardize)
+    adapts it to the first rows of fit's data: an array, or the first
+    batches of a dataset."""
+    layer = getattr(self, "standardization", None)
+    if layer is None or layer.is_adapted:
+      return
+    if isinstance(x, tf.data.Dataset):
+      rows, count = [], 0
+      for batch in x.take(1000):
+        rows.append(np.asarray(tf.nest.flatten(batch)[0]))
+        count += len(rows[-1])
+        if count >= ADAPT_ROWS:
+          break
+      x = np.concatenate(rows)
+    self.adapt(np.asarray(x))
 
   def _split_batch(self, data):
     x, context, _ = keras.utils.unpack_x_y_sample_weight(data)

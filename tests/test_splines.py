@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from helpers import randomize
-from maf_tf import NSF, PixelNSF
+from maf_tf import MAF, NSF, PixelNSF
 from maf_tf.data import load_splits
 from maf_tf.made import MADE, autoregressive_inverse
 from maf_tf.nsf import spline_made_to_base, spline_step
@@ -253,3 +253,69 @@ def test_a_nan_input_passes_through_as_nan_without_an_error(dtype):
   for value in (z, back):
     assert np.isnan(value.numpy()[[0, 2]]).all()
     assert np.isfinite(value.numpy()[1])
+
+
+def _logit_digits():
+  """scikit-learn's 8x8 digits as dequantised 8-bit pixels, in the MAF
+  paper's MNIST logit space (alpha 1e-6: background pixels near -13.8,
+  far outside the spline's default interval [-5, 5])."""
+  from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
+  from maf_tf.bijectors.logit import pixels_to_logits  # pylint: disable=import-outside-toplevel
+  values = np.floor(load_digits().images.reshape(-1, 64) / 16 * 255)
+  pixels = (values + np.random.default_rng(0).uniform(
+      size=values.shape)) / 256
+  logits = pixels_to_logits(tf.constant(pixels, tf.float32), 1e-6)[0]
+  return logits.numpy()[:1500], logits.numpy()[1500:]
+
+
+def test_the_spline_flows_defaults_train_on_pixel_logits():
+  """NSF's default standardisation: on logits outside [-B, B] the spline
+  flow without it stays near its start (test NLL about 915 nats after 75
+  steps) while MAF reaches about 163; with it NSF reaches about 125."""
+  from maf_tf import FusedAdam  # pylint: disable=import-outside-toplevel
+  train, test = _logit_digits()
+  nll = {}
+  for name, flow in (("maf", MAF(event_size=64, num_layers=2,
+                                 hidden_units=[64])),
+                     ("nsf", NSF(event_size=64, num_layers=2,
+                                 hidden_units=[64]))):
+    flow.compile(optimizer=FusedAdam(1e-3))
+    flow.fit(train, batch_size=100, epochs=5, verbose=0)
+    nll[name] = -float(np.mean(flow.log_prob(test)))
+  assert nll["nsf"] < nll["maf"] + 10, nll
+  assert nll["nsf"] < 300, nll
+
+
+def test_standardize_adapts_once_and_is_kept(tmp_path):
+  """fit() adapts the standardisation to its data once; a second fit, a
+  .keras round trip and the TFP distribution keep it; the flow's density
+  is the bare flow's at the standardised point plus -sum log scale."""
+  import keras  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  x = rng.normal([100.0, -3.0], [20.0, 0.01], (400, 2)).astype(np.float32)
+  flow = NSF(event_size=2, num_layers=1, hidden_units=[8], bins=4)
+  flow.compile()
+  flow.fit(x, batch_size=100, epochs=1, verbose=0)
+  layer = flow.standardization
+  np.testing.assert_allclose(layer.mean.numpy(), x.mean(0), rtol=1e-4)
+  np.testing.assert_allclose(np.exp(layer.log_scale.numpy()), x.std(0),
+                             rtol=1e-4)
+  flow.fit(x + 50.0, batch_size=100, epochs=1, verbose=0)
+  np.testing.assert_allclose(layer.mean.numpy(), x.mean(0), rtol=1e-4)
+  bare = NSF(event_size=2, num_layers=1, hidden_units=[8], bins=4,
+             standardize=False)
+  bare.set_weights([w for w, v in zip(flow.get_weights(), flow.weights)
+                    if "standardize" not in v.path])
+  standard = (x - layer.mean.numpy()) / np.exp(layer.log_scale.numpy())
+  np.testing.assert_allclose(
+      flow.log_prob(x), bare.log_prob(standard)
+      - layer.log_scale.numpy().sum(), rtol=1e-4, atol=1e-4)
+  np.testing.assert_allclose(flow.distribution().log_prob(x),
+                             flow.log_prob(x), rtol=1e-4, atol=1e-4)
+  path = os.path.join(tmp_path, "flow.keras")
+  flow.save(path)
+  loaded = keras.saving.load_model(path)
+  np.testing.assert_allclose(loaded.log_prob(x), flow.log_prob(x),
+                             rtol=1e-5)
+  samples = flow.sample(2000, seed=0).numpy()
+  assert abs(samples[:, 0].mean() - 100) < 5

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from helpers import run_command, run_in_process
+from helpers import run_command, run_in_process, tensorboard_steps
 from maf_tf.data import DataError
 from maf_tf.data.tables import load_table, parse_bounds, table_rows
 
@@ -166,6 +166,8 @@ def test_train_score_sample_evaluate_and_serve_a_table(tmp_path, csv):
                     "--discrete_columns=visits", "--batch_size=50"],
                    "trainers.train")
   assert code == 0, out
+  # a short run (the preset draws every 50 epochs) still has histograms
+  assert tensorboard_steps(run)["train"]["latent_z"] == [8]  # 2 x 4 steps
   columns = json.load(open(os.path.join(run, "columns.json")))
   assert columns["columns"] == ["temp", "humidity", "rain", "visits"]
   scores = os.path.join(tmp_path, "scores.csv")
@@ -236,3 +238,56 @@ def test_table_flags_are_refused_before_anything_is_written(
   error = run_in_process(args + [f"--model_dir={run}"])
   assert error is not None and message in error and "\n" not in error
   assert not os.path.exists(run)
+
+
+def _docs_commands(command: str) -> list:
+  """The `python -m trainers.<command> ...` lines of docs/tables.md."""
+  import re  # pylint: disable=import-outside-toplevel
+  with open(os.path.join(os.path.dirname(__file__), "..", "docs",
+                         "tables.md")) as stream:
+    text = re.sub(r"\\\n\s*", " ", stream.read())
+  return [line.split() for line in re.findall(
+      rf"^python -m trainers\.{command} (.*)$", text, re.M)]
+
+
+def test_the_docs_worked_example_trains_and_serves_its_rest_bodies(
+    tmp_path):
+  """docs/tables.md's train commands as written (shortened to one small
+  epoch) on scikit-learn's diabetes table, then its REST bodies
+  (docs/rest/table/) converted as TF Serving does, against each run."""
+  from sklearn.datasets import load_diabetes  # pylint: disable=import-outside-toplevel
+  load_diabetes(as_frame=True, scaled=False).frame.to_csv(
+      os.path.join(tmp_path, "diabetes.csv"), index=False)
+  commands = _docs_commands("train")
+  assert len(commands) == 2
+  runs = []
+  for args in commands:
+    args = [a.replace("diabetes.csv", os.path.join(tmp_path,
+                                                    "diabetes.csv"))
+            .replace("runs/", os.path.join(tmp_path, "runs", ""))
+            for a in args]
+    error = run_in_process(args + ["--epochs=1", "--hidden_units=8",
+                                   "--num_layers=1", "--sample_every=1"])
+    assert error is None, error
+    runs.append(next(a.split("=", 1)[1] for a in args
+                     if a.startswith("--model_dir=")))
+  rest = os.path.join(os.path.dirname(__file__), "..", "docs", "rest",
+                      "table")
+  for run, names in zip(runs, (("log_prob.json", "sample.json"),
+                               ("log_prob_context.json",
+                                "sample_context.json"))):
+    served = tf.saved_model.load(os.path.join(run, "1"))
+    for name in names:
+      request = json.load(open(os.path.join(rest, name)))
+      function = served.signatures[request.get("signature_name",
+                                               "serving_default")]
+      specs = function.structured_input_signature[1]
+      inputs = request.get("inputs") or {
+          k: [row[k] for row in request["instances"]]
+          for k in request["instances"][0]}
+      outputs = function(**{k: tf.constant(np.asarray(v), specs[k].dtype)
+                            for k, v in inputs.items()})
+      values = next(iter(outputs.values())).numpy()
+      assert np.isfinite(values).all(), name
+      if "sample" in name:
+        assert values.shape == (3, 11 if "context" not in name else 6)

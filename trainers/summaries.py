@@ -7,9 +7,10 @@ restores).
                far; at the first call after it with several steps per
                execution) and at each epoch's end; skipped_steps_total at
                each epoch's end;
-               every `sample_every` epochs a titled sample picture and
-               histograms of the latent z of a fixed validation batch and
-               of each MADE's log-scales on it (made_k/log_scale)
+               every `sample_every` epochs, and for the best model at the
+               end, a titled sample picture and histograms of the latent
+               z of a fixed validation batch and of each MADE's
+               log-scales on it (made_k/log_scale)
   validation/  nll and bits_per_dim at each epoch's end, beside train's in
                the same charts
 
@@ -48,6 +49,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     self.validation = tf.summary.create_file_writer(
         os.path.join(folder, "validation"))
     self.last = None
+    self.histogram_step = None
 
   def _step(self) -> int:
     return int(self.optimizer.iterations.numpy())
@@ -87,11 +89,11 @@ class TensorBoardSummaries(keras.callbacks.Callback):
           tf.summary.scalar(name, float(logs[f"val_{name}"]))
     if (epoch + 1) % self.sample_every == 0:
       self.write_samples(f"{self.name}: samples after epoch {epoch + 1}")
-      self._histograms(step)
     self.train.flush()
     self.validation.flush()
 
   def _histograms(self, step: int) -> None:
+    self.histogram_step = step
     x, context = (self.probe if isinstance(self.probe, tuple)
                   else (self.probe, None))
     z, _ = self.model.to_base(x, context)
@@ -101,6 +103,11 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         tf.summary.histogram(f"made_{k}/log_scale", log_scale)
 
   def write_samples(self, title: str) -> None:
+    """A sample picture and the probe's histograms, at the current step:
+    every sample_every epochs, and for the best model at the end (so a
+    short run has them too)."""
+    if self.histogram_step != self._step():  # not twice at one step
+      self._histograms(self._step())
     image = self.draw(title)
     pictures.save_png(image, os.path.join(self.run_dir, "samples.png"))
     with self.train.as_default(step=self._step()):

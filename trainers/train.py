@@ -296,12 +296,31 @@ def main(argv):
     with exit_on_signals("train", "the same command resumes the run from "
                          "its last finished epoch"):
       for name, config, model_dir in runs:
-        train(name, config, model_dir, strategy, options)
+        results = train(name, config, model_dir, strategy, options)
+        print(where_things_are(model_dir, results))
   except (ValueError, DataError, RunError, OSError) as error:
     # OSError: a run directory that cannot be written (read-only, full).
     sys.exit(f"train: error: {error}")
   except tf.errors.OpError as error:  # e.g. a checkpoint on a full disk
     sys.exit(f"train: error: {op_error_line(error)}")
+
+
+def where_things_are(run_dir: str, results: dict) -> str:
+  """The lines a finished run ends with: where its outputs are, and the
+  commands that come next."""
+  pictures = [name for name in ("samples.png",)
+              if os.path.isfile(os.path.join(run_dir, name))]
+  lines = [f"run directory: {run_dir} (results.json, train.log, "
+           "training_log.csv" + "".join(f", {p}" for p in pictures) + ")"]
+  if "saved_model" in results:
+    lines.append(f"SavedModel for TF Serving: {results['saved_model']}")
+  lines.append(f"evaluate: python -m trainers.evaluate --model_dir={run_dir}")
+  if os.path.isfile(os.path.join(run_dir, "columns.json")):
+    lines.append(f"score rows: python -m trainers.score --model_dir="
+                 f"{run_dir} --data=FILE --out=scores.csv")
+  lines.append(f"TensorBoard: tensorboard --logdir="
+               f"{os.path.join(run_dir, 'tensorboard')}")
+  return "\n".join(lines)
 
 
 def _presets(dataset, data, auto: bool) -> list:
