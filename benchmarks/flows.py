@@ -13,16 +13,18 @@ def preset_config(preset):
   return config, IMAGE_SPECS[config.dataset].event_size
 
 
-def our_flow(config, size, dtype_policy=None, seed=0):
+def our_flow(config, size, dtype_policy=None, seed=0, **arguments):
   """This project's model (config.model: MAF, MADE MoG, ...) with a
   preset's configuration (the trainer's construction, configs.build) over
-  events of `size`, without the pixel preprocessing."""
+  events of `size`, without the pixel preprocessing; `arguments`: flow
+  arguments that have no config field (e.g. standardize)."""
   from configs.build import model_arguments  # pylint: disable=import-outside-toplevel
   from maf_tf import build_flow  # pylint: disable=import-outside-toplevel
   from maf_tf.data import DatasetDescription  # pylint: disable=import-outside-toplevel
   return build_flow(DatasetDescription("events", "tabular", size),
                     model=config.model, **model_arguments(
-                        config.replace(dtype_policy=dtype_policy, seed=seed)))
+                        config.replace(dtype_policy=dtype_policy, seed=seed)),
+                    **arguments)
 
 
 def image_presets():

@@ -20,14 +20,15 @@ import tensorflow_probability as tfp
 from maf_tf import inputs
 from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
                               made_to_base)
-from maf_tf.bijectors.columns import ColumnBijector, ColumnMap
+from maf_tf.bijectors.columns import ColumnBijector
 from maf_tf.bijectors.standardize import (ADAPT_ROWS, Standardization,
                                           StandardizationBijector)
 from maf_tf.distributions import make_base
 from maf_tf.checks import (check_hidden_units, check_one_of,
                            check_positive_int)
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
-from maf_tf.preprocessing import CONTEXT_TYPES, check_preprocessing
+from maf_tf.preprocessing import (CONTEXT_TYPES, check_preprocessing,
+                                  column_maps)
 from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
 from maf_tf.training import FlowTraining
 
@@ -235,16 +236,8 @@ class MAF(FlowTraining, keras.Model):
                                        CONTEXT_TYPES)
     self.preprocessing = check_preprocessing(
         preprocessing, self.event_size, self.context_size, self.compute_dtype)
-    self._columns = self._context_columns = None
-    if self.preprocessing is not None:
-      record = self.preprocessing
-      self._columns = ColumnMap(record.get("lower"), record.get("upper"),
-                                record["mean"], record["scale"],
-                                self.compute_dtype)
-      if "context_mean" in record:
-        self._context_columns = ColumnMap(
-            None, None, record["context_mean"], record["context_scale"],
-            self.compute_dtype)
+    self._columns, self._context_columns = column_maps(
+        self.preprocessing, self.compute_dtype)
     self.standardization = None
     if standardize:
       self.standardization = Standardization(

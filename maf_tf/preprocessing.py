@@ -27,8 +27,8 @@ import numpy as np
 
 from maf_tf.bijectors.columns import ColumnMap
 
-__all__ = ["fit_preprocessing", "check_preprocessing", "bound_map",
-           "CONTEXT_TYPES"]
+__all__ = ["fit_preprocessing", "check_preprocessing", "column_maps",
+           "bound_map", "CONTEXT_TYPES"]
 
 CONTEXT_TYPES = ("labels", "features")
 
@@ -144,3 +144,16 @@ def check_preprocessing(record: Optional[dict], event_size: int,
                        f"context columns; got {len(record['context_mean'])}")
   return {key: [None if v is None else float(v) for v in value]
           for key, value in record.items()}
+
+
+def column_maps(record: Optional[dict], dtype) -> tuple:
+  """(ColumnMap of the columns, ColumnMap of the context) of a checked
+  record; None for what it does not describe."""
+  if record is None:
+    return None, None
+  columns = ColumnMap(record.get("lower"), record.get("upper"),
+                      record["mean"], record["scale"], dtype)
+  if "context_mean" not in record:
+    return columns, None
+  return columns, ColumnMap(None, None, record["context_mean"],
+                            record["context_scale"], dtype)

@@ -78,6 +78,11 @@ def test_pip_install_gives_the_library_and_the_commands(installed):
               elsewhere)
   assert done.returncode == 1
   assert "nothing holds no config.json" in done.stderr
+  for command, args in (("maf-score", ["--data=x.csv"]), ("maf-sample", [])):
+    done = _run([str(venv / "bin" / command), "--model_dir=nothing",
+                 "--out=o.csv", *args], elsewhere)
+    assert done.returncode == 1
+    assert "nothing holds no" in done.stderr.strip().splitlines()[-1]
 
 
 def test_a_command_refuses_another_projects_configs_package(installed):

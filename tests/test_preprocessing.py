@@ -3,7 +3,10 @@ in front of every model: exact log-dets, densities that integrate to one
 in the data's units, samples inside the bounds, and the chain kept by
 .keras files and SavedModels."""
 
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -202,7 +205,23 @@ def test_keras_file_and_saved_model_keep_the_chain(tmp_path):
   loaded = keras.saving.load_model(path)
   np.testing.assert_allclose(loaded.log_prob(x, context),
                              flow.log_prob(x, context), rtol=1e-6)
-  served = tf.saved_model.load(export_saved_model(flow, str(tmp_path)))
+  exported = export_saved_model(flow, str(tmp_path))
+  # a clean process, TensorFlow only, gives the live model's densities
+  np.save(os.path.join(tmp_path, "x.npy"), x[:5])
+  np.save(os.path.join(tmp_path, "c.npy"), context[:5])
+  done = subprocess.run([sys.executable, "-c", (
+      "import sys, numpy as np, tensorflow as tf; "
+      "m = tf.saved_model.load(sys.argv[1]); "
+      "x, c = np.load(sys.argv[2]), np.load(sys.argv[3]); "
+      "print(m.signatures['serving_default'](x=x, context=c)"
+      "['log_prob'].numpy().tolist())"), exported,
+      os.path.join(tmp_path, "x.npy"), os.path.join(tmp_path, "c.npy")],
+      capture_output=True, text=True, check=True,
+      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+  np.testing.assert_allclose(
+      json.loads(done.stdout.strip().splitlines()[-1]),
+      flow.log_prob(x[:5], context[:5]), rtol=1e-5)
+  served = tf.saved_model.load(exported)
   signature = served.signatures["serving_default"]
   assert set(signature.structured_input_signature[1]) == {"x", "context"}
   assert signature.structured_input_signature[1]["context"].dtype == \

@@ -65,6 +65,7 @@ def test_a_csv_splits_by_a_seeded_shuffle_with_its_description(csv):
     (".csv", lambda f, p: f.to_csv(p, index=False, quoting=1)),
     (".npz", lambda f, p: np.savez(p, **{c: f[c].to_numpy()
                                          for c in f.columns})),
+    (".parquet", lambda f, p: f.to_parquet(p)),  # pyarrow: test extra
 ])
 def test_every_format_reads_the_same_rows(tmp_path, suffix, write):
   frame = _weather(50).drop(columns="station")
@@ -291,3 +292,12 @@ def test_the_docs_worked_example_trains_and_serves_its_rest_bodies(
       assert np.isfinite(values).all(), name
       if "sample" in name:
         assert values.shape == (3, 11 if "context" not in name else 6)
+
+
+def test_a_compressed_npz_is_measured_uncompressed(tmp_path):
+  path = os.path.join(tmp_path, "zeros.npz")
+  np.savez_compressed(path, x=np.zeros((2_000_000, 2)))  # 32 MB of zeros
+  assert os.path.getsize(path) < 2**20
+  with pytest.raises(DataError, match="31 MB uncompressed, more than "
+                     "max_table_megabytes=8; raise --max_table_megabytes"):
+    load_table(path, max_megabytes=8)

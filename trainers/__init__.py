@@ -1,8 +1,9 @@
-"""The command-line trainer and evaluator (python -m trainers.train,
-maf-train; python -m trainers.evaluate, maf-evaluate).
+"""The command-line trainer, evaluator, scorer and sampler (python -m
+trainers.train, maf-train; trainers.evaluate, maf-evaluate;
+trainers.score, maf-score; trainers.sample, maf-sample).
 
 When this package is imported as a command starts (`python -m
-trainers.<command>` or the `maf-train` / `maf-evaluate` scripts), and
+trainers.<command>` or the `maf-*` scripts), and
 --verbose is not on the command line, TensorFlow's C++ log lines are
 silenced before TensorFlow loads: the level for the lines of a running
 process (for example a CUDA initialisation error on a machine without a
@@ -21,7 +22,7 @@ import importlib.util
 import os
 import sys
 
-COMMANDS = ("maf-train", "maf-evaluate")
+COMMANDS = ("maf-train", "maf-evaluate", "maf-score", "maf-sample")
 
 
 def _starting_a_command() -> bool:

@@ -5,12 +5,14 @@ import contextlib
 import logging
 import os
 import re
+import sys
 import warnings
 
 from absl import logging as absl_logging
 import tensorflow as tf
 
-__all__ = ["quiet_logs", "log_to_file", "op_error_line", "plural"]
+__all__ = ["quiet_logs", "log_to_file", "op_error_line", "one_line_errors",
+           "plural"]
 
 _OWN = tuple(os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), package) for package in ("trainers",
@@ -55,6 +57,19 @@ def op_error_line(error: tf.errors.OpError) -> str:
   text = (error.message.strip().splitlines() or [type(error).__name__])[0]
   text = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", text)
   return re.sub(r"\s*\[Op:\w+\]$", "", text)
+
+
+@contextlib.contextmanager
+def one_line_errors(command: str):
+  """Ends the command with `<command>: error: <one line>` and exit code 1
+  on a refused value, missing data, a file that cannot be written or a
+  TensorFlow op error."""
+  try:
+    yield
+  except (ValueError, OSError) as error:  # DataError is a ValueError
+    sys.exit(f"{command}: error: {error}")
+  except tf.errors.OpError as error:
+    sys.exit(f"{command}: error: {op_error_line(error)}")
 
 
 def plural(count: int, noun: str) -> str:

@@ -16,11 +16,10 @@ import sys
 
 from absl import app, flags
 import numpy as np
-import tensorflow as tf
 
 from maf_tf.data import DataError
 from maf_tf.data.tables import read_table
-from trainers.logs import op_error_line, quiet_logs
+from trainers.logs import one_line_errors, quiet_logs
 from trainers.run_dir import write_file
 from trainers.signals import exit_on_signals
 from trainers.tables import csv_field, restore_table_run
@@ -132,7 +131,7 @@ def draw(run_dir: str, num_samples: int, out: str, context=None,
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"sample: error: unexpected arguments {argv[1:]}")
-  try:
+  with one_line_errors("sample"):
     for name in ("model_dir", "out"):
       if not getattr(FLAGS, name):
         raise ValueError(f"--{name} is required")
@@ -144,10 +143,6 @@ def main(argv):
                    FLAGS.context, FLAGS.context_file, FLAGS.label,
                    FLAGS.seed)
     print(f"{count} samples: {FLAGS.out}")
-  except (ValueError, DataError, OSError) as error:
-    sys.exit(f"sample: error: {error}")
-  except tf.errors.OpError as error:
-    sys.exit(f"sample: error: {op_error_line(error)}")
 
 
 def run():

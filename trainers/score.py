@@ -22,10 +22,9 @@ from absl import app, flags
 import numpy as np
 import tensorflow as tf
 
-from maf_tf.data import DataError
 from maf_tf.data.pipeline import DISCRETE_MARGIN
 from maf_tf.data.tables import CHUNK_ROWS, table_rows
-from trainers.logs import op_error_line, quiet_logs
+from trainers.logs import one_line_errors, quiet_logs
 from trainers.signals import exit_on_signals
 from trainers.tables import csv_field, restore_table_run
 
@@ -181,7 +180,7 @@ def _write_rows(stream, chunk, scores, reason) -> None:
 def main(argv):
   if len(argv) > 1:
     sys.exit(f"score: error: unexpected arguments {argv[1:]}")
-  try:
+  with one_line_errors("score"):
     for name in ("model_dir", "data", "out"):
       if not getattr(FLAGS, name):
         raise ValueError(f"--{name} is required")
@@ -194,10 +193,6 @@ def main(argv):
                         FLAGS.id_column, FLAGS.batch_size):
         print(line)
     print(f"scores: {FLAGS.out}")
-  except (ValueError, DataError, OSError) as error:
-    sys.exit(f"score: error: {error}")
-  except tf.errors.OpError as error:
-    sys.exit(f"score: error: {op_error_line(error)}")
 
 
 def run():

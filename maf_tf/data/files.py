@@ -153,7 +153,7 @@ def read_numpy_dataset(path: str, spec: ImageSpec) -> Dict[str, Arrays]:
       return _numpy_splits(arrays, spec, path)
   if not os.path.isfile(path):
     raise DataError(f"no .npz file or directory at {path!r}")
-  _check_npz_headers(path)
+  check_npz_headers(path)
   try:
     with np.load(path, allow_pickle=False) as archive:
       missing = set(NPZ_MEMBERS) - set(archive)
@@ -177,15 +177,18 @@ def load_array(path: str) -> np.ndarray:
     raise DataError(f"cannot read {path} as .npy: {error}") from None
 
 
-def _check_npz_headers(path: str) -> None:
-  """Reads only the .npy header of each array read from a .npz (the four
-  of NPZ_MEMBERS; no other member is opened) and checks that
-  it claims no more bytes than its member holds (at most MAX_ARRAY_BYTES),
-  so a forged header is a DataError, not an allocation of its claim."""
+def check_npz_headers(path: str, members=NPZ_MEMBERS,
+                      limit: int = MAX_ARRAY_BYTES) -> None:
+  """Reads only the .npy header of each array read from a .npz (those
+  named in `members`, default the four of NPZ_MEMBERS; None: all) and
+  checks that it claims no more bytes than its member holds (at most
+  `limit`), so a forged header is a DataError, not an allocation of its
+  claim."""
   try:
     with zipfile.ZipFile(path) as archive:
       for info in archive.infolist():
-        if info.filename not in {f"{key}.npy" for key in NPZ_MEMBERS}:
+        if members is not None and info.filename not in {
+            f"{key}.npy" for key in members}:
           continue  # never read
         with archive.open(info) as member:
           version = np.lib.format.read_magic(member)
@@ -193,7 +196,7 @@ def _check_npz_headers(path: str) -> None:
                   else np.lib.format.read_array_header_2_0)
           shape, _, dtype = read(member)
         claimed = math.prod(shape) * dtype.itemsize  # no wraparound
-        if claimed > min(info.file_size, MAX_ARRAY_BYTES):
+        if claimed > min(info.file_size, limit):
           raise DataError(f"{path}: {info.filename} claims shape "
                           f"{tuple(shape)} ({claimed} bytes) but holds "
                           f"{info.file_size} bytes")

@@ -17,10 +17,12 @@ must hold the whole interval.
 
 import csv
 import os
+import zipfile
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
+from maf_tf.data.files import check_npz_headers, load_array
 from maf_tf.data.sources import Splits
 from maf_tf.data.specs import DataError, DatasetDescription
 from maf_tf.preprocessing import bound_map, fit_preprocessing
@@ -93,13 +95,24 @@ def _check_header(path: str, names) -> None:
     raise DataError(f"{path}: repeated column names {duplicates}")
 
 
-def _numpy_frame(path: str, extension: str):
+def _numpy_frame(path: str, extension: str, max_megabytes: float):
+  """A DataFrame of a .npy or .npz; refused before anything is read in
+  full if a header claims more than its member holds, or the members
+  hold more than max_megabytes uncompressed."""
   import pandas  # pylint: disable=import-outside-toplevel
+  if extension == ".npy":
+    arrays = {"": load_array(path)}  # mapped: a forged header fails
+  else:
+    check_npz_headers(path, members=None, limit=2**62)
+    with zipfile.ZipFile(path) as archive:
+      size = sum(info.file_size for info in archive.infolist())
+    if size > max_megabytes * 2**20:
+      raise DataError(f"table file {path} holds {size / 2**20:,.0f} MB "
+                      f"uncompressed, more than max_table_megabytes="
+                      f"{max_megabytes:g}; raise --max_table_megabytes to "
+                      "read it")
   try:
-    if extension == ".npy":
-      array = np.load(path, allow_pickle=False)
-      arrays = {"": array}
-    else:
+    if extension == ".npz":
       with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
   except (ValueError, OSError, EOFError) as error:
@@ -123,7 +136,7 @@ def read_table(path: str, max_megabytes: float = DEFAULT_MAX_MEGABYTES):
   extension = _extension(path)
   _check_file(path, max_megabytes)
   if extension in (".npy", ".npz"):
-    frame = _numpy_frame(path, extension)
+    frame = _numpy_frame(path, extension, max_megabytes)
   elif extension == ".parquet":
     frame = _parquet(path)
   else:
