@@ -89,6 +89,10 @@ def sample_context(n, context, context_size: int,
       0 <= n <= INT32_MAX):
     raise ValueError(f"n must be an integer in 0..{INT32_MAX}; got {n!r}")
   context = context_for(context, context_size, "sample", dtype)
+  if context is not None and tf.executing_eagerly() and not bool(
+      tf.reduce_all(tf.math.is_finite(context))):
+    raise ValueError("sample's context must be finite; it holds NaN or Inf "
+                     "(samples drawn at it would all be NaN)")
   if context is not None and context.shape.rank == 1:
     return tf.broadcast_to(context, [n, context_size])
   if tf.is_tensor(n) and tf.executing_eagerly():

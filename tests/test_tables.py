@@ -301,3 +301,25 @@ def test_a_compressed_npz_is_measured_uncompressed(tmp_path):
   with pytest.raises(DataError, match="31 MB uncompressed, more than "
                      "max_table_megabytes=8; raise --max_table_megabytes"):
     load_table(path, max_megabytes=8)
+
+
+def test_a_separate_test_file_and_label_rows(tmp_path, csv):
+  """--test_data is the test split; labels missing are refused or
+  dropped; a discrete column of fractions is refused."""
+  other = os.path.join(tmp_path, "other.csv")
+  _weather(40, seed=1).to_csv(other, index=False)
+  splits = load_table(csv, id_column="station", test_data=other)
+  assert len(splits.test[0]) == 40 and len(splits.train[0]) == 270
+  frame = _weather(60)
+  frame.loc[[1, 2], "station"] = np.nan
+  path = os.path.join(tmp_path, "labels.csv")
+  frame.to_csv(path, index=False)
+  with pytest.raises(DataError, match=r"2 row\(s\) have no 'station'"):
+    load_table(path, label_column="station")
+  splits = load_table(path, label_column="station", missing="drop")
+  assert splits.description.label_values == ("s0", "s1", "s2")
+  assert sum(len(p[0]) for p in (splits.train, splits.validation,
+                                 splits.test)) == 58
+  with pytest.raises(DataError, match="discrete column 'temp' holds values "
+                     "that are not integers"):
+    load_table(csv, id_column="station", discrete_columns="temp")

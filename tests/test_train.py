@@ -3,6 +3,7 @@
 import glob
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -197,6 +198,20 @@ def test_rerunning_a_finished_run_changes_nothing(tmp_path):
   # no new (empty) TensorBoard event files either
   assert sorted(glob.glob(os.path.join(run_dir, "tensorboard", "*",
                                        "*"))) == events
+
+
+def test_a_run_trained_but_not_scored_is_finished_by_a_rerun(tmp_path):
+  """Killed after its last epoch, before results.json: the rerun trains
+  nothing and writes the results, pictures and histograms of the best
+  model (the TensorBoard callback has its model without a fit)."""
+  run_dir = str(tmp_path / "run")
+  args = ["--dataset=digits", f"--model_dir={run_dir}", "--epochs=1", *TINY]
+  assert run_in_process(args) is None
+  os.remove(os.path.join(run_dir, "results.json"))
+  shutil.rmtree(os.path.join(run_dir, "1"))
+  assert run_in_process(args) is None
+  assert os.path.isfile(os.path.join(run_dir, "results.json"))
+  assert os.path.isdir(os.path.join(run_dir, "1"))
 
 
 def test_an_improving_epoch_saves_best_before_latest(tmp_path):

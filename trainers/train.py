@@ -162,9 +162,13 @@ class TrainingRun:
     draw = lambda title: pictures.samples_picture(  # noqa: E731
         self.model, config.num_samples, config.stream_seed("model"), title,
         *self.data.train)
-    return TensorBoardSummaries(self.run_dir, draw, config.sample_every,
-                                self.guard, config.dataset, probe,
-                                self.optimizer, self.options.summary_steps)
+    summaries = TensorBoardSummaries(
+        self.run_dir, draw, config.sample_every, self.guard, config.dataset,
+        probe, self.optimizer, self.options.summary_steps)
+    # fit() sets it too; a run that resumes finished (stopped early, killed
+    # before its results) writes the final histograms without a fit
+    summaries.set_model(self.model)
+    return summaries
 
   def fit(self, validation: tf.data.Dataset,
           summaries: TensorBoardSummaries) -> None:

@@ -304,6 +304,60 @@ def load_table(path: str, columns=None, context_columns=None,
   Raises:
     DataError: one line naming the file, the column and what was expected.
   """
+  _check_options(missing, validation_fraction, test_fraction,
+                 label_column, context_columns)
+  bounds = parse_bounds(bounds)
+  frame = read_table(path, max_megabytes)
+  columns, context_columns = _choose_columns(
+      frame, path, _names(columns), _names(context_columns), label_column,
+      id_column, bounds, _names(discrete_columns))
+  discrete = tuple(columns.index(n) for n in _names(discrete_columns))
+  frames = [(frame, path)]
+  if test_data is not None:
+    frames.append((read_table(test_data, max_megabytes), test_data))
+  complete = [_complete_rows(table, where, columns + context_columns,
+                             label_column, missing, path)
+              for table, where in frames]
+  rows = _concat(complete)
+  x = rows[list(columns)].to_numpy(np.float64)
+  middle = _dequantised_middle(x, discrete, columns)
+  lower = [bounds.get(n, (None, None))[0] for n in columns]
+  upper = [bounds.get(n, (None, None))[1] for n in columns]
+  bound_map(middle, lower, upper, columns)  # every row inside its bounds
+  label_values, second = None, None
+  if label_column:
+    label_values, second = _labels(rows, label_column)
+  elif context_columns:
+    second = rows[list(context_columns)].to_numpy(np.float64)
+  first = len(complete[0])  # the rows of `path`; then test_data's
+  train, validation, test = _split(
+      first, validation_fraction, 0.0 if test_data else test_fraction,
+      seed, path)
+  if test_data is not None:
+    test = np.arange(first, len(x))
+    if not len(test):
+      raise DataError(f"{test_data}: no rows left to test on")
+  record = fit_preprocessing(
+      middle[train], lower, upper,
+      second[train] if context_columns else None, columns, context_columns)
+  description = DatasetDescription(
+      os.path.splitext(os.path.basename(path))[0], "table", len(columns),
+      num_classes=len(label_values) if label_values else 0,
+      columns=columns, context_columns=context_columns,
+      label_column=label_column or None, label_values=label_values,
+      discrete=discrete, preprocessing=record)
+
+  def part(indices):
+    if second is None:
+      return x[indices].astype(np.float32), None
+    return x[indices].astype(np.float32), (
+        second[indices] if label_column else
+        second[indices].astype(np.float32))
+  return Splits(description, part(train), part(validation), part(test))
+
+
+def _check_options(missing, validation_fraction, test_fraction,
+                   label_column, context_columns) -> None:
   if missing not in MISSING:
     raise DataError(f"missing must be one of {MISSING}; got {missing!r}")
   for name, fraction in (("validation_fraction", validation_fraction),
@@ -316,60 +370,40 @@ def load_table(path: str, columns=None, context_columns=None,
                     f"{test_fraction}")
   if label_column and _names(context_columns):
     raise DataError("give label_column or context_columns, not both")
-  bounds = parse_bounds(bounds)
-  frame = read_table(path, max_megabytes)
-  columns, context_columns = _choose_columns(
-      frame, path, _names(columns), _names(context_columns), label_column,
-      id_column, bounds, _names(discrete_columns))
-  discrete = tuple(columns.index(n) for n in _names(discrete_columns))
-  frames = [frame]
-  if test_data is not None:
-    test_frame = read_table(test_data, max_megabytes)
-    absent = [c for c in columns + context_columns + _names(label_column)
-              if c not in test_frame.columns]
-    if absent:
-      raise DataError(f"{test_data}: no column {absent[0]!r}, which "
-                      f"{path} has")
-    frames.append(test_frame)
-  arrays = []
-  for table, where in zip(frames, [path, test_data]):
-    dropped = _missing_rows(table, columns + context_columns, where, missing)
-    arrays.append(table[~dropped])
-  label_values, labels = None, None
+
+
+def _complete_rows(table, where: str, names, label_column, missing: str,
+                   path: str):
+  """The rows of `table` with every value of `names` (and the label)
+  present and finite: the others refused in one line, or dropped."""
+  absent = [c for c in list(names) + list(_names(label_column))
+            if c not in table.columns]
+  if absent:
+    raise DataError(f"{where}: no column {absent[0]!r}, which {path} has")
+  dropped = _missing_rows(table, names, where, missing)
   if label_column:
-    label_values, labels = _labels(
-        _concat(arrays), label_column)
-  x_all = _concat(arrays)[list(columns)].to_numpy(np.float64)
-  lower = [bounds.get(n, (None, None))[0] for n in columns]
-  upper = [bounds.get(n, (None, None))[1] for n in columns]
-  middle = x_all.copy()
-  middle[:, list(discrete)] += 0.5
-  bound_map(middle, lower, upper, columns)  # every row inside its bounds
-  context_all = _concat(arrays)[list(context_columns)].to_numpy(np.float64)
-  second = labels if label_column else (
-      context_all if context_columns else None)
-  first = len(arrays[0])
-  train, validation, test = _split(
-      first, validation_fraction, 0.0 if test_data else test_fraction,
-      seed, path)
-  if test_data:
-    test = np.arange(first, len(x_all))
-    if not len(test):
-      raise DataError(f"{test_data}: no rows left to test on")
-  record = fit_preprocessing(
-      middle[train], lower, upper,
-      None if not context_columns else context_all[train], columns,
-      context_columns)
-  description = DatasetDescription(
-      os.path.splitext(os.path.basename(path))[0], "table", len(columns),
-      num_classes=len(label_values) if label_values else 0,
-      columns=columns, context_columns=context_columns,
-      label_column=label_column or None, label_values=label_values, discrete=discrete, preprocessing=record)
-  part = lambda rows: (x_all[rows].astype(np.float32), None  # noqa: E731
-                       if second is None else (second[rows] if label_column
-                                               else second[rows].astype(
-                                                   np.float32)))
-  return Splits(description, part(train), part(validation), part(test))
+    unlabelled = table[label_column].isna().to_numpy()
+    if unlabelled.any() and missing == "refuse":
+      raise DataError(f"{where}: {int(unlabelled.sum())} row(s) have no "
+                      f"{label_column!r}; pass missing='drop' "
+                      "(--missing=drop) to drop them")
+    dropped |= unlabelled
+  return table[~dropped]
+
+
+def _dequantised_middle(x, discrete, columns):
+  """x with each discrete value v at the middle of its interval v + 1/2
+  (what the statistics and the bounds check see); DataError if a
+  discrete column holds a value that is not an integer."""
+  middle = x.copy()
+  for j in discrete:
+    if not np.array_equal(x[:, j], np.round(x[:, j])):
+      raise DataError(f"discrete column {columns[j]!r} holds values that "
+                      "are not integers (e.g. "
+                      f"{x[:, j][x[:, j] != np.round(x[:, j])][0]:g}); "
+                      "scale it to integer units first")
+    middle[:, j] += 0.5
+  return middle
 
 
 def _concat(frames):
