@@ -241,7 +241,8 @@ class MAF(FlowTraining, keras.Model):
     self.standardization = None
     if standardize:
       self.standardization = Standardization(
-          self.event_size, dtype=self.dtype_policy, name="standardize")
+          self.event_size, self._standard_scale(), dtype=self.dtype_policy,
+          name="standardize")
     self._config = dict(
         event_size=self.event_size, num_layers=num_layers,
         hidden_units=hidden_units, activation=activation,
@@ -388,6 +389,11 @@ class MAF(FlowTraining, keras.Model):
     x = inputs.events(x[:ADAPT_ROWS], self.event_size, "x",
                       self.compute_dtype)
     self.standardization.adapt(self._before_standardization(x).numpy())
+
+  def _standard_scale(self) -> float:
+    """The standard deviation `standardize` gives each dimension (NSF:
+    one that fills its splines' interval)."""
+    return 1.0
 
   def _before_standardization(self, x):
     """What the standardisation sees: x after the table's column map (a

@@ -26,6 +26,7 @@ __all__ = ["NSF", "SplineMADEBijector", "spline_made_to_base", "spline_step"]
 
 # MAF arguments that shape an affine map, which a spline layer has none of.
 AFFINE_ONLY = {"affine": "scale_then_shift"}
+STANDARD_WIDTH = 3.0  # standard deviations from the centre to the bound
 
 
 def spline_made_to_base(made: MADE, x: tf.Tensor, bound: float,
@@ -102,6 +103,11 @@ class NSF(MAF):
     super().__init__(event_size=event_size, standardize=standardize,
                      **kwargs)
     self._config.update({"bins": self.bins, "bound": self.bound})
+
+  def _standard_scale(self) -> float:
+    """`standardize` spreads each dimension over the splines' interval:
+    STANDARD_WIDTH standard deviations reach the bound."""
+    return self.bound / STANDARD_WIDTH
 
   @classmethod
   def _params_per_dimension(cls, config: dict) -> int:

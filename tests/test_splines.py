@@ -271,7 +271,7 @@ def _logit_digits():
 def test_the_spline_flows_defaults_train_on_pixel_logits():
   """NSF's default standardisation: on logits outside [-B, B] the spline
   flow without it stays near its start (test NLL about 915 nats after 75
-  steps) while MAF reaches about 163; with it NSF reaches about 125."""
+  steps) while MAF reaches about 163; with it NSF reaches about 129."""
   from maf_tf import FusedAdam  # pylint: disable=import-outside-toplevel
   train, test = _logit_digits()
   nll = {}
@@ -298,8 +298,9 @@ def test_standardize_adapts_once_and_is_kept(tmp_path):
   flow.fit(x, batch_size=100, epochs=1, verbose=0)
   layer = flow.standardization
   np.testing.assert_allclose(layer.mean.numpy(), x.mean(0), rtol=1e-4)
-  np.testing.assert_allclose(np.exp(layer.log_scale.numpy()), x.std(0),
-                             rtol=1e-4)
+  # spread so that 3 standard deviations reach the bound (5)
+  np.testing.assert_allclose(np.exp(layer.log_scale.numpy()),
+                             x.std(0) * 3 / 5, rtol=1e-4)
   flow.fit(x + 50.0, batch_size=100, epochs=1, verbose=0)
   np.testing.assert_allclose(layer.mean.numpy(), x.mean(0), rtol=1e-4)
   bare = NSF(event_size=2, num_layers=1, hidden_units=[8], bins=4,

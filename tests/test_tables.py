@@ -79,6 +79,21 @@ def test_every_format_reads_the_same_rows(tmp_path, suffix, write):
                              np.sort(frame["temp"].to_numpy()), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name,content,message", [
+    ("x.npy", b"not an array", "cannot read .* as .npy"),
+    ("x.npz", b"PK not a zip", "not a readable .npz|cannot read"),
+    ("x.csv", b"\xff\xfe\x00\x01garbage\x00\x00", "not a readable table"),
+    ("x.json", b"{}", "expected a table file ending in one of"),
+])
+def test_unreadable_files_are_one_line(tmp_path, name, content, message):
+  path = os.path.join(tmp_path, name)
+  with open(path, "wb") as stream:
+    stream.write(content)
+  with pytest.raises(DataError, match=message) as info:
+    load_table(path)
+  assert "\n" not in str(info.value)
+
+
 def test_npy_columns_are_numbered(tmp_path):
   path = os.path.join(tmp_path, "x.npy")
   np.save(path, np.random.default_rng(0).normal(size=(40, 3)))

@@ -29,11 +29,13 @@ MIN_SCALE = 1e-6      # a dimension with no spread keeps this scale
 
 @keras.saving.register_keras_serializable(package="maf_tf")
 class Standardization(keras.layers.Layer):
-  """mean and log_scale per dimension, set once by `adapt`."""
+  """mean and log_scale per dimension, set once by `adapt` so that the
+  data's standard deviation becomes `target_scale` (1: unit variance)."""
 
-  def __init__(self, event_size: int, **kwargs):
+  def __init__(self, event_size: int, target_scale: float = 1.0, **kwargs):
     super().__init__(**kwargs)
     self.event_size = int(event_size)
+    self.target_scale = float(target_scale)
 
   def build(self, input_shape=None):
     shape = (self.event_size,)
@@ -62,7 +64,8 @@ class Standardization(keras.layers.Layer):
       raise ValueError("standardize needs at least two finite rows to adapt "
                        f"to; got {len(values)}")
     self.mean.assign(values.mean(axis=0))
-    self.log_scale.assign(np.log(np.maximum(values.std(axis=0), MIN_SCALE)))
+    self.log_scale.assign(np.log(np.maximum(values.std(axis=0), MIN_SCALE))
+                          - np.log(self.target_scale))
     self.adapted.assign(1.0)
 
   def to_base(self, x):
@@ -77,7 +80,8 @@ class Standardization(keras.layers.Layer):
         self.mean, s.dtype)
 
   def get_config(self):
-    return {**super().get_config(), "event_size": self.event_size}
+    return {**super().get_config(), "event_size": self.event_size,
+            "target_scale": self.target_scale}
 
 
 class StandardizationBijector(VectorBijector):
