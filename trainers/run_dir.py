@@ -1,6 +1,7 @@
 """The run directory: config.json, resume or refuse, never overwrite; one
 training process at a time; every file written whole or not at all."""
 
+import contextlib
 import dataclasses
 import errno
 import fcntl
@@ -18,6 +19,7 @@ from configs.base import TrainConfig
 from configs.checks import check_config
 
 __all__ = ["RunError", "prepare_run_dir", "RESUMABLE_FIELDS", "write_file",
+           "written_whole",
            "write_json", "read_config", "lock_run_dir", "remove_leftovers",
            "refuse_links"]
 
@@ -42,17 +44,19 @@ class RunError(RuntimeError):
   """A run that cannot go on; the message is one line."""
 
 
-def write_file(path: str, data: Union[str, bytes]) -> None:
-  """Writes `path` whole or not at all: a temporary file beside it, flushed
-  to disk, then renamed over it (a kill or a full disk leaves the old file
-  or none, never half a file)."""
+@contextlib.contextmanager
+def written_whole(path: str, mode: str = "wb"):
+  """A stream that becomes `path` whole or not at all: a temporary file
+  beside it, flushed to disk and renamed over it when the block ends (a
+  kill, a full disk or an exception leaves the old file or none, never
+  half a file)."""
   folder, name = os.path.split(os.path.abspath(path))
   handle, temporary = tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.",
                                        suffix=".tmp", dir=folder)
   try:
     os.chmod(temporary, 0o666 & ~_umask())  # as open() would create it
-    with os.fdopen(handle, "wb") as stream:
-      stream.write(data.encode() if isinstance(data, str) else data)
+    with os.fdopen(handle, mode) as stream:
+      yield stream
       stream.flush()
       os.fsync(stream.fileno())
     os.replace(temporary, path)
@@ -60,6 +64,12 @@ def write_file(path: str, data: Union[str, bytes]) -> None:
     if os.path.exists(temporary):
       os.remove(temporary)
     raise
+
+
+def write_file(path: str, data: Union[str, bytes]) -> None:
+  """Writes `path` whole or not at all (`written_whole`)."""
+  with written_whole(path) as stream:
+    stream.write(data.encode() if isinstance(data, str) else data)
 
 
 def _umask() -> int:

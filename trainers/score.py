@@ -16,7 +16,6 @@ not at all, and an existing one is never replaced.
 import heapq
 import os
 import sys
-import tempfile
 
 from absl import app, flags
 import numpy as np
@@ -26,6 +25,7 @@ from maf_tf.data.pipeline import DISCRETE_MARGIN
 from maf_tf.data.tables import CHUNK_ROWS, table_rows
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.signals import exit_on_signals
+from trainers.run_dir import written_whole
 from trainers.tables import csv_field, restore_table_run
 
 FLAGS = flags.FLAGS
@@ -121,34 +121,18 @@ def score(run_dir: str, data: str, out: str, top: int = 10,
   id_column = id_column or config.id_column
   labels = description.label_values is not None
   summary = _Summary(top, config.seed)
-  folder = os.path.dirname(os.path.abspath(out))
-  handle, temporary = tempfile.mkstemp(prefix=".scores.", suffix=".tmp",
-                                       dir=folder)
-  try:
-    with os.fdopen(handle, "w") as stream:
-      stream.write(",".join(["row"] + ([id_column] if id_column else [])
-                            + ["log_prob", "reason"]) + "\n")
-      for chunk in table_rows(data, description, id_column, chunk_rows,
-                              config.max_table_megabytes):
-        scores = _score_chunk(model, chunk, description, labels,
-                              config.stream_seed("test"), batch_size)
-        reason = np.where((scores == -np.inf) & (chunk["reason"] == ""),
-                          "outside bounds", chunk["reason"])
-        _write_rows(stream, chunk, scores, reason)
-        summary.add(chunk["index"], chunk["id"], scores)
-    os.chmod(temporary, 0o666 & ~_umask())
-    os.replace(temporary, out)
-  except BaseException:
-    if os.path.exists(temporary):
-      os.remove(temporary)
-    raise
+  with written_whole(out, "w") as stream:
+    stream.write(",".join(["row"] + ([id_column] if id_column else [])
+                          + ["log_prob", "reason"]) + "\n")
+    for chunk in table_rows(data, description, id_column, chunk_rows,
+                            config.max_table_megabytes):
+      scores = _score_chunk(model, chunk, description, labels,
+                            config.stream_seed("test"), batch_size)
+      reason = np.where((scores == -np.inf) & (chunk["reason"] == ""),
+                        "outside bounds", chunk["reason"])
+      _write_rows(stream, chunk, scores, reason)
+      summary.add(chunk["index"], chunk["id"], scores)
   return summary.lines()
-
-
-def _umask() -> int:
-  mask = os.umask(0)
-  os.umask(mask)
-  return mask
 
 
 def _score_chunk(model, chunk, description, labels: bool, seed: int,
