@@ -29,6 +29,7 @@ from trainers.logs import op_error_line, quiet_logs
 from trainers.results import run_assets, test_log_likelihoods
 from trainers.run_dir import read_config, write_file, write_json
 from trainers.signals import exit_on_signals
+from trainers.tables import floored_discrete
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
@@ -136,7 +137,8 @@ def _pictures(model, data, config, run_dir, count: int) -> None:
                  tf.one_hot(context[:count], model.context_size))
     samples = model.sample(count, context,
                            seed=config.stream_seed("evaluation_samples"))
-    pictures.corner_plot(x[:count], samples.numpy(),
+    pictures.corner_plot(x[:count],
+                         floored_discrete(samples, data.description),
                          data.description.columns,
                          os.path.join(run_dir, "corner.png"),
                          f"{data.description.name}: test rows against "

@@ -22,7 +22,8 @@ from maf_tf.data.tables import read_table
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.run_dir import write_file
 from trainers.signals import exit_on_signals
-from trainers.tables import csv_field, restore_table_run
+from trainers.tables import (csv_field, floored_discrete,
+                             restore_table_run)
 
 FLAGS = flags.FLAGS
 MAX_SAMPLE_VALUES = 10**8  # num_samples x rows of contexts x D per command
@@ -113,11 +114,8 @@ def draw(run_dir: str, num_samples: int, out: str, context=None,
   for r in range(rows):
     given = None if contexts is None else np.repeat(
         contexts[r:r + 1], num_samples, axis=0).astype(np.float32)
-    samples = model.sample(num_samples, given, seed=seed + r).numpy()
-    samples = samples.astype(np.float64)
-    samples[:, list(description.discrete)] = np.floor(
-        samples[:, list(description.discrete)])
-    parts.append(samples)
+    parts.append(floored_discrete(
+        model.sample(num_samples, given, seed=seed + r), description))
   header = list(description.columns)
   lines = [",".join(csv_field(h) for h in (
       (["context_row"] if context_file else []) + header))]

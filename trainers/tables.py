@@ -9,6 +9,8 @@ import json
 import os
 from typing import Optional
 
+import numpy as np
+
 from configs.base import TrainConfig
 from configs.build import build_model
 from maf_tf.data import DatasetDescription
@@ -16,7 +18,7 @@ from trainers.checkpoints import restore_best
 from trainers.run_dir import read_config, write_json
 
 __all__ = ["COLUMNS_FILE", "write_columns", "read_description",
-           "restore_table_run", "csv_field"]
+           "restore_table_run", "csv_field", "floored_discrete"]
 
 COLUMNS_FILE = "columns.json"
 
@@ -71,3 +73,12 @@ def csv_field(value) -> str:
   if any(c in text for c in ',"\n'):
     return '"' + text.replace('"', '""') + '"'
   return text
+
+
+def floored_discrete(samples, description: DatasetDescription):
+  """Samples [n, D] (float64) with the discrete columns floored back to
+  the integers they were dequantised from."""
+  samples = np.array(samples, dtype=np.float64)
+  columns = list(description.discrete)
+  samples[:, columns] = np.floor(samples[:, columns])
+  return samples
