@@ -22,7 +22,8 @@ which measured best on them.
 
 from configs.base import TrainConfig
 
-__all__ = ["PRESETS", "MODEL_SETTINGS", "preset"]
+__all__ = ["PRESETS", "MODEL_SETTINGS", "preset", "table_preset",
+           "LARGE_TABLE_ROWS"]
 
 _MNIST = TrainConfig(dataset="mnist", batch_norm="after_each",
                      learning_rate=1e-3)
@@ -46,10 +47,14 @@ _SMALL_TABLE = TrainConfig(num_layers=5, hidden_units=(128, 128),
 
 # A table of your own (--data): chosen on held-out log-likelihood of five
 # real tables against scikit-learn's GaussianMixture and KernelDensity
-# (docs/tables.md, python -m benchmarks.tables): batch norm after each
-# MADE was ahead of or level with the other versions tried on the four
-# small tables (breast_cancer +7.0 nats over GaussianMixture, against +0.9
-# without it); on the large one (diamonds) --model=nsf is the one to use.
+# (docs/tables.md, python -m benchmarks.tables). On the four small tables
+# (353 to 1,169 training rows) MAF with batch norm after each MADE was
+# ahead of or level with every other version tried (breast_cancer +7.0
+# nats per row over GaussianMixture, +0.9 without batch norm; the spline
+# flow -17.9, its worst rows far out). On the large one (diamonds, 43,136
+# training rows) the spline flow without batch norm was +1.1 and MAF
+# -0.4 to -0.6: from LARGE_TABLE_ROWS training rows on, a table trains
+# 'table_large' unless --model is given (table_preset).
 _TABLE = TrainConfig(dataset="table", num_layers=5, hidden_units=(128, 128),
                      batch_norm="after_each", learning_rate=1e-3,
                      batch_size=100, epochs=1000, patience=20,
@@ -77,6 +82,7 @@ PRESETS = {
            ("miniboone", (512, 512), "relu"),
            ("bsds300", (512, 512), "relu"))},
     "table": _TABLE,
+    "table_large": _TABLE.replace(model="nsf", batch_norm=None),
     "wine": _SMALL_TABLE.replace(dataset="wine"),
     "breast_cancer": _SMALL_TABLE.replace(dataset="breast_cancer"),
 }
@@ -99,6 +105,17 @@ MODEL_SETTINGS = {
 NSF_SETTINGS = {"digits": dict(spline_bound=3.0),
                 "wine": dict(batch_norm=None),
                 "breast_cancer": dict(batch_norm=None)}
+
+
+LARGE_TABLE_ROWS = 10_000  # training rows from which a table is 'large'
+
+
+def table_preset(training_rows: int) -> tuple:
+  """(preset name, model) of a --data table of this many training rows,
+  when --model is not given."""
+  if training_rows >= LARGE_TABLE_ROWS:
+    return "table_large", "nsf"
+  return "table", "maf"
 
 
 def preset(name: str, model: str = "maf") -> TrainConfig:

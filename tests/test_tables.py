@@ -345,6 +345,33 @@ def test_a_separate_test_file_and_label_rows(tmp_path, csv):
     load_table(csv, id_column="station", discrete_columns="temp")
 
 
+def test_a_large_table_trains_the_spline_flow_unless_told(tmp_path):
+  """From LARGE_TABLE_ROWS training rows the table's preset is
+  'table_large' (NSF, no batch norm); --model keeps the user's model."""
+  from configs.presets import LARGE_TABLE_ROWS  # pylint: disable=import-outside-toplevel
+  rows = int(LARGE_TABLE_ROWS / 0.8) + 10
+  path = os.path.join(tmp_path, "big.csv")
+  rng = np.random.default_rng(0)
+  pd.DataFrame({"a": rng.normal(size=rows), "b": rng.gamma(2.0, size=rows)}
+               ).to_csv(path, index=False)
+  small = os.path.join(tmp_path, "small.csv")
+  pd.read_csv(path)[:LARGE_TABLE_ROWS].to_csv(small, index=False)
+  for table, extra, preset_name, model in (
+      (path, [], "table_large", "nsf"), (path, ["--model=maf"], "table",
+                                         "maf"),
+      (small, [], "table", "maf")):
+    run = os.path.join(tmp_path, f"run-{preset_name}-{model}-{len(extra)}")
+    assert run_in_process([f"--data={table}", f"--model_dir={run}",
+                           "--epochs=1", "--hidden_units=8",
+                           "--num_layers=1", "--batch_size=500",
+                           *extra]) is None
+    config = json.load(open(os.path.join(run, "config.json")))
+    results = json.load(open(os.path.join(run, "results.json")))
+    assert (results["preset"], config["model"]) == (preset_name, model)
+    assert config["batch_norm"] == (None if model == "nsf"
+                                    else "after_each")
+
+
 def test_the_table_preset_trains_from_initialisation_on_a_real_table(
     tmp_path):
   """scikit-learn's breast-cancer table (569 rows x 30) through the

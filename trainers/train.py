@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import time
+from typing import Optional
 
 from absl import app, flags, logging
 import keras
@@ -22,7 +23,7 @@ import tensorflow as tf
 from configs.base import TrainConfig
 from configs.build import build_model, load_data
 from configs.checks import check_config
-from configs.presets import PRESETS, preset
+from configs.presets import PRESETS, preset, table_preset
 from maf_tf.data import DataError, Splits, evaluation_dataset
 from maf_tf.data import steps_per_epoch as count_steps
 from maf_tf.data import training_dataset
@@ -86,9 +87,11 @@ def steps_per_execution(requested: int, steps: int, replicas: int = 1) -> int:
 
 def train(name: str, config: TrainConfig, model_dir: str,
           strategy: tf.distribute.Strategy,
-          options: RunOptions = RunOptions()) -> dict:
-  """One run; returns the results written to model_dir/results.json."""
-  data = load_data(config)
+          options: RunOptions = RunOptions(),
+          data: Optional[Splits] = None) -> dict:
+  """One run; returns the results written to model_dir/results.json.
+  `data`: the config's data if loaded already (else loaded here)."""
+  data = data or load_data(config)
   data.description.context_size(config.conditional)  # labels if needed
   if config.batch_size > len(data.train[0]):
     raise ValueError(f"batch_size must be at most the {len(data.train[0])} "
@@ -281,11 +284,18 @@ def main(argv):
     for name in names:
       config = config_from_flags(preset(name, FLAGS.model or "maf"))
       check_config(config)
+      data = None
+      if config.data is not None and FLAGS.model is None:
+        # the table's size picks its preset (configs.presets.table_preset)
+        data = load_data(config)
+        name, model = table_preset(len(data.train[0]))
+        config = config_from_flags(preset(name, model))
+        check_config(config)
       model_dir = FLAGS.model_dir or os.path.join("saved_models", (
           table_name(config.data) if config.data else name))
       if FLAGS.auto and FLAGS.model_dir:
         model_dir = os.path.join(FLAGS.model_dir, name)
-      runs.append((name, config, model_dir))
+      runs.append((name, config, model_dir, data))
     options = RunOptions(FLAGS.fresh, FLAGS.summary_steps,
                          FLAGS.progress_seconds)
     if not 1 <= FLAGS.num_cpu_devices <= MAX_CPU_DEVICES:
@@ -299,8 +309,8 @@ def main(argv):
       tf.config.experimental.enable_op_determinism()
     with exit_on_signals("train", "the same command resumes the run from "
                          "its last finished epoch"):
-      for name, config, model_dir in runs:
-        results = train(name, config, model_dir, strategy, options)
+      for name, config, model_dir, data in runs:
+        results = train(name, config, model_dir, strategy, options, data)
         print(where_things_are(model_dir, results))
   except (ValueError, DataError, RunError, OSError) as error:
     # OSError: a run directory that cannot be written (read-only, full).
