@@ -327,3 +327,82 @@ def test_every_paper_set_builds_its_preset_model_from_the_fixture_files(
     model = build_model(config, data.description)
     scores = model.log_prob(data.test[0]).numpy()
     assert scores.shape == (len(data.test[0]),) and np.isfinite(scores).all()
+
+
+def _power_with_constant_time(root):
+  raw = RNG.standard_normal((60, 8))
+  raw[:, 7] = 3.0  # the time column, which gets no noise
+  os.makedirs(root / "power")
+  np.save(root / "power" / "data.npy", raw)
+
+
+def _gas_of(sensors):
+  def write(root):
+    os.makedirs(root / "gas")
+    np.save(root / "gas" / "ethylene_CO.npy", sensors)
+  return write
+
+
+def _gas_text(rows):
+  """A raw GAS file whose 25% sample (6 of 24 rows) leaves no test rows."""
+  def write(root):
+    table = np.concatenate([np.arange(rows)[:, None], RNG.uniform(
+        size=(rows, 2)), gas_sensors(rows)], axis=1)
+    os.makedirs(root / "gas")
+    (root / "gas" / "ethylene_CO.txt").write_text("header\n" + "\n".join(
+        " ".join(f"{v:.8f}" for v in row) for row in table) + "\n")
+  return write
+
+
+def _miniboone_with_constant_column(root):
+  raw = RNG.standard_normal((300, 43))
+  raw[:, 5] = 1.5
+  os.makedirs(root / "miniboone")
+  np.save(root / "miniboone" / "data.npy", raw)
+
+
+def _hepmass_not_utf8(root):
+  write_hepmass(root)
+  path = root / "hepmass" / "1000_train.csv"
+  path.write_bytes(b"\xff\xfe" + path.read_bytes())
+
+
+def _bsds300_declaring(rows):
+  def write(root):
+    h5py = pytest.importorskip("h5py")
+    os.makedirs(root / "BSDS300")
+    with h5py.File(root / "BSDS300" / "BSDS300.hdf5", "w") as archive:
+      for key in ("train", "validation", "test"):
+        # chunked and empty: a tiny file that declares `rows` rows
+        archive.create_dataset(key, shape=(rows, 63), dtype="float32",
+                               chunks=(1, 63))
+  return write
+
+
+@pytest.mark.parametrize("name, setup, message", [
+    ("power", _power_with_constant_time,
+     r"column 5 .* holds one value, 3, in all 54 rows"),
+    ("miniboone", _miniboone_with_constant_column,
+     r"column 5 .* holds one value, 1.5, in all 270 rows"),
+    ("gas", _gas_of(np.ones((400, 16))), r"column 0 .* holds one value"),
+    ("gas", _gas_of(np.repeat(RNG.standard_normal((400, 1)), 16, axis=1)),
+     None),  # 16 equal sensors: pruned to one column, not an index error
+    ("gas", _gas_text(24), "the validation split is empty"),
+    ("hepmass", _hepmass_not_utf8, "1000_train.csv: expected a UTF-8 CSV"),
+    ("bsds300", _bsds300_declaring(10**11),
+     "BSDS300.hdf5 train: declares 100,000,000,000 rows, more than"),
+])
+def test_a_file_that_would_give_nan_or_an_empty_split_is_refused(
+    tmp_path, name, setup, message):
+  """Constant columns were divided by a standard deviation of 0 (NaN
+  arrays, then a run that skipped every step); a split left empty by a
+  small file ended in the trainer's OutOfRangeError."""
+  setup(tmp_path)
+  if message is None:
+    splits = load_dataset(name, data_dir=str(tmp_path))
+    assert splits.train[0].shape[1] == 1
+    assert np.isfinite(splits.train[0]).all()
+    return
+  with pytest.raises(DataError, match=message) as error:
+    load_dataset(name, data_dir=str(tmp_path))
+  assert "\n" not in str(error.value)

@@ -42,13 +42,13 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from maf_tf.data.files import load_array
+from maf_tf.data.files import MAX_ARRAY_BYTES, load_array
 from maf_tf.data.sources import Splits
 from maf_tf.data.specs import DataError, DatasetDescription
 
 __all__ = ["TABULAR_SIZES", "PAPER_SETS", "LABELLED", "load_tabular",
            "split_by_position", "prune_correlated", "rare_minimum_columns",
-           "GAS_CONVERSION"]
+           "GAS_CONVERSION", "check_spread"]
 
 # Event size of each set after preprocessing.
 TABULAR_SIZES = {"power": 6, "gas": 8, "hepmass": 21, "miniboone": 43,
@@ -80,7 +80,21 @@ def split_by_position(rows: np.ndarray) -> Tuple[np.ndarray, ...]:
   return rest[:cut], rest[cut:], test
 
 
-def _normalise(arrays, statistics: np.ndarray, ddof: int):
+def check_spread(rows: np.ndarray, what: str) -> None:
+  """Refuses a column with one value in `rows` (a standard deviation of 0:
+  normalising it would give NaN, and it has no density)."""
+  constant = np.flatnonzero(np.all(rows == rows[:1], axis=0))
+  if constant.size:
+    raise DataError(
+        f"{what}: column {constant[0]} (counting from 0, after the "
+        f"reference preprocessing) holds one value, {rows[0, constant[0]]:g}, "
+        f"in all {len(rows)} rows that set the normalisation "
+        f"({constant.size} such column{'s' if constant.size > 1 else ''}); "
+        "a constant column has no density: expected varying values")
+
+
+def _normalise(arrays, statistics: np.ndarray, ddof: int, what: str):
+  check_spread(statistics, what)
   mean = statistics.mean(axis=0)
   std = statistics.std(axis=0, ddof=ddof)
   return [(a - mean) / std for a in arrays]
@@ -93,12 +107,13 @@ def prune_correlated(data: np.ndarray,
   limit, drop the first such column and recompute. Returns the indices
   of the columns kept."""
   kept = np.arange(data.shape[1])
-  while True:
+  while len(kept) > 1:
     counts = (np.corrcoef(data[:, kept], rowvar=False) > limit).sum(axis=1)
     offending = np.flatnonzero(counts > 1)
     if not offending.size:
       return kept
     kept = np.delete(kept, offending[0])
+  return kept
 
 
 def rare_minimum_columns(data: np.ndarray,
@@ -172,7 +187,7 @@ def _power(folder: str) -> Tuple[np.ndarray, ...]:
                      np.zeros((count, 1))])
   train, validation, test = split_by_position(data)
   return tuple(_normalise((train, validation, test),
-                          np.vstack([train, validation]), ddof=0))
+                          np.vstack([train, validation]), ddof=0, what=path))
 
 
 def _gas_sensors(folder: str) -> np.ndarray:
@@ -197,16 +212,21 @@ def _gas_sensors(folder: str) -> np.ndarray:
 
 def _gas(folder: str) -> Tuple[np.ndarray, ...]:
   data = _gas_sensors(folder)
+  check_spread(data, f"{folder} (GAS)")  # before correlations of constants
   data = data[:, prune_correlated(data)]
-  data = _normalise([data], data, ddof=1)[0]
+  data = _normalise([data], data, ddof=1, what=f"{folder} (GAS)")[0]
   return split_by_position(data)
 
 
 def _hepmass(folder: str) -> Tuple[np.ndarray, ...]:
   train_path = _file(folder, "1000_train.csv")
   test_path = _file(folder, "1000_test.csv")
-  with open(train_path) as stream:
-    columns = len(stream.readline().split(","))
+  try:
+    with open(train_path, encoding="utf-8") as stream:
+      columns = len(stream.readline().split(","))
+  except (OSError, UnicodeDecodeError) as error:
+    raise DataError(f"cannot read {train_path}: expected a UTF-8 CSV with a "
+                    f"header row ({str(error).splitlines()[0]})") from None
   # The test file has one column more than the train file (the reference
   # drops it): it is read in the train file's columns.
   train, test = (_text(path, columns, ",") for path in (train_path,
@@ -215,7 +235,7 @@ def _hepmass(folder: str) -> Tuple[np.ndarray, ...]:
   if len(train) < 20 or not len(test):
     raise DataError(f"{folder}: too few label-1 rows ({len(train)} train, "
                     f"{len(test)} test)")
-  train, test = _normalise((train, test), train, ddof=1)
+  train, test = _normalise((train, test), train, ddof=1, what=train_path)
   kept = rare_minimum_columns(train)
   train, test = train[:, kept], test[:, kept]
   cut = len(train) - int(0.1 * len(train))
@@ -227,7 +247,23 @@ def _miniboone(folder: str) -> Tuple[np.ndarray, ...]:
   train, validation, test = split_by_position(
       _matrix(load_array(path), TABULAR_SIZES["miniboone"], path))
   return tuple(_normalise((train, validation, test),
-                          np.vstack([train, validation]), ddof=0))
+                          np.vstack([train, validation]), ddof=0, what=path))
+
+
+def _hdf5_array(dataset, what: str) -> np.ndarray:
+  """An HDF5 dataset read into memory once its declared shape is checked:
+  [N, 63] numbers of at most MAX_ARRAY_BYTES as float64."""
+  size = TABULAR_SIZES["bsds300"]
+  shape = tuple(dataset.shape or ())
+  if len(shape) != 2 or shape[1] != size or not np.issubdtype(
+      dataset.dtype, np.number):
+    raise DataError(f"{what}: expected a numeric array [N, {size}]; the "
+                    f"file declares {dataset.dtype} {list(shape)}")
+  if shape[0] * size * 8 > MAX_ARRAY_BYTES:
+    raise DataError(f"{what}: declares {shape[0]:,} rows, more than the "
+                    f"{MAX_ARRAY_BYTES // (size * 8):,} read into memory "
+                    "(BSDS300's training array has 1,000,000)")
+  return np.asarray(dataset)
 
 
 def _bsds300(folder: str) -> Tuple[np.ndarray, ...]:
@@ -243,8 +279,8 @@ def _bsds300(folder: str) -> Tuple[np.ndarray, ...]:
       if missing:
         raise DataError(f"{path} lacks arrays {sorted(missing)}; expected "
                         "train, validation, test")
-      arrays = [np.asarray(archive[key]) for key in
-                ("train", "validation", "test")]
+      arrays = [_hdf5_array(archive[key], f"{path} {key}")
+                for key in ("train", "validation", "test")]
   except OSError as error:
     raise DataError(f"cannot read {path} as HDF5: {error}") from None
   return tuple(_matrix(a, TABULAR_SIZES["bsds300"], f"{path} {key}")
@@ -258,7 +294,8 @@ def _bundled(name: str) -> Tuple[Arrays, ...]:
   x, labels = bunch.data[order].astype(np.float64), bunch.target[order]
   parts = split_by_position(np.arange(len(x)))
   train, validation, test = _normalise(
-      [x[p] for p in parts], x[np.concatenate(parts[:2])], ddof=0)
+      [x[p] for p in parts], x[np.concatenate(parts[:2])], ddof=0,
+      what=f"scikit-learn's {name}")
   return tuple(zip((train, validation, test),
                    (labels[p].astype(np.int64) for p in parts)))
 
@@ -274,7 +311,8 @@ def load_tabular(name: str, data_dir: Optional[str] = None) -> Splits:
 
   Raises:
     DataError: an unknown name, a missing data_dir or file, a file of the
-      wrong shape or with non-finite values, the GAS pickle.
+      wrong shape or with non-finite values, a constant column, an empty
+      split, the GAS pickle.
   """
   if name not in TABULAR_SIZES:
     raise DataError(f"unknown tabular dataset {name!r}; expected one of "
@@ -284,6 +322,13 @@ def load_tabular(name: str, data_dir: Optional[str] = None) -> Splits:
   else:
     splits = list(_bundled(name))
   splits = [(x.astype(np.float32), labels) for x, labels in splits]
+  for (x, _), part in zip(splits, ("train", "validation", "test")):
+    if not len(x):
+      raise DataError(f"{name}: the {part} split is empty; the file holds "
+                      "too few rows for the reference splits")
+    if not np.all(np.isfinite(x)):
+      raise DataError(f"{name}: the {part} split holds values beyond "
+                      "float32's range after preprocessing")
   size = splits[0][0].shape[1]
   if name != "gas" and size != TABULAR_SIZES[name]:
     raise DataError(f"{name}: {size} features after preprocessing; "
