@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["check_one_of", "check_positive_int", "check_int_at_least",
-           "check_positive_finite", "check_hidden_units", "check_alpha"]
+           "check_positive_finite", "check_hidden_units", "check_alpha",
+           "check_scale", "check_log_scale"]
 
 
 def check_one_of(name: str, value, choices: Sequence):
@@ -49,6 +50,37 @@ def check_positive_finite(name: str, value) -> float:
     number = math.nan
   if isinstance(value, bool) or not 0 < number < math.inf:
     raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
+  return number
+
+
+def _largest(dtype) -> float:
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  return float(tf.as_dtype(dtype or "float32").max)
+
+
+def check_scale(name: str, value, dtype="float32") -> float:
+  """value as a float, unless it is not a number > 0 whose square, with a
+  factor 100 to spare, is finite in `dtype`, the dtype a model computes
+  in (values on its scale get squared: 1e308 is finite in float64 and
+  gave NaN log_probs in float32)."""
+  number = check_positive_finite(name, value)
+  limit = math.sqrt(_largest(dtype)) / 10
+  if number > limit:
+    raise ValueError(f"{name} must be at most {limit:.3g} for a model "
+                     f"computing in {dtype} (values on its scale are "
+                     f"squared); got {value!r}")
+  return number
+
+
+def check_log_scale(name: str, value, dtype="float32") -> float:
+  """value as a float, unless it is not a number > 0 with exp(2 value)
+  finite in `dtype` (a bound on log-scales, whose exp is squared)."""
+  number = check_positive_finite(name, value)
+  limit = math.log(_largest(dtype)) / 2
+  if number > limit:
+    raise ValueError(f"{name} must be at most {limit:.3g} for a model "
+                     f"computing in {dtype} (exp(2 x {name}) must be "
+                     f"finite); got {value!r}")
   return number
 
 

@@ -132,19 +132,22 @@ MAX_LOADED_WEIGHTS = 1_000_000_000  # a loaded model larger is refused
 def weight_count(event_size: int, hidden_units: Sequence[int],
                  num_layers: int, base: str = "normal",
                  num_components: int = 10,
-                 params_per_dimension: int = 2) -> int:
+                 params_per_dimension: int = 2, context_size: int = 0) -> int:
   """How many weights a MAF of these arguments allocates (masked kernels
   counted whole, as they are): a MADE with `params_per_dimension` outputs
   per dimension per layer (an NSF's 3K - 1), and one with 3K for a MADE
-  MoG base. A RealNVP's two coupling networks per layer hold about as
-  many as a MADE."""
+  MoG base, each with a context kernel [context_size, first hidden
+  width]. A RealNVP's two coupling networks per layer hold about as many
+  as a MADE."""
   def made(outputs_per_dimension: int) -> int:
-    widths = [event_size, *hidden_units]
+    widths = [event_size + context_size, *hidden_units]
     hidden = sum(a * b for a, b in zip(widths, widths[1:]))
     return hidden + hidden_units[-1] * event_size * outputs_per_dimension
   total = num_layers * made(params_per_dimension)
   if base == "made_mog":
     total += made(3 * num_components)
+  if base == "gaussian":  # per class: sums, squares, mean, Cholesky factor
+    total += max(1, context_size) * (2 * event_size**2 + 2 * event_size + 1)
   return total
 
 
@@ -500,18 +503,25 @@ class MAF(FlowTraining, keras.Model):
     return log_prob, {"nll": -log_prob}
 
   @classmethod
+  def weights_of(cls, config: dict) -> int:
+    """How many weights the model of these constructor arguments (or saved
+    config) would allocate, counted before anything is (weight_count); 0
+    if they are not numbers (the constructor's checks say which)."""
+    try:
+      return weight_count(
+          config["event_size"], config.get("hidden_units", (512,)),
+          config.get("num_layers", 5), config.get("base", "normal"),
+          config.get("num_components", 10),
+          cls._params_per_dimension(config), config.get("context_size", 0))
+    except (KeyError, TypeError):
+      return 0
+
+  @classmethod
   def from_config(cls, config):
     """The model of a saved config, refused in one line before anything
     is allocated if it would hold more than MAX_LOADED_WEIGHTS weights (an
     edited num_layers=10**9 used to end in a MemoryError or a hang)."""
-    try:
-      weights = weight_count(
-          config["event_size"], config.get("hidden_units", (512,)),
-          config.get("num_layers", 5), config.get("base", "normal"),
-          config.get("num_components", 10),
-          cls._params_per_dimension(config))
-    except (KeyError, TypeError):
-      weights = 0  # not numbers: the constructor's checks say which
+    weights = cls.weights_of(config)
     if weights > MAX_LOADED_WEIGHTS:
       raise ValueError(f"this saved {cls.__name__} would have {weights:,} "
                        f"weights, more than {MAX_LOADED_WEIGHTS:,}: refused "

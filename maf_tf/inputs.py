@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["events", "batched_events", "context_for", "sample_context",
+__all__ = ["events", "batched_events", "refuse_non_finite", "context_for", "sample_context",
            "sample_seed", "INT32_MAX"]
 
 INT32_MAX = 2**31 - 1  # sample counts and seeds end up as int32
@@ -116,3 +116,23 @@ def sample_seed(seed) -> Optional[tf.Tensor]:
     raise ValueError(f"seed must be an integer in 0..{INT32_MAX}, a "
                      f"stateless seed tensor [2] or None; got {seed!r}")
   return tf.constant([int(seed), 0], dtype=tf.int32)
+
+
+def _first(indices, count: int = 5) -> str:
+  shown = ", ".join(str(i) for i in indices[:count])
+  return shown + (", ..." if len(indices) > count else "")
+
+
+def refuse_non_finite(values, what: str, offset: int = 0) -> None:
+  """ValueError (one line) naming the rows and columns of values [N, ...]
+  that hold NaN or an infinity; row numbers start at `offset`."""
+  values = np.asarray(values)
+  if not np.issubdtype(values.dtype, np.floating) or not values.size:
+    return
+  bad = ~np.isfinite(values.reshape(len(values), -1))
+  if bad.any():
+    rows, columns = np.flatnonzero(bad.any(1)), np.flatnonzero(bad.any(0))
+    raise ValueError(
+        f"{what} holds NaN or infinite values in {len(rows)} of "
+        f"{len(values)} rows (rows {_first(rows + offset)}; columns "
+        f"{_first(columns)}); remove or impute them before fit")

@@ -16,8 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf import masks
-from maf_tf.checks import (check_one_of, check_positive_finite,
-                           check_positive_int)
+from maf_tf.checks import check_log_scale, check_one_of, check_positive_int
 
 __all__ = ["MaskedDense", "MADE", "soft_clamp",
            "affine_to_base",
@@ -307,8 +306,9 @@ class MADE(keras.layers.Layer):
     self.hidden_degrees = hidden_degrees
     self.order = order if isinstance(order, str) else [int(i) for i in order]
     self.context_size = int(context_size)
-    self.log_scale_bound = check_positive_finite("log_scale_bound",
-                                                 log_scale_bound)
+    self.log_scale_bound = check_log_scale("log_scale_bound",
+                                           log_scale_bound,
+                                           self.compute_dtype)
     self.seed = seed
     if self.context_size < 0:
       raise ValueError(f"context_size must be >= 0; got {context_size}")

@@ -18,7 +18,7 @@ from typing import Sequence
 import keras
 
 from maf_tf.checks import check_one_of
-from maf_tf.flows import MAF
+from maf_tf.flows import MAF, MAX_LOADED_WEIGHTS
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND
 from maf_tf.nsf import NSF
 from maf_tf.pixel_flows import PixelMAF, PixelNSF, PixelRealNVP
@@ -87,9 +87,13 @@ class Gaussian(MAF):
     >>> import numpy as np
     >>> model = Gaussian(event_size=2)
     >>> model.compile()
-    >>> _ = model.fit(np.array([[0.0, 1.0], [2.0, 3.0]]), verbose=0)
+    >>> _ = model.fit(np.array([[0.0, 1.0], [2.0, 3.0], [1.0, 5.0]]),
+    ...               verbose=0)
     >>> [float(v) for v in model.base.loc[0]]
-    [1.0, 2.0]
+    [1.0, 3.0]
+
+  It needs more rows than dimensions in every class (else its covariance
+  is singular, and fit refuses, undoing the fit).
   """
 
   def __init__(self, *, event_size: int, context_size: int = 0, **kwargs):
@@ -104,7 +108,7 @@ class Gaussian(MAF):
 
 
 def build_flow(description, conditional: bool = False, model: str = "maf",
-               **kwargs) -> MAF:
+               max_weights: int = MAX_LOADED_WEIGHTS, **kwargs) -> MAF:
   """The `model` (one of MODELS) for a dataset (a
   maf_tf.data.DatasetDescription): over images with the logit
   preprocessing (PixelMAF, PixelRealNVP, PixelNSF) and the description's
@@ -113,7 +117,8 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
   and a table's preprocessing (bounds, standardisation) from the
   description. `kwargs` are MAF's
   other arguments (num_layers and batch_norm as `model_structure` sets
-  them).
+  them). A model of more than `max_weights` weights (counted with the
+  context's) is refused before it is allocated.
 
   Example:
     >>> from maf_tf.data import DatasetDescription
@@ -122,6 +127,10 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
     >>> type(flow).__name__, flow.event_size
     ('MAF', 3)
   """
+  if not hasattr(description, "event_size"):
+    raise TypeError("build_flow needs a maf_tf.data.DatasetDescription "
+                    "(from load_dataset, load_table or describe_arrays); "
+                    f"got {type(description).__name__}")
   kwargs.update(model_structure(model, kwargs.pop("num_layers", 5),
                                 kwargs.pop("batch_norm", None)))
   kwargs.update(event_size=description.event_size,
@@ -130,6 +139,13 @@ def build_flow(description, conditional: bool = False, model: str = "maf",
     kwargs.setdefault("context_type", description.context_type)
   if description.preprocessing is not None:
     kwargs.setdefault("preprocessing", description.preprocessing)
+  weights = flow_class(model).weights_of(kwargs)
+  if weights > max_weights:  # labels up to 10**9: a context that wide
+    raise ValueError(f"this {model} would have {weights:,} weights, more "
+                     f"than max_weights={max_weights:,}, for "
+                     f"{description.event_size} dimensions and a context "
+                     f"of {kwargs['context_size']:,}; refused before "
+                     "allocating them")
   if description.kind != "image":
     return flow_class(model)(**kwargs)
   return flow_class(model, images=True)(

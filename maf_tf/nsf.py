@@ -17,16 +17,19 @@ from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.flows import MAF
 from maf_tf.made import MADE, autoregressive_inverse
 from maf_tf.sampling import invert_made_with
-from maf_tf.checks import check_int_at_least, check_positive_finite
-from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND,
+from maf_tf.checks import (check_int_at_least, check_positive_finite,
+                           check_scale)
+from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND, MIN_BIN,
                             spline_params_per_dimension,
                             spline_to_base, spline_to_data)
 
-__all__ = ["NSF", "SplineMADEBijector", "spline_made_to_base", "spline_step"]
+__all__ = ["NSF", "SplineMADEBijector", "spline_made_to_base", "spline_step",
+           "MAX_BINS"]
 
 # MAF arguments that shape an affine map, which a spline layer has none of.
 AFFINE_ONLY = {"affine": "scale_then_shift"}
 STANDARD_WIDTH = 3.0  # standard deviations from the centre to the bound
+MAX_BINS = int(0.5 / MIN_BIN)  # bins of at least MIN_BIN leave half to share
 
 
 def spline_made_to_base(made: MADE, x: tf.Tensor, bound: float,
@@ -99,9 +102,13 @@ class NSF(MAF):
         raise ValueError(f"NSF takes no {name} (a spline layer has no "
                          f"affine form); got {name}={kwargs[name]!r}")
     self.bins = check_int_at_least("bins", bins, 2)
+    if self.bins > MAX_BINS:
+      raise ValueError(f"bins must be at most {MAX_BINS} (each bin is at "
+                       f"least {MIN_BIN} of the interval); got {bins!r}")
     self.bound = check_positive_finite("bound", bound)
     super().__init__(event_size=event_size, standardize=standardize,
                      **kwargs)
+    check_scale("bound", bound, self.compute_dtype)
     self._config.update({"bins": self.bins, "bound": self.bound})
 
   def _standard_scale(self) -> float:

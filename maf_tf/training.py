@@ -36,6 +36,23 @@ __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
 # How far from its dimension's median, in robust standard deviations
 # (1.4826 * median absolute deviation), a value counts as an outlier.
 OUTLIER_SCALES = 1000
+CHECKED_ROWS = 10_000  # rows of a dataset checked for NaN before fit
+
+
+def _refuse_non_finite_batches(dataset: tf.data.Dataset) -> None:
+  """Checks the first batches of a dataset (CHECKED_ROWS rows) for NaN
+  and infinities, before training would skip every batch that holds
+  one."""
+  parts, count = [], 0
+  for batch in dataset.take(1000):
+    parts.append([np.asarray(p) for p in tf.nest.flatten(batch)])
+    count += len(parts[-1][0])
+    if count >= CHECKED_ROWS:
+      break
+  for index, part in enumerate(zip(*parts)):
+    inputs.refuse_non_finite(
+        np.concatenate(part), f"{'x' if index == 0 else 'the context'} "
+        f"(the dataset's first {count} rows)")
 
 
 class OutlierWarning(RuntimeWarning):
@@ -191,9 +208,14 @@ class FlowTraining:
       # Refused here, before Keras builds its train function, for a message
       # that names what was expected.
       inputs.events(x[:1], self.event_size, "x", self.compute_dtype)
+      inputs.refuse_non_finite(x, "x")
+      context = kwargs.get("y", args[1] if len(args) > 1 else None)
+      if context is not None:
+        inputs.refuse_non_finite(context, "the context (y)")
     if isinstance(x, tf.data.Dataset):
       inputs.batched_events(x.element_spec, self.event_size,
                             self.compute_dtype)
+      _refuse_non_finite_batches(x)
     batch_size = kwargs.get("batch_size")
     if batch_size is not None and (isinstance(batch_size, bool) or not
                                    isinstance(batch_size, (int, np.integer))
@@ -219,14 +241,37 @@ class FlowTraining:
       callbacks.insert(0, SkippedStepsWarning())
       guards = [0]
     callbacks.insert(guards[-1] + 1, HideInternalMetrics())
+    statistics = ([v.numpy() for v in self.base.weights]
+                  if self.fits_in_closed_form else None)
     try:
-      return super().fit(*args, callbacks=callbacks, **kwargs)
+      history = super().fit(*args, callbacks=callbacks, **kwargs)
+      if statistics is not None:
+        self._check_closed_form_fit(statistics)
+      return history
     except Exception:
       # A call refused inside Keras's train function leaves it half-traced:
       # every later fit would fail ("Creating variables on a non-first
       # call") until compile() ran again. The next fit traces a new one.
       self.train_function = None
       raise
+
+  def _check_closed_form_fit(self, before: list) -> None:
+    """A closed-form fit shown no more rows than dimensions in some class
+    has a singular covariance (a single row gave NaN everywhere): it is
+    undone and refused."""
+    counts = self.base.count.numpy()
+    if (counts > self.event_size).all():
+      return
+    for variable, value in zip(self.base.weights, before):
+      variable.assign(value)
+    short = np.flatnonzero(counts <= self.event_size)
+    which = (f"class {short[0]} was" if self.context_size else "it was")
+    raise ValueError(
+        f"a Gaussian fitted in closed form needs more rows than its "
+        f"{self.event_size} dimensions in every class; {which} shown "
+        f"{int(counts[short[0]])} row{'' if counts[short[0]] == 1 else 's'}"
+        ": its covariance would be singular. "
+        "The fit was undone")
 
   @property
   def metrics(self):

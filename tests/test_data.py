@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from maf_tf import PixelMAF
+from maf_tf import PixelMAF, build_flow
 from maf_tf.data import (DataError, DatasetDescription, describe_arrays,
                          evaluation_dataset, image_spec, load_dataset,
                          load_splits, steps_per_epoch, training_dataset)
@@ -417,4 +417,25 @@ def test_images_toys_and_tables_are_described_alike():
 ])
 def test_bad_descriptions_name_what_was_expected(call, message):
   with pytest.raises(ValueError, match=message):
+    call()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: describe_arrays("p", np.array([[1.0, np.nan]])),
+     r"x holds NaN or infinite values in 1 of 1 rows"),
+    (lambda: describe_arrays("p", np.array([["a", "b"]])),
+     "x must hold real numbers; got dtype <U1"),
+    (lambda: describe_arrays("p", np.zeros((0, 2))),
+     r"x must have shape \[N, D\] with N, D >= 1; got \[0, 2\]"),
+    (lambda: describe_arrays("../x", np.zeros((2, 2))),
+     "name must be a plain name"),
+    (lambda: load_dataset("two_moons", data_dir="/tmp"),
+     "data_dir does not apply to the toy 'two_moons'"),
+    (lambda: build_flow(None), "build_flow needs a maf_tf.data."
+     "DatasetDescription"),
+])
+def test_describing_data_refuses_what_no_model_can_fit(call, message):
+  """Each was accepted: NaN, strings and empty arrays described, a toy's
+  data_dir ignored, build_flow(None) an AttributeError."""
+  with pytest.raises((ValueError, TypeError), match=message):
     call()

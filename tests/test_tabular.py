@@ -212,10 +212,13 @@ def test_bsds300_reads_the_three_arrays_as_they_are(tmp_path):
     (lambda root: os.makedirs(root / "power"), "missing file data.npy"),
     (lambda root: (os.makedirs(root / "power"), np.save(
         root / "power" / "data.npy", np.zeros((50, 7)))),
-     r"expected a numeric array \[N, 8\]; got float64 \[50, 7\]"),
+     r"expected a real array \[N, 8\]; got float64 \[50, 7\]"),
     (lambda root: (os.makedirs(root / "power"), np.save(
         root / "power" / "data.npy", np.full((50, 8), np.nan))),
      "holds NaN or infinite values"),
+    (lambda root: (os.makedirs(root / "power"), np.save(
+        root / "power" / "data.npy", np.ones((50, 8)) * (1 + 2j))),
+     r"expected a real array \[N, 8\]; got complex128"),  # it lost 2j
 ])
 def test_bad_files_are_one_line_errors(tmp_path, setup, message):
   setup(tmp_path)

@@ -42,6 +42,12 @@ def load_dataset(name: str, source: Optional[str] = None,
       lists what was expected.
   """
   if name in TOYS:
+    for option, value in (("source", source), ("data_dir", data_dir),
+                          ("alpha", alpha),
+                          ("validation_size", validation_size)):
+      if value is not None:
+        raise ValueError(f"{option} does not apply to the toy {name!r} (it "
+                         f"is drawn, toy_size points); got {value!r}")
     arrays = [(sample_toy(name, size, seed + offset), None)
               for offset, size in ((0, toy_size),
                                    (1, TOY_EVALUATION_SIZE),
@@ -69,10 +75,24 @@ def describe_arrays(name: str, x: np.ndarray,
                     labels: Optional[np.ndarray] = None
                     ) -> DatasetDescription:
   """The description of tabular data: real vectors x [N, D] (and integer
-  labels [N] in 0..K-1, for a model conditioned on them)."""
+  labels [N] in 0..K-1, for a model conditioned on them). ValueError
+  (one line) for a name that is a path, x that is not [N >= 1, D >= 1]
+  real numbers, NaN or an infinity in x, or bad labels. Labels of up to
+  10**9 are described; build_flow counts the weights of their context."""
+  if not isinstance(name, str) or not name or any(
+      c in name for c in "/\\") or name.startswith("."):
+    raise ValueError(f"name must be a plain name (no path); got {name!r}")
   x = np.asarray(x)
-  if x.ndim != 2 or x.shape[1] < 1:
-    raise ValueError(f"x must have shape [N, D]; got {list(x.shape)}")
+  if x.ndim != 2 or x.shape[1] < 1 or not len(x):
+    raise ValueError(f"x must have shape [N, D] with N, D >= 1; got "
+                     f"{list(x.shape)}")
+  if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(
+      x.dtype, np.integer)):
+    raise ValueError(f"x must hold real numbers; got dtype {x.dtype}")
+  if not np.isfinite(x).all():
+    raise ValueError(f"x holds NaN or infinite values in "
+                     f"{int((~np.isfinite(x)).any(1).sum())} of {len(x)} "
+                     "rows")
   num_classes = 0
   if labels is not None:
     labels = np.asarray(labels)

@@ -147,9 +147,10 @@ def _file(folder: str, name: str) -> str:
 
 def _matrix(array: np.ndarray, columns: int, what: str) -> np.ndarray:
   """A 2-D float64 array with `columns` columns and finite values."""
-  if array.ndim != 2 or array.shape[1] != columns or not np.issubdtype(
-      array.dtype, np.number):
-    raise DataError(f"{what}: expected a numeric array [N, {columns}]; got "
+  real = np.issubdtype(array.dtype, np.floating) or np.issubdtype(
+      array.dtype, np.integer)  # complex would lose its imaginary part
+  if array.ndim != 2 or array.shape[1] != columns or not real:
+    raise DataError(f"{what}: expected a real array [N, {columns}]; got "
                     f"{array.dtype} {list(array.shape)}")
   array = array.astype(np.float64)
   if not np.all(np.isfinite(array)):
