@@ -15,6 +15,8 @@ over the whole training set; conditional models scored as logsumexp over
 the labels - log K). A grid that was interrupted resumes: finished cells
 are read back, not retrained, and a cell cut off mid-training resumes from
 its last checkpoint. Conditional cells are run for labelled datasets only.
+Trainer flags reach the rows whose model uses them (--hidden_units does
+not reach the Gaussian, which the trainer would refuse).
 
 --data_dir is the MAF paper's data/ folder, for POWER, GAS, HEPMASS,
 MINIBOONE and BSDS300; Fashion-MNIST is read from Debian's IDX files unless
@@ -36,6 +38,7 @@ import traceback
 from typing import Optional
 
 from configs.base import TrainConfig
+from configs.checks import UNUSED_BY_MODEL
 from configs.paper import model_name
 from maf_tf.data import IMAGE_SPECS, DATASETS
 from maf_tf.data.tabular import LABELLED, PAPER_SETS
@@ -51,9 +54,33 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+class _OneLineParser(argparse.ArgumentParser):
+  """A usage error is one line (argparse prints the usage before it)."""
+
+  def error(self, message):
+    self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _check_out(path: str, parser) -> None:
+  """--out must be a directory, or one that can be made (it is made here,
+  before the first cell, so that no cell trains for nothing)."""
+  ancestor = os.path.abspath(path)
+  while not os.path.exists(ancestor):
+    ancestor = os.path.dirname(ancestor)
+  if not os.path.isdir(ancestor):
+    parser.error(f"--out {path}: {ancestor} is a file; expected a directory "
+                 "for the grid's runs and table.md")
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as error:
+    parser.error(f"--out {path}: cannot make that directory "
+                 f"({error.strerror})")
+
+
 def parse_args(argv):
-  parser = argparse.ArgumentParser(prog="python -m benchmarks.paper",
-                                   description=__doc__.split("\n")[0])
+  parser = _OneLineParser(prog="python -m benchmarks.paper",
+                          description=__doc__.split("\n")[0],
+                          allow_abbrev=False)
   parser.add_argument("--datasets", default="digits,wine,breast_cancer",
                       help="comma-separated dataset names")
   parser.add_argument("--models", default=",".join(
@@ -77,6 +104,9 @@ def parse_args(argv):
     if unknown:
       parser.error(f"unknown {name}(s) {unknown}; expected some of "
                    f"{list(known)}")
+    twice = sorted({n for n in given if given.count(n) > 1})
+    if twice:
+      parser.error(f"--{name}s names {twice} more than once")
   if args.epochs is not None and args.epochs < 1:
     parser.error(f"--epochs must be a positive integer; got {args.epochs}")
   if any(flag.startswith(("--model_dir", "--dataset", "--model=",
@@ -84,9 +114,7 @@ def parse_args(argv):
          for flag in trainer_flags):
     parser.error("--model_dir, --dataset, --model, --num_layers, "
                  "--conditional and --data_dir are set per cell")
-  if os.path.exists(args.out) and not os.path.isdir(args.out):
-    parser.error(f"--out {args.out} is a file; expected a directory for "
-                 "the grid's runs and table.md")
+  _check_out(args.out, parser)
   if args.data_dir is None and set(args.datasets) & set(PAPER_SETS):
     parser.error(f"{sorted(set(args.datasets) & set(PAPER_SETS))} need "
                  "--data_dir: the MAF paper's data/ folder")
@@ -123,6 +151,15 @@ def _read(path: str) -> Optional[dict]:
   return report
 
 
+def _unused(flag: str, model: str) -> bool:
+  """Whether a trainer flag is one that `model` does not use (the trainer
+  refuses those): the grid's --num_layers of a made row, or a flag given
+  for the whole grid, such as --hidden_units for the Gaussian."""
+  name = flag.lstrip("-").split("=")[0]
+  return name in UNUSED_BY_MODEL.get(model, ()) or (
+      model != "nsf" and name in ("bins", "spline_bound"))
+
+
 def _run(module: str, flags: list) -> Optional[str]:
   """None if `python -m module flags` succeeded, else its last line."""
   path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
@@ -132,7 +169,9 @@ def _run(module: str, flags: list) -> Optional[str]:
   if not done.returncode:
     return None
   lines = (done.stderr or done.stdout).strip().splitlines()
-  return lines[-1] if lines else f"exit status {done.returncode}"
+  command = module.rsplit(".", 1)[-1]
+  errors = [line for line in lines if line.startswith(f"{command}: error:")]
+  return (errors or lines or [f"exit status {done.returncode}"])[-1]
 
 
 def _evaluate(run_dir: str) -> dict:
@@ -169,6 +208,7 @@ def _run_cell(dataset: str, row: str, conditional: bool, args) -> dict:
              *([f"--epochs={args.epochs}"]
                if args.epochs and model != "gaussian" else []),
              *_data_flags(dataset, args), *args.trainer_flags]
+    flags = [flag for flag in flags if not _unused(flag, model)]
     error = _run("trainers.train", flags)
     if error:
       return {"error": error}

@@ -3,10 +3,13 @@
 import math
 import os
 
-from configs.base import TrainConfig
+import numpy as np
+
+from configs.base import SEED_OFFSETS, TrainConfig
 from maf_tf.checks import (check_alpha, check_hidden_units, check_int_at_least,
-                           check_one_of, check_positive_finite,
-                           check_positive_int)
+                           check_log_scale, check_one_of,
+                           check_positive_finite, check_positive_int,
+                           check_scale)
 from maf_tf.data import IMAGE_SPECS, TABULAR_SIZES, TOYS
 from maf_tf.data.tables import MISSING, parse_bounds
 from maf_tf.distributions import BASES
@@ -15,11 +18,12 @@ from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
-from maf_tf.nsf import AFFINE_ONLY
+from maf_tf.nsf import AFFINE_ONLY, MAX_BINS
 from maf_tf.real_nvp import MADE_ONLY
 from maf_tf.splines import spline_params_per_dimension
 
-__all__ = ["check_config", "CHOICES"]
+__all__ = ["check_config", "check_cost", "check_picture_size", "CHOICES",
+           "UNUSED_BY_MODEL"]
 
 # The library's own lists (a flag of a field whose choices hold None takes
 # 'none'); activation: the two the presets and the paper use.
@@ -49,11 +53,46 @@ POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
 MAX_TOY_SIZE = 10_000_000     # points of a 2-D toy drawn into memory
 MAX_PICTURE_VALUES = 10**7    # num_samples x D of a sample picture
 NON_NEGATIVE_FLOATS = ("weight_decay", "clip_norm")
+# numpy's seeds are 32-bit, and each stream adds its offset
+MAX_SEED = 2**32 - 1 - max(SEED_OFFSETS.values())
 
 
-def _check_model_fields(config: TrainConfig) -> None:
-  """A field the config's model does not use must keep its default: a
-  flag is never silently ignored."""
+# The fields each model does not use (besides bins and spline_bound, nsf's
+# only): given as flags, they are refused, never silently ignored.
+UNUSED_BY_MODEL = {
+    "made": ("num_layers", "batch_norm", "base"),   # one MADE
+    "made_mog": ("num_layers", "batch_norm", "base"),
+    "maf_mog": ("base",),
+    # fitted in closed form: no MADE, no gradient step
+    "gaussian": ("num_layers", "batch_norm", "base", "hidden_units",
+                 "activation", "hidden_degrees", "ordering",
+                 "num_components", "log_scale_bound", "affine",
+                 "initialization", "dtype_policy", "learning_rate",
+                 "cosine_decay", "weight_decay", "clip_norm"),
+    "real_nvp": tuple(MADE_ONLY),
+    "nsf": tuple(AFFINE_ONLY),
+}
+
+
+def _check_model_fields(config: TrainConfig, given=()) -> None:
+  """A field the config's model does not use must keep its default, and
+  must not be among the `given` flags: a flag is never silently
+  ignored."""
+  if config.model not in ("maf", "real_nvp", "nsf") and (
+      config.base != "normal" or "base" in given):
+    raise ValueError(f"--model={config.model} sets its own base density; "
+                     f"--base applies to maf, real_nvp and nsf; got "
+                     f"{config.base!r}")
+  unused = UNUSED_BY_MODEL.get(config.model, ()) + (
+      () if config.model == "nsf" else ("bins", "spline_bound"))
+  for name in given:
+    if name in ("bins", "spline_bound") and name in unused:
+      raise ValueError(f"--{name} applies to --model=nsf only; got "
+                       f"{getattr(config, name)!r} with --model="
+                       f"{config.model}")
+    if name in unused:
+      raise ValueError(f"--{name} does not apply to --model={config.model}"
+                       f"; got {getattr(config, name)!r}")
   if config.model == "real_nvp":
     for name, default in MADE_ONLY.items():
       if getattr(config, name, default) != default:  # matmul_dtype: no flag
@@ -71,12 +110,9 @@ def _check_model_fields(config: TrainConfig) -> None:
                        f"are splines); got {getattr(config, name)!r}")
   if config.model == "nsf":
     check_int_at_least("bins", config.bins, 2)
-    check_positive_finite("spline_bound", config.spline_bound)
-  if config.model not in ("maf", "real_nvp", "nsf") and \
-      config.base != "normal":
-    raise ValueError(f"--model={config.model} sets its own base density; "
-                     f"--base applies to maf, real_nvp and nsf; got "
-                     f"{config.base!r}")
+    if config.bins > MAX_BINS:
+      raise ValueError(f"bins must be at most {MAX_BINS}; got {config.bins}")
+    check_scale("spline_bound", config.spline_bound)
 
 
 def _check_table_fields(config: TrainConfig) -> None:
@@ -118,8 +154,10 @@ def event_size(dataset: str):
   return 2 if dataset in TOYS else TABULAR_SIZES.get(dataset)
 
 
-def model_weights(config: TrainConfig, size: int) -> int:
-  """How many weights the config's model has for D = size."""
+def model_weights(config: TrainConfig, size: int, context_size: int = 0
+                  ) -> int:
+  """How many weights the config's model has for D = size and a context
+  of context_size."""
   structure = model_structure(config.model, config.num_layers,
                               config.batch_norm)
   return weight_count(size, config.hidden_units,
@@ -127,49 +165,71 @@ def model_weights(config: TrainConfig, size: int) -> int:
                       structure.get("base", config.base),
                       config.num_components,
                       spline_params_per_dimension(config.bins)
-                      if config.model == "nsf" else 2)
+                      if config.model == "nsf" else 2, context_size)
 
 
-def _check_cost(config: TrainConfig) -> None:
-  """What the config would allocate, before anything is: the model's
-  weights and a sample picture."""
-  if config.toy_size > MAX_TOY_SIZE:
-    raise ValueError(f"toy_size must be at most {MAX_TOY_SIZE}; got "
-                     f"{config.toy_size}")
-  size = event_size(config.dataset)
-  if size is None:
-    return
-  weights = model_weights(config, size)
+def check_cost(config: TrainConfig, size: int, context_size: int = 0,
+               name: str = "") -> None:
+  """What the config would allocate for D = size and a context of
+  context_size, before anything is: the model's weights and a sample
+  picture. The trainer calls it once the data is known; check_config
+  for a named dataset's size before."""
+  weights = model_weights(config, size, context_size)
   if weights > config.max_parameters:
     raise ValueError(f"this model would have {weights:,} weights, more "
                      f"than max_parameters={config.max_parameters:,} "
                      "(about 8 bytes each with its mask); raise "
                      "--max_parameters to allow it")
-  if config.num_samples * size > MAX_PICTURE_VALUES:
+  check_picture_size(config.num_samples, size, name or config.dataset)
+
+
+def _check_cost(config: TrainConfig) -> None:
+  if config.toy_size > MAX_TOY_SIZE:
+    raise ValueError(f"toy_size must be at most {MAX_TOY_SIZE}; got "
+                     f"{config.toy_size}")
+  size = event_size(config.dataset)
+  if size is not None:
+    check_cost(config, size)
+
+
+def check_picture_size(num_samples: int, size: int, name: str) -> None:
+  """ValueError unless a sample picture of num_samples x D = size values
+  stays within MAX_PICTURE_VALUES (the trainer's and evaluate's)."""
+  if num_samples * size > MAX_PICTURE_VALUES:
     raise ValueError(f"num_samples must be at most "
-                     f"{MAX_PICTURE_VALUES // size} for {config.dataset} "
+                     f"{MAX_PICTURE_VALUES // size} for {name} "
                      f"(a sample picture of at most {MAX_PICTURE_VALUES} "
-                     f"values); got {config.num_samples}")
+                     f"values); got {num_samples}")
 
 
-def check_config(config: TrainConfig, files: bool = True) -> None:
-  """Raises ValueError (one line, naming what was expected) on a bad value;
-  files=False skips whether data_dir exists (a saved config's data may
-  have moved: evaluate takes another)."""
+def check_config(config: TrainConfig, files: bool = True,
+                 given=()) -> None:
+  """Raises ValueError (one line, naming what was expected) on a bad value
+  or a `given` field (the flags a command line set) that the model does
+  not use; files=False skips whether data_dir exists (a saved config's
+  data may have moved: evaluate takes another)."""
   for name, choices in CHOICES.items():
     check_one_of(name, getattr(config, name), choices)
-  _check_model_fields(config)
+  _check_model_fields(config, given)
   _check_table_fields(config)
   for name in POSITIVE:
     check_positive_int(name, getattr(config, name))
   for name in NON_NEGATIVE_FLOATS:
     if getattr(config, name) < 0:
       raise ValueError(f"{name} must be >= 0; got {getattr(config, name)}")
-  for name in ("learning_rate", "log_scale_bound"):
-    check_positive_finite(name, getattr(config, name))
-  for name in NON_NEGATIVE_FLOATS:
-    if not math.isfinite(getattr(config, name)):
-      raise ValueError(f"{name} must be finite; got {getattr(config, name)}")
+  check_positive_finite("learning_rate", config.learning_rate)
+  check_log_scale("log_scale_bound", config.log_scale_bound)
+  for name in (*NON_NEGATIVE_FLOATS, "learning_rate"):
+    # the model computes in float32: 1e300 is finite only in float64
+    if not math.isfinite(getattr(config, name)) or not np.isfinite(
+        np.float32(getattr(config, name))):
+      raise ValueError(f"{name} must be finite in float32 (at most "
+                       f"{float(np.finfo(np.float32).max):.3g}); got "
+                       f"{getattr(config, name)}")
+  if isinstance(config.seed, bool) or not isinstance(config.seed, int) or \
+      not 0 <= config.seed <= MAX_SEED:
+    raise ValueError(f"seed must be an integer in 0..{MAX_SEED}; got "
+                     f"{config.seed!r}")
   check_hidden_units(config.hidden_units)
   _check_cost(config)
   if config.alpha is not None:

@@ -373,6 +373,13 @@ EVALUATE = [
      "has no checkpoints/best to evaluate"),
     ("a dataset name that is a path", lambda run: ["--dataset=../../x"],
      None, r"unknown dataset '\.\./\.\./x'; expected one of"),
+    ("--num_samples=10^8 (uncapped, the trainer caps it)",
+     lambda run: [f"--model_dir={run}", "--num_samples=100000000"], None,
+     r"num_samples must be at most 156250 for digits"),
+    ("evaluation.json a directory (it exported first)",
+     lambda run: [f"--model_dir={run}", "--export"],
+     lambda run: os.makedirs(os.path.join(run, "evaluation.json")),
+     r"evaluation.json is a directory; evaluate writes a file there"),
 ]
 
 
@@ -388,3 +395,27 @@ def test_evaluate_command_errors(digits_run, tmp_path, name, args, damage,
   assert "\n" not in error
   if os.path.isdir(run_dir):
     assert sorted(os.listdir(run_dir)) == before  # nothing written
+
+
+def test_a_damaged_training_log_costs_only_its_picture(digits_run, tmp_path,
+                                                       caplog):
+  """It was a one-line error naming no file: "invalid literal for int()
+  with base 10: 'abc'"."""
+  run_dir = _copy_with(digits_run, tmp_path, lambda run: _write(
+      os.path.join(run, "training_log.csv"), "epoch,nll,val_nll\nabc,1,2\n"))
+  assert run_in_process([f"--model_dir={run_dir}"], "evaluate") is None
+  assert os.path.isfile(os.path.join(run_dir, "evaluation.json"))
+  assert not os.path.exists(os.path.join(run_dir, "training_curve.png"))
+  assert re.search(r"training_log.csv is not a training log \(expected "
+                   r"Keras CSVLogger's rows", caplog.text)
+
+
+def test_a_damaged_results_json_is_named(digits_run, tmp_path):
+  """It was "Invalid control character at: line 1 column 24"."""
+  run_dir = _copy_with(digits_run, tmp_path, lambda run: _write(
+      os.path.join(run, "results.json"), '{"a": "\x01'))
+  error = run_in_process(["--dataset=digits", f"--model_dir={run_dir}",
+                          "--epochs=1", *TINY])
+  assert re.fullmatch(r"train: error: .*results.json is not a run's results "
+                      r"\(expected the JSON object a finished run writes; "
+                      r".*\); move it aside to finish the run again", error)

@@ -56,3 +56,30 @@ def test_the_zuko_reference_data_is_the_benchmarks_toys(tmp_path):
   np.testing.assert_array_equal(arrays["pinwheel/test"],
                                 sample_toy("pinwheel", 10_000, seed=99))
   assert len(arrays.files) == 6 * 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    # argparse took --model as a prefix of --models
+    (["--model=nsf"], "--model_dir, --dataset, --model, --num_layers"),
+    (["--models=maf,maf"], "--models names ['maf'] more than once"),
+    (["--datasets=wine,wine"], "--datasets names ['wine'] more than once"),
+    (["--out=README.md/grid"], "README.md is a file; expected a directory"),
+    (["--out=/proc/grid"], "--out /proc/grid: cannot make that directory"),
+])
+def test_the_paper_grid_refuses_bad_arguments_in_one_line(argv, message,
+                                                          capsys):
+  from benchmarks import paper
+  with pytest.raises(SystemExit) as exit_info:
+    paper.parse_args(argv)
+  assert exit_info.value.code == 2
+  err = capsys.readouterr().err
+  assert message in err and err.count("\n") == 1, err
+
+
+def test_the_paper_grid_gives_each_row_only_the_flags_its_model_uses():
+  from benchmarks import paper
+  assert paper._unused("--num_layers=5", "made")
+  assert paper._unused("--hidden_units=8", "gaussian")
+  assert paper._unused("--bins=4", "maf")
+  assert not paper._unused("--hidden_units=8", "maf")
+  assert not paper._unused("--bins=4", "nsf")

@@ -101,7 +101,7 @@ def test_multi_worker_on_two_processes_agree(tmp_path):
 def test_consecutive_bad_steps_stop_the_run():
   flow = MAF(event_size=2, num_layers=1, hidden_units=[8])
   flow.compile(keras.optimizers.Adam(1e-3))
-  data = np.full((40, 2), np.inf, np.float32)
+  data = np.full((40, 2), 1e30, np.float32)
   guard = NonFiniteGuard(max_bad_steps=3, steps_per_epoch=4)
   flow.fit(data, batch_size=10, epochs=5, callbacks=[guard], verbose=0)
   assert guard.failed and guard.failed_step == 3 and guard.total == 3
@@ -249,7 +249,7 @@ def test_the_guard_is_exact_with_several_steps_per_execution():
   are broken by good ones never stop the run; a long run does, at the end
   of the execution in which it reached max_bad_steps."""
   rows = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
-  bad = np.full_like(rows, np.inf)
+  bad = np.full_like(rows, 1e30)  # finite: its loss is not
   #          steps: 1    2     3    4    5     6     7    8    9    10
   batches = [bad, bad, rows, bad, bad, rows, bad, bad, bad, bad]
   flow = MAF(event_size=2, num_layers=1, hidden_units=[8])
@@ -349,7 +349,29 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=digits", "--model=nsf", "--affine=shift_then_scale"],
      "--affine does not apply to --model=nsf"),
     (["--dataset=mnist", "--model=nsf", "--bins=100000"],
-     "this model would have"),
+     "bins must be at most 500; got 100000"),
+    # accepted, then refused after writing the run:
+    (["--dataset=digits", "--seed=-1"],
+     "seed must be an integer in 0..4294967291; got -1"),
+    (["--dataset=digits", "--seed=100000000000000000000"],
+     "seed must be an integer in 0..4294967291"),
+    (["--dataset=digits", "--model=nsf", "--spline_bound=1e308"],
+     "spline_bound must be at most 1.84e+18 for a model computing in "
+     "float32"),
+    (["--dataset=digits", "--weight_decay=1e300"],
+     "weight_decay must be finite in float32"),
+    (["--dataset=digits", "--log_scale_bound=1000"],
+     "log_scale_bound must be at most 44.4"),
+    # accepted and ignored:
+    (["--dataset=digits", "--model=made", "--num_layers=3"],
+     "--num_layers does not apply to --model=made; got 3"),
+    (["--dataset=digits", "--model=gaussian", "--hidden_units=16"],
+     "--hidden_units does not apply to --model=gaussian"),
+    (["--dataset=digits", "--model=gaussian", "--batch_norm=after_each"],
+     "--batch_norm does not apply to --model=gaussian"),
+    (["--dataset=digits", "--model=gaussian",
+      "--dtype_policy=mixed_bfloat16"],
+     "--dtype_policy does not apply to --model=gaussian"),
 ])
 def test_bad_flags_fail_before_writing_anything(tmp_path, args, message):
   run_dir = tmp_path / "run"
@@ -453,3 +475,53 @@ def test_run_options_refuse_bad_values_from_python_too(options, message):
   the flags refuse (summary_steps=0 used to reach a ZeroDivisionError)."""
   with pytest.raises(ValueError, match=message):
     RunOptions(**options)
+
+
+def _points(train_x, test_x):
+  from maf_tf.data import Splits, describe_arrays
+  validation = np.random.default_rng(1).standard_normal((20, 2))
+  return Splits(describe_arrays("points", train_x), (train_x, None),
+                (validation.astype(np.float32), None), (test_x, None))
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("train", r"every one of the 4 training steps was skipped"),
+    ("test", r"1 of 20 test examples have a non-finite log_likelihood "
+             r"\(first: test row 3, -?(nan|inf)\)"),
+])
+def test_a_run_that_learned_nothing_or_scores_nan_is_not_finished(
+    tmp_path, damage, message):
+  """It was: results.json with test_log_likelihood NaN, SavedModel 1, and
+  a rerun that did nothing."""
+  import tensorflow as tf
+  from configs.presets import preset
+  from trainers.run_dir import RunError
+  from trainers.train import train
+  rng = np.random.default_rng(0)
+  train_x = rng.standard_normal((20, 2)).astype(np.float32)
+  test_x = rng.standard_normal((20, 2)).astype(np.float32)
+  if damage == "train":  # finite rows whose loss is not (NaN is refused)
+    train_x[:] = 1e30
+  else:
+    test_x[3, 1] = np.inf
+  config = preset("table").replace(epochs=2, batch_size=10, num_layers=1,
+                                   hidden_units=(8,), num_samples=4,
+                                   batch_norm=None)
+  run_dir = str(tmp_path / "run")
+  for _ in range(2):  # a rerun refuses again, never finishes
+    with pytest.raises(RunError, match=message) as error:
+      train("table", config, run_dir, tf.distribute.get_strategy(),
+            data=_points(train_x, test_x))
+    assert "\n" not in str(error.value)
+    assert not os.path.exists(os.path.join(run_dir, "results.json"))
+    assert not os.path.exists(os.path.join(run_dir, "1"))
+
+
+def test_an_absl_flag_error_is_one_line():
+  """absl printed "FATAL Flags parsing error" and a hint on a second
+  line."""
+  code, out, err = run_command(["--dataset=digits", "--epochs=abc"])
+  assert code != 0 and not out
+  assert err.strip() == ("train: error: flag --epochs=abc: invalid literal "
+                         "for int() with base 10: 'abc' (--helpfull lists "
+                         "every flag)")

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from test_evaluate_export import _load_and_run
-from helpers import TINY, run_in_process
+from helpers import TINY, for_model, run_in_process
 
 # The three kinds of model besides MAF (test_train.py): maf_mog and made
 # are MAFs with another base or one layer (tests/test_models.py).
@@ -23,10 +23,10 @@ def runs(tmp_path_factory):
   directories = {}
   for model in TRAINED:
     run_dir = str(root / model)
-    error = run_in_process(["--dataset=digits", f"--model={model}",
-                            "--conditional", f"--model_dir={run_dir}",
-                            "--epochs=1", "--num_layers=2", "--hidden_units=16",
-                            "--batch_size=50", *TINY[3:]])
+    error = run_in_process(for_model(model, [
+        "--dataset=digits", f"--model={model}", "--conditional",
+        f"--model_dir={run_dir}", "--epochs=1", "--num_layers=2",
+        "--hidden_units=16", "--batch_size=50", *TINY[3:]]))
     assert error is None, error
     directories[model] = run_dir
   return directories

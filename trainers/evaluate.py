@@ -11,11 +11,12 @@ import os
 import sys
 from typing import Optional
 
-from absl import app, flags
+from absl import flags, logging
 import numpy as np
 import tensorflow as tf
 
 from configs.build import build_model, load_data
+from configs.checks import check_picture_size
 from configs.paper import TABLE_2_DATASETS, paper_result
 from configs.presets import PRESETS
 from maf_tf.data import DataError, evaluation_dataset
@@ -24,10 +25,12 @@ from maf_tf.export import export_saved_model
 from maf_tf.metrics import summarize
 from trainers import pictures
 from trainers.checkpoints import restore_best
-from trainers.flags import define_evaluate_flags, show_in_help
+from trainers.flags import define_evaluate_flags, run_command
+from trainers.flags import show_in_help
 from trainers.logs import op_error_line, quiet_logs
-from trainers.results import run_assets, test_log_likelihoods
-from trainers.run_dir import read_config, write_file, write_json
+from trainers.results import check_finite, run_assets, test_log_likelihoods
+from trainers.run_dir import RunError, read_config, remove_leftovers
+from trainers.run_dir import write_file, write_json
 from trainers.signals import exit_on_signals
 from trainers.tables import floored_discrete
 
@@ -58,7 +61,15 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   `num_samples`: in the sample picture (default the run's); `export`: a
   SavedModel `version` (default the next) too. Returns the report written
   to evaluation.json."""
+  for name in ("evaluation.json", "evaluation.txt"):
+    if os.path.isdir(os.path.join(run_dir, name)):
+      raise ValueError(f"{os.path.join(run_dir, name)} is a directory; "
+                       "evaluate writes a file there: move it aside")
   config, data, model = restore(run_dir, data_dir, source)
+  num_samples = num_samples or config.num_samples
+  check_picture_size(num_samples, data.description.event_size,
+                     config.dataset)
+  remove_leftovers(run_dir)  # a killed export's staging folder
   if recompute_batch_norm and model.batch_norms:
     evaluation.recompute_batch_norm(model, evaluation_dataset(
         *data.train, batch_size=config.eval_batch_size,
@@ -72,10 +83,11 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   report.update(summarize(scores))
   report.update(extremes(scores))
   report["paper"] = paper_result(config)
-  _pictures(model, data, config, run_dir, num_samples or config.num_samples)
+  _pictures(model, data, config, run_dir, num_samples)
   if model.image_shape is not None:
     _extremes_picture(report, data, run_dir)
   if export:
+    check_finite(scores, 0, 0, 1)  # a model that scores NaN is not served
     report["saved_model"] = export_saved_model(
         model, run_dir, version, assets=run_assets(run_dir))
   write_json(os.path.join(run_dir, "evaluation.json"), report)
@@ -121,9 +133,13 @@ def _extremes_picture(report: dict, data, run_dir: str) -> None:
 def _pictures(model, data, config, run_dir, count: int) -> None:
   log = os.path.join(run_dir, "training_log.csv")
   if os.path.isfile(log):
-    pictures.training_curve(log, os.path.join(run_dir, "training_curve.png"),
-                            f"{config.dataset}: NLL per epoch (logit space "
-                            "for images)")
+    try:
+      pictures.training_curve(log, os.path.join(run_dir,
+                                                "training_curve.png"),
+                              f"{config.dataset}: NLL per epoch (logit "
+                              "space for images)")
+    except ValueError as error:  # a damaged log costs its picture only
+      logging.warning("training_curve.png not drawn: %s", error)
   # The trainer's pictures use the "model" stream: these get their own.
   image = pictures.samples_picture(
       model, count, config.stream_seed("evaluation_samples"),
@@ -226,7 +242,7 @@ def main(argv):
                          "the same command evaluates again"):
       evaluate(run_dir, FLAGS.recompute_batch_norm, FLAGS.num_samples,
                FLAGS.export, FLAGS.version, FLAGS.data_dir, FLAGS.source)
-  except (ValueError, DataError, OSError) as error:
+  except (ValueError, DataError, OSError, RunError) as error:
     sys.exit(f"evaluate: error: {error}")
   except tf.errors.OpError as error:  # e.g. an export on a full disk
     sys.exit(f"evaluate: error: {op_error_line(error)}")
@@ -236,7 +252,7 @@ def run():
   """The `maf-evaluate` console command (`python -m trainers.evaluate`)."""
   define_evaluate_flags()
   show_in_help("trainers.flags")
-  app.run(main)
+  run_command(main, "evaluate")
 
 
 if __name__ == "__main__":

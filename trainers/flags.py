@@ -18,7 +18,7 @@ import dataclasses
 import sys
 import typing
 
-from absl import flags
+from absl import app, flags
 
 from configs.base import TrainConfig, help_text as field_help
 from configs.checks import CHOICES
@@ -27,7 +27,7 @@ from trainers.strategy import STRATEGIES
 
 __all__ = ["define_train_flags", "define_evaluate_flags",
            "define_run_flags", "define_config_flags", "config_from_flags",
-           "show_in_help"]
+           "given_config_flags", "show_in_help", "run_command"]
 
 FLAGS = flags.FLAGS
 
@@ -133,6 +133,14 @@ def show_in_help(*modules: str) -> None:
       FLAGS.register_key_flag_for_module(sys.argv[0], flag)
 
 
+def given_config_flags() -> tuple:
+  """The config fields whose flags the command line set (a config flag
+  defaults to None: the preset's value)."""
+  return tuple(field.name for field in dataclasses.fields(TrainConfig)
+               if field.name != "dataset"
+               and FLAGS[field.name].value is not None)
+
+
 def config_from_flags(config: TrainConfig) -> TrainConfig:
   """The preset `config` with every flag that was given applied."""
   changes = {}
@@ -150,3 +158,15 @@ def config_from_flags(config: TrainConfig) -> TrainConfig:
       value = None
     changes[field.name] = value
   return config.replace(**changes)
+
+
+def run_command(main, command: str) -> None:
+  """absl's app.run(main), with a flag error (an unknown flag, a value of
+  the wrong type) as one line, as the commands' own errors are, instead
+  of absl's "FATAL Flags parsing error" and a hint on a second line."""
+  def parse(argv):
+    try:
+      return FLAGS(argv)
+    except flags.Error as error:
+      sys.exit(f"{command}: error: {error} (--helpfull lists every flag)")
+  app.run(main, flags_parser=parse)

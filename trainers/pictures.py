@@ -187,13 +187,21 @@ def training_curve(csv_path: str, path: str, title: str = "") -> bool:
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   from matplotlib.ticker import MaxNLocator
-  with open(csv_path, newline="") as stream:
-    rows = list(csv.DictReader(stream))
-  if not rows:
-    return False
-  epochs = [int(row["epoch"]) for row in rows]  # from 1
-  curves = {label: np.array([float(row.get(key) or "nan") for row in rows])
-            for label, key in (("train", "nll"), ("validation", "val_nll"))}
+  try:
+    with open(csv_path, newline="", encoding="utf-8") as stream:
+      rows = list(csv.DictReader(stream))
+    if not rows:
+      return False
+    epochs = [int(row["epoch"]) for row in rows]  # from 1
+    curves = {label: np.array([float(row.get(key) or "nan")
+                               for row in rows])
+              for label, key in (("train", "nll"),
+                                 ("validation", "val_nll"))}
+  except (ValueError, KeyError, TypeError) as error:
+    raise ValueError(f"{csv_path} is not a training log (expected Keras "
+                     "CSVLogger's rows: an epoch number, then nll, "
+                     f"val_nll, ...; {type(error).__name__}: "
+                     f"{str(error)[:80]})") from None
   figure, axis = plt.subplots(figsize=(6, 4))
   for label, values in curves.items():
     axis.plot(epochs, values, label=label)

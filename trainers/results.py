@@ -6,6 +6,8 @@ import json
 import os
 from typing import Optional
 
+import numpy as np
+
 from absl import logging
 
 from configs.base import TrainConfig
@@ -15,9 +17,9 @@ from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model, next_version
 from maf_tf.metrics import summarize
 from trainers.logs import plural
-from trainers.run_dir import write_file, write_json
+from trainers.run_dir import RunError, write_file, write_json
 
-__all__ = ["run_assets", "test_log_likelihoods", "test_scores", "finished_results",
+__all__ = ["run_assets", "test_log_likelihoods", "test_scores", "finished_results", "check_finite",
            "write_results", "name_export", "export_missing", "export_run",
            "trim_training_log"]
 
@@ -40,12 +42,45 @@ def test_scores(model, data: Splits, config: TrainConfig) -> dict:
 
 
 def finished_results(run_dir: str) -> Optional[dict]:
-  """results.json of a finished run, or None."""
+  """results.json of a finished run, or None; ValueError (one line, naming
+  the file) if it does not read as a JSON object."""
   path = os.path.join(run_dir, "results.json")
   if not os.path.isfile(path):
     return None
-  with open(path) as stream:
-    return json.load(stream)
+  try:
+    with open(path, encoding="utf-8") as stream:
+      results = json.load(stream)
+  except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+    results = error
+  if not isinstance(results, dict):
+    raise ValueError(f"{path} is not a run's results (expected the JSON "
+                     f"object a finished run writes; {str(results)[:80]}); "
+                     "move it aside to finish the run again")
+  return results
+
+
+def check_finite(scores: dict, trained_steps: int, skipped_steps: int,
+                 best_epoch: int) -> None:
+  """A run that learned nothing or scores NaN is not finished: RunError
+  (one line) if every training step was skipped, no epoch had a finite
+  validation score, or a test score is not finite."""
+  if trained_steps and skipped_steps >= trained_steps:
+    raise RunError(f"every one of the {trained_steps} training steps was "
+                   "skipped (non-finite loss or gradients), so nothing was "
+                   "trained; check the data for NaN or extreme values, or "
+                   "lower --learning_rate. Nothing was exported")
+  if trained_steps and not best_epoch:
+    raise RunError("no epoch had a finite validation log-likelihood; "
+                   "check the validation rows for values the training rows "
+                   "do not cover. Nothing was exported")
+  for name, values in scores.items():
+    bad = ~np.isfinite(values)
+    if bad.any():
+      raise RunError(
+          f"{int(bad.sum())} of {len(values)} test examples have a "
+          f"non-finite {name} (first: test row {int(np.argmax(bad))}, "
+          f"{values[np.argmax(bad)]}), so the test mean is not a number; "
+          "the model is not exported and the run is not marked finished")
 
 
 def write_results(run_dir: str, results: dict) -> None:

@@ -14,11 +14,12 @@ The output appears whole or not at all and never replaces a file.
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 import numpy as np
 
 from maf_tf.data import DataError
 from maf_tf.data.tables import read_table
+from trainers.flags import run_command
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.run_dir import write_file
 from trainers.signals import exit_on_signals
@@ -146,7 +147,7 @@ def main(argv):
 def run():
   """The `maf-sample` console command (`python -m trainers.sample`)."""
   define_flags()
-  app.run(main)
+  run_command(main, "sample")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ import heapq
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 import numpy as np
 import tensorflow as tf
 
 from maf_tf.data.pipeline import DISCRETE_MARGIN
 from maf_tf.data.tables import CHUNK_ROWS, table_rows
+from trainers.flags import run_command
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.signals import exit_on_signals
 from trainers.run_dir import written_whole
@@ -182,7 +183,7 @@ def main(argv):
 def run():
   """The `maf-score` console command (`python -m trainers.score`)."""
   define_flags()
-  app.run(main)
+  run_command(main, "score")
 
 
 if __name__ == "__main__":

@@ -16,24 +16,26 @@ import sys
 import time
 from typing import Optional
 
-from absl import app, flags, logging
+from absl import flags, logging
 import keras
 import tensorflow as tf
 
 from configs.base import TrainConfig
 from configs.build import build_model, load_data
-from configs.checks import check_config
+from configs.checks import check_config, check_cost
 from configs.presets import PRESETS, preset, table_preset
 from maf_tf.data import DataError, Splits, evaluation_dataset
 from maf_tf.data import steps_per_epoch as count_steps
 from maf_tf.data import training_dataset
 from maf_tf.checks import check_positive_int
+from maf_tf.metrics import summarize
 from maf_tf.optimizers import FusedAdam
 from trainers import pictures, results as run_results
 from trainers.callbacks import EpochCSVLogger, NonFiniteGuard, ProgressLog
 from trainers.checkpoints import ResumableEarlyStopping, RunCheckpoints
 from trainers.flags import config_from_flags, define_train_flags
-from trainers.flags import show_in_help
+from trainers.flags import given_config_flags
+from trainers.flags import run_command, show_in_help
 from trainers.logs import log_to_file, op_error_line, plural, quiet_logs
 from trainers.run_dir import RunError, prepare_run_dir
 from trainers.signals import exit_on_signals
@@ -92,7 +94,9 @@ def train(name: str, config: TrainConfig, model_dir: str,
   """One run; returns the results written to model_dir/results.json.
   `data`: the config's data if loaded already (else loaded here)."""
   data = data or load_data(config)
-  data.description.context_size(config.conditional)  # labels if needed
+  check_cost(config, data.description.event_size,  # (labels if needed)
+             data.description.context_size(config.conditional),
+             data.description.name)
   if config.batch_size > len(data.train[0]):
     raise ValueError(f"batch_size must be at most the {len(data.train[0])} "
                      f"training examples; got {config.batch_size}")
@@ -201,8 +205,13 @@ class TrainingRun:
   def finish(self, summaries: TensorBoardSummaries, seconds: float) -> dict:
     """The best weights' test scores, samples, results.json and export."""
     self.checkpoints.restore_best()
-    results = run_results.test_scores(self.model, self.data, self.config)
-    results.update(self.figures(seconds))
+    scores = run_results.test_log_likelihoods(self.model, self.data,
+                                              self.config)
+    figures = self.figures(seconds)
+    run_results.check_finite(scores, figures["epochs"] * self.steps,
+                             figures["skipped_steps"], figures["best_epoch"])
+    results = summarize(scores, "test_")
+    results.update(figures)
     summaries.write_samples(
         f"{self.config.dataset}: samples of the best model (epoch "
         f"{results['best_epoch']})")
@@ -283,14 +292,14 @@ def main(argv):
     runs = []
     for name in names:
       config = config_from_flags(preset(name, FLAGS.model or "maf"))
-      check_config(config)
+      check_config(config, given=given_config_flags())
       data = None
       if config.data is not None and FLAGS.model is None:
         # the table's size picks its preset (configs.presets.table_preset)
         data = load_data(config)
         name, model = table_preset(len(data.train[0]))
         config = config_from_flags(preset(name, model))
-        check_config(config)
+        check_config(config, given=given_config_flags())
       model_dir = FLAGS.model_dir or os.path.join("saved_models", (
           table_name(config.data) if config.data else name))
       if FLAGS.auto and FLAGS.model_dir:
@@ -369,7 +378,7 @@ def run():
   """The `maf-train` console command (`python -m trainers.train`)."""
   define_train_flags()
   show_in_help("trainers.flags")
-  app.run(main)
+  run_command(main, "train")
 
 
 if __name__ == "__main__":
