@@ -53,6 +53,15 @@ def check_positive_finite(name: str, value) -> float:
   return number
 
 
+def _check_in_dtype(name: str, value, dtype, limit: float, why: str
+                    ) -> float:
+  number = check_positive_finite(name, value)
+  if number > limit:
+    raise ValueError(f"{name} must be at most {limit:.3g} for a model "
+                     f"computing in {dtype} ({why}); got {value!r}")
+  return number
+
+
 def _largest(dtype) -> float:
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   return float(tf.as_dtype(dtype or "float32").max)
@@ -63,25 +72,16 @@ def check_scale(name: str, value, dtype="float32") -> float:
   factor 100 to spare, is finite in `dtype`, the dtype a model computes
   in (values on its scale get squared: 1e308 is finite in float64 and
   gave NaN log_probs in float32)."""
-  number = check_positive_finite(name, value)
-  limit = math.sqrt(_largest(dtype)) / 10
-  if number > limit:
-    raise ValueError(f"{name} must be at most {limit:.3g} for a model "
-                     f"computing in {dtype} (values on its scale are "
-                     f"squared); got {value!r}")
-  return number
+  return _check_in_dtype(name, value, dtype,
+                         math.sqrt(_largest(dtype)) / 10,
+                         "values on its scale are squared")
 
 
 def check_log_scale(name: str, value, dtype="float32") -> float:
   """value as a float, unless it is not a number > 0 with exp(2 value)
   finite in `dtype` (a bound on log-scales, whose exp is squared)."""
-  number = check_positive_finite(name, value)
-  limit = math.log(_largest(dtype)) / 2
-  if number > limit:
-    raise ValueError(f"{name} must be at most {limit:.3g} for a model "
-                     f"computing in {dtype} (exp(2 x {name}) must be "
-                     f"finite); got {value!r}")
-  return number
+  return _check_in_dtype(name, value, dtype, math.log(_largest(dtype)) / 2,
+                         f"exp(2 x {name}) must be finite")
 
 
 def check_hidden_units(units) -> list:
