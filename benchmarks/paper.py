@@ -38,7 +38,7 @@ import traceback
 from typing import Optional
 
 from configs.base import TrainConfig
-from configs.checks import UNUSED_BY_MODEL
+from configs.checks import unused_fields
 from configs.paper import model_name
 from maf_tf.data import IMAGE_SPECS, DATASETS
 from maf_tf.data.tabular import LABELLED, PAPER_SETS
@@ -155,9 +155,7 @@ def _unused(flag: str, model: str) -> bool:
   """Whether a trainer flag is one that `model` does not use (the trainer
   refuses those): the grid's --num_layers of a made row, or a flag given
   for the whole grid, such as --hidden_units for the Gaussian."""
-  name = flag.lstrip("-").split("=")[0]
-  return name in UNUSED_BY_MODEL.get(model, ()) or (
-      model != "nsf" and name in ("bins", "spline_bound"))
+  return flag.lstrip("-").split("=")[0] in unused_fields(model)
 
 
 def _run(module: str, flags: list) -> Optional[str]:

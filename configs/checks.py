@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from configs.base import SEED_OFFSETS, TrainConfig
-from maf_tf.checks import (check_alpha, check_hidden_units, check_int_at_least,
+from maf_tf.checks import (check_alpha, check_hidden_units,
                            check_log_scale, check_one_of,
                            check_positive_finite, check_positive_int,
                            check_scale)
@@ -18,12 +18,12 @@ from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
-from maf_tf.nsf import AFFINE_ONLY, MAX_BINS
+from maf_tf.nsf import AFFINE_ONLY, check_bins
 from maf_tf.real_nvp import MADE_ONLY
 from maf_tf.splines import spline_params_per_dimension
 
 __all__ = ["check_config", "check_cost", "check_picture_size", "CHOICES",
-           "UNUSED_BY_MODEL"]
+           "UNUSED_BY_MODEL", "unused_fields"]
 
 # The library's own lists (a flag of a field whose choices hold None takes
 # 'none'); activation: the two the presets and the paper use.
@@ -74,6 +74,13 @@ UNUSED_BY_MODEL = {
 }
 
 
+def unused_fields(model: str) -> tuple:
+  """The config fields `model` does not use: UNUSED_BY_MODEL's, and bins
+  and spline_bound for every model but nsf."""
+  return UNUSED_BY_MODEL.get(model, ()) + (
+      () if model == "nsf" else ("bins", "spline_bound"))
+
+
 def _check_model_fields(config: TrainConfig, given=()) -> None:
   """A field the config's model does not use must keep its default, and
   must not be among the `given` flags: a flag is never silently
@@ -83,8 +90,7 @@ def _check_model_fields(config: TrainConfig, given=()) -> None:
     raise ValueError(f"--model={config.model} sets its own base density; "
                      f"--base applies to maf, real_nvp and nsf; got "
                      f"{config.base!r}")
-  unused = UNUSED_BY_MODEL.get(config.model, ()) + (
-      () if config.model == "nsf" else ("bins", "spline_bound"))
+  unused = unused_fields(config.model)
   for name in given:
     if name in ("bins", "spline_bound") and name in unused:
       raise ValueError(f"--{name} applies to --model=nsf only; got "
@@ -109,9 +115,7 @@ def _check_model_fields(config: TrainConfig, given=()) -> None:
       raise ValueError(f"--{name} does not apply to --model=nsf (its layers "
                        f"are splines); got {getattr(config, name)!r}")
   if config.model == "nsf":
-    check_int_at_least("bins", config.bins, 2)
-    if config.bins > MAX_BINS:
-      raise ValueError(f"bins must be at most {MAX_BINS}; got {config.bins}")
+    check_bins(config.bins)
     check_scale("spline_bound", config.spline_bound)
 
 

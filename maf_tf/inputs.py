@@ -7,8 +7,8 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["events", "batched_events", "refuse_non_finite", "context_for", "sample_context",
-           "sample_seed", "INT32_MAX"]
+__all__ = ["events", "batched_events", "refuse_non_finite", "context_for",
+           "sample_context", "sample_seed", "INT32_MAX"]
 
 INT32_MAX = 2**31 - 1  # sample counts and seeds end up as int32
 
@@ -135,4 +135,4 @@ def refuse_non_finite(values, what: str, offset: int = 0) -> None:
     raise ValueError(
         f"{what} holds NaN or infinite values in {len(rows)} of "
         f"{len(values)} rows (rows {_first(rows + offset)}; columns "
-        f"{_first(columns)}); remove or impute them before fit")
+        f"{_first(columns)}); remove or impute them first")

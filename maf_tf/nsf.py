@@ -24,12 +24,21 @@ from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND, MIN_BIN,
                             spline_to_base, spline_to_data)
 
 __all__ = ["NSF", "SplineMADEBijector", "spline_made_to_base", "spline_step",
-           "MAX_BINS"]
+           "MAX_BINS", "check_bins"]
 
 # MAF arguments that shape an affine map, which a spline layer has none of.
 AFFINE_ONLY = {"affine": "scale_then_shift"}
 STANDARD_WIDTH = 3.0  # standard deviations from the centre to the bound
 MAX_BINS = int(0.5 / MIN_BIN)  # bins of at least MIN_BIN leave half to share
+
+
+def check_bins(bins) -> int:
+  """bins as an int, unless it is not an integer in 2..MAX_BINS."""
+  bins = check_int_at_least("bins", bins, 2)
+  if bins > MAX_BINS:
+    raise ValueError(f"bins must be at most {MAX_BINS}; got {bins!r} (each "
+                     f"bin is at least {MIN_BIN} of the interval)")
+  return bins
 
 
 def spline_made_to_base(made: MADE, x: tf.Tensor, bound: float,
@@ -101,10 +110,7 @@ class NSF(MAF):
       if kwargs.get(name, default) != default:
         raise ValueError(f"NSF takes no {name} (a spline layer has no "
                          f"affine form); got {name}={kwargs[name]!r}")
-    self.bins = check_int_at_least("bins", bins, 2)
-    if self.bins > MAX_BINS:
-      raise ValueError(f"bins must be at most {MAX_BINS} (each bin is at "
-                       f"least {MIN_BIN} of the interval); got {bins!r}")
+    self.bins = check_bins(bins)
     self.bound = check_positive_finite("bound", bound)
     super().__init__(event_size=event_size, standardize=standardize,
                      **kwargs)

@@ -37,22 +37,19 @@ __all__ = ["FlowTraining", "BadStreak", "GoodStepMean",
 # (1.4826 * median absolute deviation), a value counts as an outlier.
 OUTLIER_SCALES = 1000
 CHECKED_ROWS = 10_000  # rows of a dataset checked for NaN before fit
+# (all ADAPT_ROWS rows when a standardisation adapts to them)
 
 
-def _refuse_non_finite_batches(dataset: tf.data.Dataset) -> None:
-  """Checks the first batches of a dataset (CHECKED_ROWS rows) for NaN
-  and infinities, before training would skip every batch that holds
-  one."""
-  parts, count = [], 0
+def _first_rows(dataset: tf.data.Dataset, count: int) -> list:
+  """The first `count` rows (or all, if fewer) of a batched dataset: one
+  array per component of its elements (x, then the context, ...)."""
+  parts, seen = [], 0
   for batch in dataset.take(1000):
     parts.append([np.asarray(p) for p in tf.nest.flatten(batch)])
-    count += len(parts[-1][0])
-    if count >= CHECKED_ROWS:
+    seen += len(parts[-1][0])
+    if seen >= count:
       break
-  for index, part in enumerate(zip(*parts)):
-    inputs.refuse_non_finite(
-        np.concatenate(part), f"{'x' if index == 0 else 'the context'} "
-        f"(the dataset's first {count} rows)")
+  return [np.concatenate(part) for part in zip(*parts)]
 
 
 class OutlierWarning(RuntimeWarning):
@@ -215,7 +212,14 @@ class FlowTraining:
     if isinstance(x, tf.data.Dataset):
       inputs.batched_events(x.element_spec, self.event_size,
                             self.compute_dtype)
-      _refuse_non_finite_batches(x)
+      # Read once: checked for NaN before training would skip every batch
+      # that holds one, and the rows a standardisation adapts to.
+      first = _first_rows(x, ADAPT_ROWS if self._needs_adapting()
+                          else CHECKED_ROWS)
+      for index, part in enumerate(first):
+        inputs.refuse_non_finite(
+            part, f"{'x' if index == 0 else 'the context'} (the dataset's "
+            f"first {len(first[0])} rows)")
     batch_size = kwargs.get("batch_size")
     if batch_size is not None and (isinstance(batch_size, bool) or not
                                    isinstance(batch_size, (int, np.integer))
@@ -233,7 +237,9 @@ class FlowTraining:
             "norm's moving statistics will be skewed by it for many steps. "
             "Remove such rows, or call recompute_batch_norm on clean data "
             "after fit.", OutlierWarning, stacklevel=2)
-    self._adapt_before_fit(x)
+    if self._needs_adapting():
+      self.adapt(first[0] if isinstance(x, tf.data.Dataset)
+                 else np.asarray(x))
     callbacks = list(callbacks or [])
     guards = [i for i, c in enumerate(callbacks)
               if isinstance(c, SkippedStepsWarning)]
@@ -290,22 +296,12 @@ class FlowTraining:
           sample_weight=keep * tf.ones_like(value))
     return {name: self._trackers[name].result() for name in values}
 
-  def _adapt_before_fit(self, x) -> None:
-    """A flow with a standardisation not yet adapted (MAF's standardize)
-    adapts it to the first rows of fit's data: an array, or the first
-    batches of a dataset."""
+  def _needs_adapting(self) -> bool:
+    """Whether the flow has a standardisation not yet adapted (MAF's
+    standardize): fit adapts it to the first rows of its data (an array,
+    or the first ADAPT_ROWS rows of a dataset)."""
     layer = getattr(self, "standardization", None)
-    if layer is None or layer.is_adapted:
-      return
-    if isinstance(x, tf.data.Dataset):
-      rows, count = [], 0
-      for batch in x.take(1000):
-        rows.append(np.asarray(tf.nest.flatten(batch)[0]))
-        count += len(rows[-1])
-        if count >= ADAPT_ROWS:
-          break
-      x = np.concatenate(rows)
-    self.adapt(np.asarray(x))
+    return layer is not None and not layer.is_adapted
 
   def _split_batch(self, data):
     x, context, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -21,10 +21,9 @@ TINY = ["--num_layers=2", "--hidden_units=16", "--batch_size=10",
 def for_model(model, args):
   """The flags of `args` that `model` uses (the trainer refuses the
   others, e.g. --num_layers for made_mog, --learning_rate for gaussian)."""
-  from configs.checks import UNUSED_BY_MODEL
-  unused = UNUSED_BY_MODEL.get(model, ()) + (
-      () if model == "nsf" else ("bins", "spline_bound"))
-  return [a for a in args if a.lstrip("-").split("=")[0] not in unused]
+  from configs.checks import unused_fields
+  return [a for a in args
+          if a.lstrip("-").split("=")[0] not in unused_fields(model)]
 
 
 def run_in_process(args, command="train"):

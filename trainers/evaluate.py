@@ -28,7 +28,8 @@ from trainers.checkpoints import restore_best
 from trainers.flags import define_evaluate_flags, run_command
 from trainers.flags import show_in_help
 from trainers.logs import op_error_line, quiet_logs
-from trainers.results import check_finite, run_assets, test_log_likelihoods
+from trainers.results import (check_finite_scores, run_assets,
+                              test_log_likelihoods)
 from trainers.run_dir import RunError, read_config, remove_leftovers
 from trainers.run_dir import write_file, write_json
 from trainers.signals import exit_on_signals
@@ -87,7 +88,7 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   if model.image_shape is not None:
     _extremes_picture(report, data, run_dir)
   if export:
-    check_finite(scores, 0, 0, 1)  # a model that scores NaN is not served
+    check_finite_scores(scores)  # a model that scores NaN is not served
     report["saved_model"] = export_saved_model(
         model, run_dir, version, assets=run_assets(run_dir))
   write_json(os.path.join(run_dir, "evaluation.json"), report)

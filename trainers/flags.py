@@ -144,19 +144,17 @@ def given_config_flags() -> tuple:
 def config_from_flags(config: TrainConfig) -> TrainConfig:
   """The preset `config` with every flag that was given applied."""
   changes = {}
-  for field in dataclasses.fields(TrainConfig):
-    if field.name == "dataset" or FLAGS[field.name].value is None:
-      continue
-    value = FLAGS[field.name].value
-    if field.name == "hidden_units":
+  for name in given_config_flags():
+    value = FLAGS[name].value
+    if name == "hidden_units":
       try:
         value = tuple(int(v) for v in value)
       except ValueError:
         raise ValueError("hidden_units must be comma-separated positive "
                          f"integers; got {','.join(value)!r}") from None
-    if field.name in NONE_ALLOWED and value.lower() == "none":
+    if name in NONE_ALLOWED and value.lower() == "none":
       value = None
-    changes[field.name] = value
+    changes[name] = value
   return config.replace(**changes)
 
 

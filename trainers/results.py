@@ -15,12 +15,11 @@ from configs.paper import TABLE_2_DATASETS
 from maf_tf.data import Splits, evaluation_dataset
 from maf_tf.evaluation import log_likelihoods
 from maf_tf.export import export_saved_model, next_version
-from maf_tf.metrics import summarize
 from trainers.logs import plural
 from trainers.run_dir import RunError, write_file, write_json
 
-__all__ = ["run_assets", "test_log_likelihoods", "test_scores", "finished_results", "check_finite",
-           "write_results", "name_export", "export_missing", "export_run",
+__all__ = ["run_assets", "test_log_likelihoods", "finished_results",
+           "check_trained", "check_finite_scores", "write_results", "name_export", "export_missing", "export_run",
            "trim_training_log"]
 
 
@@ -33,12 +32,6 @@ def test_log_likelihoods(model, data: Splits, config: TrainConfig) -> dict:
       num_classes=model.context_size,
       discrete=data.description.discrete)
   return log_likelihoods(model, dataset)
-
-
-def test_scores(model, data: Splits, config: TrainConfig) -> dict:
-  """The test-set scores summarised (mean ± 2 s.e., median), each key
-  prefixed 'test_'."""
-  return summarize(test_log_likelihoods(model, data, config), "test_")
 
 
 def finished_results(run_dir: str) -> Optional[dict]:
@@ -59,11 +52,11 @@ def finished_results(run_dir: str) -> Optional[dict]:
   return results
 
 
-def check_finite(scores: dict, trained_steps: int, skipped_steps: int,
-                 best_epoch: int) -> None:
-  """A run that learned nothing or scores NaN is not finished: RunError
-  (one line) if every training step was skipped, no epoch had a finite
-  validation score, or a test score is not finite."""
+def check_trained(trained_steps: int, skipped_steps: int,
+                  best_epoch: int) -> None:
+  """A run that learned nothing is not finished: RunError (one line) if
+  every training step was skipped or no epoch had a finite validation
+  score."""
   if trained_steps and skipped_steps >= trained_steps:
     raise RunError(f"every one of the {trained_steps} training steps was "
                    "skipped (non-finite loss or gradients), so nothing was "
@@ -73,6 +66,11 @@ def check_finite(scores: dict, trained_steps: int, skipped_steps: int,
     raise RunError("no epoch had a finite validation log-likelihood; "
                    "check the validation rows for values the training rows "
                    "do not cover. Nothing was exported")
+
+
+def check_finite_scores(scores: dict) -> None:
+  """RunError (one line) if a test score is NaN or ±inf: such a model is
+  neither exported nor its run marked finished."""
   for name, values in scores.items():
     bad = ~np.isfinite(values)
     if bad.any():

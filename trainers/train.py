@@ -208,8 +208,9 @@ class TrainingRun:
     scores = run_results.test_log_likelihoods(self.model, self.data,
                                               self.config)
     figures = self.figures(seconds)
-    run_results.check_finite(scores, figures["epochs"] * self.steps,
-                             figures["skipped_steps"], figures["best_epoch"])
+    run_results.check_trained(figures["epochs"] * self.steps,
+                              figures["skipped_steps"], figures["best_epoch"])
+    run_results.check_finite_scores(scores)
     results = summarize(scores, "test_")
     results.update(figures)
     summaries.write_samples(

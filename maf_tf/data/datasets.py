@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from maf_tf.inputs import refuse_non_finite
 from maf_tf.data.sources import Splits, load_splits
 from maf_tf.data.specs import IMAGE_SPECS, DataError, DatasetDescription
 from maf_tf.data.tabular import TABULAR_SIZES, load_tabular
@@ -89,10 +90,7 @@ def describe_arrays(name: str, x: np.ndarray,
   if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(
       x.dtype, np.integer)):
     raise ValueError(f"x must hold real numbers; got dtype {x.dtype}")
-  if not np.isfinite(x).all():
-    raise ValueError(f"x holds NaN or infinite values in "
-                     f"{int((~np.isfinite(x)).any(1).sum())} of {len(x)} "
-                     "rows")
+  refuse_non_finite(x, "x")
   num_classes = 0
   if labels is not None:
     labels = np.asarray(labels)
