@@ -152,6 +152,10 @@ class TrainConfig:
   steps_per_execution: int = _field(
       10, "Training steps per call into the graph (speed only).")
   seed: int = _field(0, "Seed of the model, the data order and the noise.")
+  split_seed: int = _field(
+      0, "Seed of the shuffle that splits a --data table into train / "
+      "validation / test, and of a toy's points: runs of different --seed "
+      "are trained and scored on the same rows.")
   # Outputs.
   sample_every: int = _field(10, "Epochs between sample pictures.")
   num_samples: int = _field(64, "Samples in a sample picture.")
@@ -170,6 +174,8 @@ class TrainConfig:
   def from_json(cls, text: str) -> "TrainConfig":
     values = json.loads(text)
     values["hidden_units"] = tuple(values["hidden_units"])
+    # A run written before split_seed existed split its data by its seed.
+    values.setdefault("split_seed", values.get("seed", 0))
     return cls(**values)
 
 

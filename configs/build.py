@@ -44,10 +44,10 @@ def load_data(config: TrainConfig) -> Splits:
         config.label_column, config.id_column, config.bounds,
         config.discrete_columns, config.missing,
         config.validation_fraction, config.test_fraction, config.test_data,
-        config.seed, config.max_table_megabytes)
+        config.split_seed, config.max_table_megabytes)
   return load_dataset(config.dataset, config.source, config.data_dir,
                       config.validation_size, config.alpha, config.toy_size,
-                      config.seed)
+                      config.split_seed)
 
 
 def build_model(config: TrainConfig,

@@ -230,10 +230,12 @@ def check_config(config: TrainConfig, files: bool = True,
       raise ValueError(f"{name} must be finite in float32 (at most "
                        f"{float(np.finfo(np.float32).max):.3g}); got "
                        f"{getattr(config, name)}")
-  if isinstance(config.seed, bool) or not isinstance(config.seed, int) or \
-      not 0 <= config.seed <= MAX_SEED:
-    raise ValueError(f"seed must be an integer in 0..{MAX_SEED}; got "
-                     f"{config.seed!r}")
+  for name in ("seed", "split_seed"):
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or \
+        not 0 <= value <= MAX_SEED:
+      raise ValueError(f"{name} must be an integer in 0..{MAX_SEED}; got "
+                       f"{value!r}")
   check_hidden_units(config.hidden_units)
   _check_cost(config)
   if config.alpha is not None:

@@ -3,6 +3,7 @@ field's help beside it, and the seed table."""
 
 import dataclasses
 import inspect
+import json
 
 from configs.base import SEED_OFFSETS, TrainConfig, help_text
 from configs.build import FIELD_OF_ARGUMENT, model_arguments
@@ -19,7 +20,7 @@ NOT_MODEL_ARGUMENTS = {
     "model", "conditional", "data", "columns", "context_columns",
     "label_column", "id_column", "bounds", "discrete_columns", "missing",
     "validation_fraction", "test_fraction", "test_data",
-    "max_table_megabytes"}
+    "max_table_megabytes", "split_seed"}
 
 
 def test_every_field_is_a_model_argument_or_declared_not_one():
@@ -49,3 +50,19 @@ def test_every_field_has_help_and_every_stream_its_own_seed():
   config = TrainConfig(seed=7)
   seeds = [config.stream_seed(stream) for stream in SEED_OFFSETS]
   assert len(set(seeds)) == len(seeds) and config.stream_seed("model") == 7
+
+
+def test_the_split_follows_split_seed_not_the_models_seed(tmp_path):
+  """Runs of different seeds are scored on the same test rows; a run
+  written before split_seed existed keeps the split its seed gave it."""
+  from configs.build import load_data  # pylint: disable=import-outside-toplevel
+  path = tmp_path / "rows.csv"
+  path.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(60)))
+  config = preset("table").replace(data=str(path))
+  tests = {(seed, split): load_data(config.replace(
+      seed=seed, split_seed=split)).test[0][:, 0].tolist()
+           for seed, split in ((0, 0), (5, 0), (0, 5))}
+  assert tests[0, 0] == tests[5, 0] != tests[0, 5]
+  old = dataclasses.asdict(config.replace(seed=5))
+  del old["split_seed"]
+  assert TrainConfig.from_json(json.dumps(old)).split_seed == 5
