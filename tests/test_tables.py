@@ -201,6 +201,7 @@ def test_train_score_sample_evaluate_and_serve_a_table(tmp_path, csv):
   assert code == 1 and out.strip().splitlines()[-1] == (
       f"score: error: {scores} exists; choose another --out (nothing is "
       "overwritten)")
+  _score_reasons_and_refusals(run, tmp_path)
   samples = os.path.join(tmp_path, "samples.csv")
   assert sample.draw(run, 500, samples) == 500
   drawn = pd.read_csv(samples)
@@ -214,6 +215,33 @@ def test_train_score_sample_evaluate_and_serve_a_table(tmp_path, csv):
   assert os.path.isfile(os.path.join(run, "1", "assets", "columns.json"))
   x = np.array([[15.0, 60.0, 1.0, 3.2]], np.float32)
   assert np.isfinite(served.signatures["serving_default"](x=x)["log_prob"])
+
+
+def _score_reasons_and_refusals(run, tmp_path):
+  """Each row without a finite score says why; an empty file, or an --out
+  in a folder that does not exist, is refused before anything is
+  written."""
+  from trainers import score  # pylint: disable=import-outside-toplevel
+  frame = _weather(4)
+  frame.loc[1, "rain"] = -1.0            # below its bound of 0
+  frame.loc[2, "temp"] = np.nan
+  frame.loc[3, "humidity"] = 1e30         # inside (0, 100)? no: outside
+  frame.loc[0, "temp"] = 1e38             # overflows the flow
+  rows = os.path.join(tmp_path, "odd.csv")
+  frame.to_csv(rows, index=False)
+  out = os.path.join(tmp_path, "odd_scores.csv")
+  lines = score.score(run, rows, out)
+  assert list(pd.read_csv(out, keep_default_na=False)["reason"]) == [
+      "not finite", "outside bounds", "missing value", "outside bounds"]
+  assert "2 outside the bounds (-inf), 1 without a score" in lines[0]
+  assert lines[0].endswith(", 1 not finite (a value or context too far "
+                           "from the training rows for the model)")
+  frame.iloc[:0].to_csv(rows, index=False)
+  with pytest.raises(DataError, match="odd.csv holds no rows to score"):
+    score.score(run, rows, os.path.join(tmp_path, "none.csv"))
+  with pytest.raises(ValueError, match="the folder .*nowhere does not "):
+    score.score(run, rows, os.path.join(tmp_path, "nowhere", "s.csv"))
+  assert not os.path.exists(os.path.join(tmp_path, "none.csv"))
 
 
 def test_a_run_conditioned_on_context_columns(tmp_path, csv):
@@ -232,8 +260,44 @@ def test_a_run_conditioned_on_context_columns(tmp_path, csv):
       context=tf.constant([20.0]))["samples"]
   assert samples.shape == (3, 2)
   path = os.path.join(tmp_path, "samples.csv")
-  with pytest.raises(ValueError, match="give --context"):
+  with pytest.raises(ValueError, match="give one of --context"):
     sample.draw(run, 4, path)
+  with pytest.raises(ValueError, match="got --context and --context_file"):
+    sample.draw(run, 4, path, context="1", context_file=path)
+  with pytest.raises(ValueError, match="context must be 1 finite number"):
+    sample.draw(run, 4, path, context="1e39")  # finite in float64 only
+
+
+def test_samples_that_overflow_are_refused_naming_the_context(
+    tmp_path, csv, monkeypatch):
+  """A context far from the training ones can overflow the flow (10^30
+  did, with a bounded column): nothing is written, and the message says
+  how far the context lies."""
+  from trainers import sample  # pylint: disable=import-outside-toplevel
+  run = os.path.join(tmp_path, "run")
+  assert run_in_process([
+      f"--data={csv}", f"--model_dir={run}", "--epochs=1",
+      "--hidden_units=8", "--num_layers=1", "--columns=humidity,rain",
+      "--context_columns=temp", "--batch_size=50"]) is None
+  restore = sample.restore_table_run
+
+  def overflowing(run_dir):
+    config, description, model = restore(run_dir)
+    finite = model.sample
+    model.sample = lambda n, context, seed: tf.where(
+        tf.abs(context) > 1e6, np.inf, finite(n, context, seed=seed))
+    return config, description, model
+
+  monkeypatch.setattr(sample, "restore_table_run", overflowing)
+  path = os.path.join(tmp_path, "samples.csv")
+  assert sample.draw(run, 4, path, context="20") == 4
+  os.remove(path)
+  with pytest.raises(ValueError, match="^4 of 4 samples are not finite for "
+                     r"context row 0, which lies 1\.2\de\+29 standard "
+                     "deviations from the training contexts' mean in "
+                     "'temp'; nothing was written$"):
+    sample.draw(run, 4, path, context="1e30")
+  assert not os.path.exists(path)
   with pytest.raises(ValueError, match="context must be 1 finite number"):
     sample.draw(run, 4, path, context="nan")
   assert sample.draw(run, 4, path, context="25") == 4
@@ -242,6 +306,10 @@ def test_a_run_conditioned_on_context_columns(tmp_path, csv):
   os.remove(path)
   assert sample.draw(run, 3, path, context_file=contexts) == 6
   assert list(pd.read_csv(path)["context_row"]) == [0, 0, 0, 1, 1, 1]
+  pd.DataFrame({"temp": []}).to_csv(contexts, index=False)
+  with pytest.raises(DataError, match="holds no context rows"):
+    sample.draw(run, 3, os.path.join(tmp_path, "none.csv"),
+                context_file=contexts)
 
 
 @pytest.mark.parametrize("args,message", [

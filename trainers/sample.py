@@ -11,7 +11,6 @@ columns: num_samples for each of its rows, numbered in a column
 The output appears whole or not at all and never replaces a file.
 """
 
-import os
 import sys
 
 from absl import flags
@@ -23,7 +22,7 @@ from trainers.flags import run_command
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.run_dir import write_file
 from trainers.signals import exit_on_signals
-from trainers.tables import (csv_field, floored_discrete,
+from trainers.tables import (check_out, csv_field, floored_discrete,
                              restore_table_run)
 
 FLAGS = flags.FLAGS
@@ -51,16 +50,17 @@ def _contexts(description, context, context_file, label):
                           ("label", label)) if v is not None]
   if description.context_columns:
     if len(given) != 1 or given[0] == "label":
+      got = f"; got --{' and --'.join(given)}" if given else ""
       raise ValueError("this run is conditioned on "
-                       f"{list(description.context_columns)}: give "
-                       "--context=v1,... or --context_file=FILE")
+                       f"{list(description.context_columns)}: give one of "
+                       f"--context=v1,... or --context_file=FILE{got}")
     if context is not None:
       try:
         values = np.array([[float(v) for v in context.split(",")]])
       except ValueError:
         values = np.zeros((1, 0))
       if values.shape[1] != len(description.context_columns) or \
-          not np.isfinite(values).all():
+          not np.isfinite(values.astype(np.float32)).all():
         raise ValueError(f"context must be "
                          f"{len(description.context_columns)} finite "
                          "numbers, one per context column "
@@ -73,8 +73,10 @@ def _contexts(description, context, context_file, label):
     if absent:
       raise DataError(f"{context_file}: no column {absent[0]!r}")
     values = frame[list(description.context_columns)].to_numpy(np.float64)
-    if not np.isfinite(values).all():
-      raise DataError(f"{context_file}: contexts must be finite; "
+    if not len(values):
+      raise DataError(f"{context_file} holds no context rows")
+    if not np.isfinite(values.astype(np.float32)).all():
+      raise DataError(f"{context_file}: contexts must be finite in float32; "
                       f"{int((~np.isfinite(values)).any(axis=1).sum())} "
                       "row(s) are not")
     return values
@@ -94,13 +96,26 @@ def _contexts(description, context, context_file, label):
   return None
 
 
+def _not_finite(model, description, contexts, row: int, samples) -> str:
+  """Why a context row's samples are not all finite: how far it lies
+  from the training contexts (a model has not learned what to do there)."""
+  count = int((~np.isfinite(samples)).any(axis=1).sum())
+  where = ""
+  if description.context_columns:
+    standard = np.abs(np.asarray(model.standard_context(
+        contexts[row:row + 1].astype(np.float32))))[0]
+    where = (f" for context row {row}, which lies {standard.max():.3g} "
+             "standard deviations from the training contexts' mean in "
+             f"{description.context_columns[int(standard.argmax())]!r}")
+  return (f"{count} of {len(samples)} samples are not finite{where}; "
+          "nothing was written")
+
+
 def draw(run_dir: str, num_samples: int, out: str, context=None,
          context_file=None, label=None, seed: int = 0) -> int:
   """Writes the samples (see the module docstring); returns the rows
   written."""
-  if os.path.exists(out):
-    raise ValueError(f"{out} exists; choose another --out (nothing is "
-                     "overwritten)")
+  check_out(out)
   if num_samples < 1:
     raise ValueError(f"num_samples must be a positive integer; got "
                      f"{num_samples}")
@@ -115,8 +130,11 @@ def draw(run_dir: str, num_samples: int, out: str, context=None,
   for r in range(rows):
     given = None if contexts is None else np.repeat(
         contexts[r:r + 1], num_samples, axis=0).astype(np.float32)
-    parts.append(floored_discrete(
-        model.sample(num_samples, given, seed=seed + r), description))
+    samples = model.sample(num_samples, given, seed=seed + r).numpy()
+    if not np.isfinite(samples).all():
+      raise ValueError(_not_finite(model, description, contexts, r,
+                                     samples))
+    parts.append(floored_discrete(samples, description))
   header = list(description.columns)
   lines = [",".join(csv_field(h) for h in (
       (["context_row"] if context_file else []) + header))]

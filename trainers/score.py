@@ -4,8 +4,9 @@
 Every row gets its log-density in the data's own units (nats), written
 with its row number (from 0, the header not counted), its id if the run
 or --id_column names an id column, and a reason where it has no finite
-score: 'missing value' (NaN score), 'unknown label' (NaN) or 'outside
-bounds' (-inf: no density there). Text files are read and written in
+score: 'missing value' (NaN score), 'unknown label' (NaN), 'outside
+bounds' (-inf: no density there) or 'not finite' (a value or context so
+far from the training rows that the model overflows). Text files are read and written in
 chunks, so memory stays bounded whatever the file's length; the
 quantiles of the summary come from a uniform sample of at most
 QUANTILE_SAMPLE scores (exact below that). Then the summary and the
@@ -14,24 +15,25 @@ not at all, and an existing one is never replaced.
 """
 
 import heapq
-import os
 import sys
 
 from absl import flags
 import numpy as np
 import tensorflow as tf
 
+from maf_tf.data import DataError
 from maf_tf.data.pipeline import DISCRETE_MARGIN
 from maf_tf.data.tables import CHUNK_ROWS, table_rows
 from trainers.flags import run_command
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.signals import exit_on_signals
 from trainers.run_dir import written_whole
-from trainers.tables import csv_field, restore_table_run
+from trainers.tables import check_out, csv_field, restore_table_run
 
 FLAGS = flags.FLAGS
 QUANTILE_SAMPLE = 1_000_000
 QUANTILES = (0.001, 0.01, 0.1, 0.5, 0.9)
+MAX_TOP = 100_000  # least likely rows kept in memory and printed
 
 
 def define_flags() -> None:
@@ -64,16 +66,18 @@ class _Summary:
   `top` least likely rows."""
 
   def __init__(self, top: int, seed: int):
-    self.rows = self.missing = self.outside = 0
+    self.rows = self.missing = self.outside = self.not_finite = 0
     self.top = top
     self.worst = []  # max-heap by -score of (-score, row, id)
     self.sample = np.empty(0, np.float32)
     self.rng = np.random.default_rng(seed)
 
-  def add(self, rows, ids, scores):
+  def add(self, rows, ids, scores, reason):
     self.rows += len(scores)
-    self.missing += int(np.count_nonzero(np.isnan(scores)))
-    self.outside += int(np.count_nonzero(scores == -np.inf))
+    self.missing += int(np.count_nonzero(np.isin(
+        reason, ("missing value", "unknown label"))))
+    self.outside += int(np.count_nonzero(reason == "outside bounds"))
+    self.not_finite += int(np.count_nonzero(reason == "not finite"))
     finite = np.flatnonzero(np.isfinite(scores))
     for i in finite[np.argsort(scores[finite])[:self.top]]:
       item = (-float(scores[i]), int(rows[i]),
@@ -92,10 +96,13 @@ class _Summary:
     self.sample = kept
 
   def lines(self) -> list:
-    finite = self.rows - self.missing - self.outside
+    finite = self.rows - self.missing - self.outside - self.not_finite
     lines = [f"scored {self.rows} rows: {finite} with a log-density, "
              f"{self.outside} outside the bounds (-inf), {self.missing} "
-             "without a score (NaN: a missing value or unknown label)"]
+             "without a score (NaN: a missing value or unknown label)" +
+             (f", {self.not_finite} not finite (a value or context too far "
+              "from the training rows for the model)" if self.not_finite
+              else "")]
     if len(self.sample):
       values = np.quantile(self.sample, QUANTILES)
       lines.append("log-density quantiles (nats): " + ", ".join(
@@ -115,9 +122,7 @@ def score(run_dir: str, data: str, out: str, top: int = 10,
           chunk_rows: int = CHUNK_ROWS) -> list:
   """Writes `out` (see the module docstring); returns the summary
   lines."""
-  if os.path.exists(out):
-    raise ValueError(f"{out} exists; choose another --out (nothing is "
-                     "overwritten)")
+  check_out(out)
   config, description, model = restore_table_run(run_dir)
   id_column = id_column or config.id_column
   labels = description.label_values is not None
@@ -127,19 +132,33 @@ def score(run_dir: str, data: str, out: str, top: int = 10,
                           + ["log_prob", "reason"]) + "\n")
     for chunk in table_rows(data, description, id_column, chunk_rows,
                             config.max_table_megabytes):
-      scores = _score_chunk(model, chunk, description, labels,
-                            config.stream_seed("test"), batch_size)
-      reason = np.where((scores == -np.inf) & (chunk["reason"] == ""),
-                        "outside bounds", chunk["reason"])
+      scores, outside = _score_chunk(model, chunk, description, labels,
+                                     config.stream_seed("test"), batch_size)
+      reason = np.where(
+          chunk["reason"] != "", chunk["reason"],
+          np.where(outside, "outside bounds",
+                   np.where(np.isfinite(scores), "", "not finite")))
       _write_rows(stream, chunk, scores, reason)
-      summary.add(chunk["index"], chunk["id"], scores)
+      summary.add(chunk["index"], chunk["id"], scores, reason)
+    if not summary.rows:
+      raise DataError(f"{data} holds no rows to score")
   return summary.lines()
 
 
 def _score_chunk(model, chunk, description, labels: bool, seed: int,
-                 batch_size: int) -> np.ndarray:
+                 batch_size: int) -> tuple:
+  """(log-densities [n], whether each row is outside or on a bound)."""
   x = _dequantised(chunk["x"], description.discrete, seed,
                    int(chunk["index"][0]) if len(chunk["x"]) else 0)
+  record = description.preprocessing
+  with np.errstate(invalid="ignore"):  # NaN rows are neither
+    outside = np.zeros(len(x), bool)
+    for j, bound in enumerate(record["lower"]):
+      if bound is not None:
+        outside |= x[:, j] <= bound
+    for j, bound in enumerate(record["upper"]):
+      if bound is not None:
+        outside |= x[:, j] >= bound
   scores = np.full(len(x), np.nan, np.float32)
   ok = np.flatnonzero(chunk["reason"] == "")
   context = chunk["context"]
@@ -150,7 +169,7 @@ def _score_chunk(model, chunk, description, labels: bool, seed: int,
       given = (tf.one_hot(context[rows], model.context_size) if labels
                else context[rows])
     scores[rows] = model.log_prob(x[rows], given).numpy()
-  return scores
+  return scores, outside
 
 
 def _write_rows(stream, chunk, scores, reason) -> None:
@@ -169,9 +188,9 @@ def main(argv):
     for name in ("model_dir", "data", "out"):
       if not getattr(FLAGS, name):
         raise ValueError(f"--{name} is required")
-    if FLAGS.top < 0 or FLAGS.batch_size < 1:
-      raise ValueError("top must be >= 0 and batch_size >= 1; got "
-                       f"{FLAGS.top} and {FLAGS.batch_size}")
+    if not 0 <= FLAGS.top <= MAX_TOP or FLAGS.batch_size < 1:
+      raise ValueError(f"top must be in 0..{MAX_TOP:,} and batch_size >= 1;"
+                       f" got {FLAGS.top} and {FLAGS.batch_size}")
     quiet_logs(FLAGS.verbose)
     with exit_on_signals("score", "no output file was written"):
       for line in score(FLAGS.model_dir, FLAGS.data, FLAGS.out, FLAGS.top,

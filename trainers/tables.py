@@ -67,6 +67,17 @@ def restore_table_run(run_dir: str, config: Optional[TrainConfig] = None):
   return config, description, model
 
 
+def check_out(out: str) -> None:
+  """A command's --out: a new file in a folder that exists (nothing is
+  overwritten), checked before any work."""
+  if os.path.lexists(out):
+    raise ValueError(f"{out} exists; choose another --out (nothing is "
+                     "overwritten)")
+  folder = os.path.dirname(os.path.abspath(out))
+  if not os.path.isdir(folder):
+    raise ValueError(f"--out {out}: the folder {folder} does not exist")
+
+
 def csv_field(value) -> str:
   """One CSV field: quoted when it holds a comma, a quote or a newline."""
   text = str(value)
