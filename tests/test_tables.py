@@ -244,7 +244,7 @@ def _score_reasons_and_refusals(run, tmp_path):
   assert not os.path.exists(os.path.join(tmp_path, "none.csv"))
 
 
-def test_a_run_conditioned_on_context_columns(tmp_path, csv):
+def test_a_run_conditioned_on_context_columns(tmp_path, csv, monkeypatch):
   from trainers import sample  # pylint: disable=import-outside-toplevel
   run = os.path.join(tmp_path, "run")
   assert run_in_process([
@@ -266,19 +266,27 @@ def test_a_run_conditioned_on_context_columns(tmp_path, csv):
     sample.draw(run, 4, path, context="1", context_file=path)
   with pytest.raises(ValueError, match="context must be 1 finite number"):
     sample.draw(run, 4, path, context="1e39")  # finite in float64 only
+  with pytest.raises(ValueError, match="context must be 1 finite number"):
+    sample.draw(run, 4, path, context="nan")
+  assert sample.draw(run, 4, path, context="25") == 4
+  contexts = os.path.join(tmp_path, "contexts.csv")
+  pd.DataFrame({"temp": [0.0, 30.0]}).to_csv(contexts, index=False)
+  os.remove(path)
+  assert sample.draw(run, 3, path, context_file=contexts) == 6
+  assert list(pd.read_csv(path)["context_row"]) == [0, 0, 0, 1, 1, 1]
+  pd.DataFrame({"temp": []}).to_csv(contexts, index=False)
+  with pytest.raises(DataError, match="a header but no rows"):
+    sample.draw(run, 3, os.path.join(tmp_path, "none.csv"),
+                context_file=contexts)
+  os.remove(path)
+  _samples_that_overflow_are_refused(run, path, monkeypatch)
 
 
-def test_samples_that_overflow_are_refused_naming_the_context(
-    tmp_path, csv, monkeypatch):
+def _samples_that_overflow_are_refused(run, path, monkeypatch):
   """A context far from the training ones can overflow the flow (10^30
   did, with a bounded column): nothing is written, and the message says
   how far the context lies."""
   from trainers import sample  # pylint: disable=import-outside-toplevel
-  run = os.path.join(tmp_path, "run")
-  assert run_in_process([
-      f"--data={csv}", f"--model_dir={run}", "--epochs=1",
-      "--hidden_units=8", "--num_layers=1", "--columns=humidity,rain",
-      "--context_columns=temp", "--batch_size=50"]) is None
   restore = sample.restore_table_run
 
   def overflowing(run_dir):
@@ -289,7 +297,6 @@ def test_samples_that_overflow_are_refused_naming_the_context(
     return config, description, model
 
   monkeypatch.setattr(sample, "restore_table_run", overflowing)
-  path = os.path.join(tmp_path, "samples.csv")
   assert sample.draw(run, 4, path, context="20") == 4
   os.remove(path)
   with pytest.raises(ValueError, match="^4 of 4 samples are not finite for "
@@ -298,18 +305,6 @@ def test_samples_that_overflow_are_refused_naming_the_context(
                      "'temp'; nothing was written$"):
     sample.draw(run, 4, path, context="1e30")
   assert not os.path.exists(path)
-  with pytest.raises(ValueError, match="context must be 1 finite number"):
-    sample.draw(run, 4, path, context="nan")
-  assert sample.draw(run, 4, path, context="25") == 4
-  contexts = os.path.join(tmp_path, "contexts.csv")
-  pd.DataFrame({"temp": [0.0, 30.0]}).to_csv(contexts, index=False)
-  os.remove(path)
-  assert sample.draw(run, 3, path, context_file=contexts) == 6
-  assert list(pd.read_csv(path)["context_row"]) == [0, 0, 0, 1, 1, 1]
-  pd.DataFrame({"temp": []}).to_csv(contexts, index=False)
-  with pytest.raises(DataError, match="holds no context rows"):
-    sample.draw(run, 3, os.path.join(tmp_path, "none.csv"),
-                context_file=contexts)
 
 
 @pytest.mark.parametrize("args,message", [

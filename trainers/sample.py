@@ -73,8 +73,6 @@ def _contexts(description, context, context_file, label):
     if absent:
       raise DataError(f"{context_file}: no column {absent[0]!r}")
     values = frame[list(description.context_columns)].to_numpy(np.float64)
-    if not len(values):
-      raise DataError(f"{context_file} holds no context rows")
     if not np.isfinite(values.astype(np.float32)).all():
       raise DataError(f"{context_file}: contexts must be finite in float32; "
                       f"{int((~np.isfinite(values)).any(axis=1).sum())} "
