@@ -6,7 +6,7 @@ import inspect
 import json
 
 from configs.base import SEED_OFFSETS, TrainConfig, help_text
-from configs.build import FIELD_OF_ARGUMENT, model_arguments
+from configs.build import FIELD_OF_ARGUMENT, load_data, model_arguments
 from configs.presets import preset
 from maf_tf import MAF, NSF
 
@@ -55,7 +55,6 @@ def test_every_field_has_help_and_every_stream_its_own_seed():
 def test_the_split_follows_split_seed_not_the_models_seed(tmp_path):
   """Runs of different seeds are scored on the same test rows; a run
   written before split_seed existed keeps the split its seed gave it."""
-  from configs.build import load_data  # pylint: disable=import-outside-toplevel
   path = tmp_path / "rows.csv"
   path.write_text("a,b\n" + "".join(f"{i},{i % 7}\n" for i in range(60)))
   config = preset("table").replace(data=str(path))

@@ -6,10 +6,10 @@ with its row number (from 0, the header not counted), its id if the run
 or --id_column names an id column, and a reason where it has no finite
 score: 'missing value' (NaN score), 'unknown label' (NaN), 'outside
 bounds' (-inf: no density there) or 'not finite' (a value or context so
-far from the training rows that the model overflows). Text files are read and written in
-chunks, so memory stays bounded whatever the file's length; the
-quantiles of the summary come from a uniform sample of at most
-QUANTILE_SAMPLE scores (exact below that). Then the summary and the
+far from the training rows that the model overflows). Text files are
+read and written in chunks, so memory stays bounded whatever the file's
+length; the quantiles of the summary come from a uniform sample of at
+most QUANTILE_SAMPLE scores (exact below that). Then the summary and the
 --top least likely rows are printed. The output file appears whole or
 not at all, and an existing one is never replaced.
 """
