@@ -307,6 +307,20 @@ def _samples_that_overflow_are_refused(run, path, monkeypatch):
   assert not os.path.exists(path)
 
 
+def test_a_table_smaller_than_the_batch_trains_in_batches_of_its_rows(
+    tmp_path):
+  path = os.path.join(tmp_path, "small.csv")
+  _weather(60).to_csv(path, index=False)
+  run = os.path.join(tmp_path, "run")
+  assert run_in_process([f"--data={path}", f"--model_dir={run}",
+                         "--epochs=1", "--id_column=station"]) is None
+  assert json.load(open(os.path.join(run, "config.json")))[
+      "batch_size"] == 48  # the 80% of 60 rows that train
+  error = run_in_process([f"--data={path}", "--batch_size=100",
+                          "--id_column=station", f"--model_dir={run}-2"])
+  assert "batch_size must be at most the 48 training examples" in error
+
+
 @pytest.mark.parametrize("args,message", [
     (["--data=x.csv", "--dataset=wine"], "give one of --dataset, --data"),
     (["--dataset=data.csv"], "--data=FILE to train on a file"),

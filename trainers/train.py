@@ -295,12 +295,17 @@ def main(argv):
       config = config_from_flags(preset(name, FLAGS.model or "maf"))
       check_config(config, given=given_config_flags())
       data = None
-      if config.data is not None and FLAGS.model is None:
-        # the table's size picks its preset (configs.presets.table_preset)
+      if config.data is not None:
         data = load_data(config)
-        name, model = table_preset(len(data.train[0]))
-        config = config_from_flags(preset(name, model))
-        check_config(config, given=given_config_flags())
+        rows = len(data.train[0])
+        if FLAGS.model is None:
+          # the table's size picks its preset (configs.presets.table_preset)
+          name, model = table_preset(rows)
+          config = config_from_flags(preset(name, model))
+          check_config(config, given=given_config_flags())
+        if "batch_size" not in given_config_flags():
+          # a table of fewer training rows than the preset's batch
+          config = config.replace(batch_size=min(config.batch_size, rows))
       model_dir = FLAGS.model_dir or os.path.join("saved_models", (
           table_name(config.data) if config.data else name))
       if FLAGS.auto and FLAGS.model_dir:
