@@ -398,6 +398,10 @@ def test_a_compressed_npz_is_measured_uncompressed(tmp_path):
   with pytest.raises(DataError, match="31 MB uncompressed, more than "
                      "max_table_megabytes=8; raise --max_table_megabytes"):
     load_table(path, max_megabytes=8)
+  with pytest.raises(DataError, match=r"is 0\.0381 MB, more than "
+                     r"max_table_megabytes=0\.001"):  # it used to say 0 MB
+    load_table(_written(tmp_path, "a\n" + "1.25\n" * 8000, "small.csv"),
+               max_megabytes=0.001)
 
 
 def test_a_separate_test_file_and_label_rows(tmp_path, csv):

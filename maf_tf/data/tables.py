@@ -54,7 +54,7 @@ def _check_file(path: str, max_megabytes: float) -> None:
   if size == 0:
     raise DataError(f"table file {path} is empty")
   if size > max_megabytes * 2**20:
-    raise DataError(f"table file {path} is {size / 2**20:,.0f} MB, more "
+    raise DataError(f"table file {path} is {_megabytes(size)} MB, more "
                     f"than max_table_megabytes={max_megabytes:g}; raise "
                     "--max_table_megabytes to read it")
 
@@ -107,7 +107,7 @@ def _numpy_frame(path: str, extension: str, max_megabytes: float):
     with zipfile.ZipFile(path) as archive:
       size = sum(info.file_size for info in archive.infolist())
     if size > max_megabytes * 2**20:
-      raise DataError(f"table file {path} holds {size / 2**20:,.0f} MB "
+      raise DataError(f"table file {path} holds {_megabytes(size)} MB "
                       f"uncompressed, more than max_table_megabytes="
                       f"{max_megabytes:g}; raise --max_table_megabytes to "
                       "read it")
@@ -159,6 +159,12 @@ def _parquet(path: str):
   except Exception as error:  # pyarrow's own errors have no common base
     raise DataError(f"{path}: not a readable Parquet file ({error})"
                     ) from None
+
+
+def _megabytes(size: int) -> str:
+  """A byte count in MB as a person reads it: 3,072 or 0.0312."""
+  megabytes = size / 2**20
+  return f"{megabytes:,.0f}" if megabytes >= 10 else f"{megabytes:.3g}"
 
 
 def parse_bounds(text) -> Dict[str, Tuple[Optional[float],
