@@ -6,6 +6,8 @@ context."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -230,7 +232,15 @@ def _score_reasons_and_refusals(run, tmp_path):
   rows = os.path.join(tmp_path, "odd.csv")
   frame.to_csv(rows, index=False)
   out = os.path.join(tmp_path, "odd_scores.csv")
+  dead = subprocess.Popen([sys.executable, "-c", ""])
+  dead.wait()
+  left = [os.path.join(tmp_path, f".{name}.{dead.pid}.x1.tmp")
+          for name in ("odd_scores.csv", "notes.txt")]
+  for path in left:
+    open(path, "w").close()
   lines = score.score(run, rows, out)
+  # a killed scorer's half-written file goes; another file's stays
+  assert [os.path.exists(path) for path in left] == [False, True]
   assert list(pd.read_csv(out, keep_default_na=False)["reason"]) == [
       "not finite", "outside bounds", "missing value", "outside bounds"]
   assert "2 outside the bounds (-inf), 1 without a score" in lines[0]

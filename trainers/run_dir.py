@@ -11,7 +11,7 @@ import re
 import shutil
 import tempfile
 import time
-from typing import Union
+from typing import Optional, Union
 
 from absl import logging
 
@@ -82,11 +82,15 @@ def _umask() -> int:
 _LEFTOVER = re.compile(r"^\..+\.(\d+)\.\w+\.tmp$|^\.export-(\d+)-\w+$")
 
 
-def remove_leftovers(run_dir: str) -> None:
+def remove_leftovers(run_dir: str, of: Optional[str] = None) -> None:
   """Removes what killed processes left half-written in run_dir: temporary
   files of write_file and staging directories of export_saved_model, both
-  named after the process that made them, when that process is gone."""
+  named after the process that made them, when that process is gone; with
+  `of`, only the temporary files of the file of that name (a command's
+  --out, in a folder of the user's)."""
   for name in os.listdir(run_dir):
+    if of is not None and not name.startswith(f".{of}."):
+      continue
     match = _LEFTOVER.match(name)
     pid = match and int(match.group(1) or match.group(2))
     if not pid or pid == os.getpid() or _alive(pid):

@@ -15,7 +15,7 @@ from configs.base import TrainConfig
 from configs.build import build_model
 from maf_tf.data import DatasetDescription
 from trainers.checkpoints import restore_best
-from trainers.run_dir import read_config, write_json
+from trainers.run_dir import read_config, remove_leftovers, write_json
 
 __all__ = ["COLUMNS_FILE", "write_columns", "read_description",
            "restore_table_run", "csv_field", "floored_discrete"]
@@ -69,13 +69,15 @@ def restore_table_run(run_dir: str, config: Optional[TrainConfig] = None):
 
 def check_out(out: str) -> None:
   """A command's --out: a new file in a folder that exists (nothing is
-  overwritten), checked before any work."""
+  overwritten), checked before any work; the temporary files a killed
+  command left for it are removed."""
   if os.path.lexists(out):
     raise ValueError(f"{out} exists; choose another --out (nothing is "
                      "overwritten)")
   folder = os.path.dirname(os.path.abspath(out))
   if not os.path.isdir(folder):
     raise ValueError(f"--out {out}: the folder {folder} does not exist")
+  remove_leftovers(folder, of=os.path.basename(out))  # of a killed command
 
 
 def csv_field(value) -> str:
