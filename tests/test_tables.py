@@ -282,8 +282,11 @@ def test_a_run_conditioned_on_context_columns(tmp_path, csv, monkeypatch):
   contexts = os.path.join(tmp_path, "contexts.csv")
   pd.DataFrame({"temp": [0.0, 30.0]}).to_csv(contexts, index=False)
   os.remove(path)
+  monkeypatch.setattr(sample, "SAMPLE_CHUNK_ROWS", 4)  # a row spans two
   assert sample.draw(run, 3, path, context_file=contexts) == 6
-  assert list(pd.read_csv(path)["context_row"]) == [0, 0, 0, 1, 1, 1]
+  drawn = pd.read_csv(path)
+  assert list(drawn["context_row"]) == [0, 0, 0, 1, 1, 1]
+  assert np.isfinite(drawn[["humidity", "rain"]].to_numpy()).all()
   pd.DataFrame({"temp": []}).to_csv(contexts, index=False)
   with pytest.raises(DataError, match="a header but no rows"):
     sample.draw(run, 3, os.path.join(tmp_path, "none.csv"),

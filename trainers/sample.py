@@ -8,6 +8,8 @@ context columns takes --context=v1,v2,... (one observation, in the
 context columns' order) or --context_file=FILE (a table with those
 columns: num_samples for each of its rows, numbered in a column
 'context_row'); one conditioned on a label column takes --label=VALUE.
+Samples are drawn and written SAMPLE_CHUNK_ROWS at a time, every context
+row's in the same pass, so memory stays bounded whatever num_samples is.
 The output appears whole or not at all and never replaces a file.
 """
 
@@ -15,18 +17,20 @@ import sys
 
 from absl import flags
 import numpy as np
+import tensorflow as tf
 
 from maf_tf.data import DataError
 from maf_tf.data.tables import read_table
 from trainers.flags import run_command
 from trainers.logs import one_line_errors, quiet_logs
-from trainers.run_dir import write_file
+from trainers.run_dir import written_whole
 from trainers.signals import exit_on_signals
 from trainers.tables import (check_out, csv_field, floored_discrete,
                              restore_table_run)
 
 FLAGS = flags.FLAGS
 MAX_SAMPLE_VALUES = 10**8  # num_samples x rows of contexts x D per command
+SAMPLE_CHUNK_ROWS = 100_000  # samples drawn and written at a time
 
 
 def define_flags() -> None:
@@ -94,10 +98,11 @@ def _contexts(description, context, context_file, label):
   return None
 
 
-def _not_finite(model, description, contexts, row: int, samples) -> str:
-  """Why a context row's samples are not all finite: how far it lies
-  from the training contexts (a model has not learned what to do there)."""
-  count = int((~np.isfinite(samples)).any(axis=1).sum())
+def _not_finite(model, description, contexts, row: int, bad) -> str:
+  """Why some of a batch of samples (bad: [n], those not finite) are not
+  finite: how far the first one's context row lies from the training
+  contexts (the model has not learned what to do there)."""
+  count = int(bad.sum())
   where = ""
   if description.context_columns:
     standard = np.abs(np.asarray(model.standard_context(
@@ -105,7 +110,7 @@ def _not_finite(model, description, contexts, row: int, samples) -> str:
     where = (f" for context row {row}, which lies {standard.max():.3g} "
              "standard deviations from the training contexts' mean in "
              f"{description.context_columns[int(standard.argmax())]!r}")
-  return (f"{count} of {len(samples)} samples are not finite{where}; "
+  return (f"{count} of {len(bad)} samples are not finite{where}; "
           "nothing was written")
 
 
@@ -124,22 +129,27 @@ def draw(run_dir: str, num_samples: int, out: str, context=None,
     raise ValueError(f"num_samples x context rows x columns must be at most "
                      f"{MAX_SAMPLE_VALUES:,}; got {num_samples} x {rows} x "
                      f"{model.event_size}")
-  parts = []
-  for r in range(rows):
-    given = None if contexts is None else np.repeat(
-        contexts[r:r + 1], num_samples, axis=0).astype(np.float32)
-    samples = model.sample(num_samples, given, seed=seed + r).numpy()
-    if not np.isfinite(samples).all():
-      raise ValueError(_not_finite(model, description, contexts, r,
-                                     samples))
-    parts.append(floored_discrete(samples, description))
-  header = list(description.columns)
-  lines = [",".join(csv_field(h) for h in (
-      (["context_row"] if context_file else []) + header))]
-  for r, samples in enumerate(parts):
-    prefix = f"{r}," if context_file else ""
-    lines += [prefix + ",".join(f"{v:.7g}" for v in row) for row in samples]
-  write_file(out, "\n".join(lines) + "\n")
+  total = num_samples * rows
+  prefix = ["context_row"] if context_file else []
+  with written_whole(out, "w") as stream:
+    stream.write(",".join(csv_field(h) for h in (
+        prefix + list(description.columns))) + "\n")
+    for chunk, start in enumerate(range(0, total, SAMPLE_CHUNK_ROWS)):
+      # sample i is context row i // num_samples: one pass for all rows
+      row_of = np.arange(start, min(start + SAMPLE_CHUNK_ROWS, total)) \
+          // num_samples
+      given = None if contexts is None else \
+          contexts[row_of].astype(np.float32)
+      samples = model.sample(len(row_of), given, seed=tf.constant(
+          [seed, chunk], tf.int32)).numpy()
+      bad = ~np.isfinite(samples).all(axis=1)
+      if bad.any():
+        raise ValueError(_not_finite(model, description, contexts,
+                                     int(row_of[bad][0]), bad))
+      samples = floored_discrete(samples, description)
+      for row, values in zip(row_of, samples):
+        stream.write(("" if not prefix else f"{row},") + ",".join(
+            f"{v:.7g}" for v in values) + "\n")
   return num_samples * rows
 
 
