@@ -26,7 +26,10 @@ slots have zero weights, so they contribute nothing. Units of degree 0
 
 A flow picks its sampler per MADE with `invert_made` ('fast' or the
 'naive' reference) and gets its base -> data map compiled by XLA from
-`compiled_to_data`.
+`compiled_to_data`. Below FAST_FROM_EVENT_SIZE dimensions 'fast' runs the
+reference's D full passes, which are then the faster exact sampler: the
+per-step work of the slot layout outweighs D - 1 extra passes (measured
+in docs/performance.md).
 """
 
 import weakref
@@ -39,11 +42,12 @@ from maf_tf.checks import check_one_of
 from maf_tf.bijectors.maf import made_to_data
 from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
-__all__ = ["SAMPLERS", "check_sampler", "fast_made_to_data",
+__all__ = ["SAMPLERS", "FAST_FROM_EVENT_SIZE", "check_sampler", "fast_made_to_data",
            "fast_autoregressive_inverse", "invert_made", "invert_made_with",
            "compiled_to_data"]
 
 SAMPLERS = ("fast", "naive")
+FAST_FROM_EVENT_SIZE = 16  # 'fast' is the D-pass reference below this
 _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
 
 
@@ -55,10 +59,12 @@ def check_sampler(sampler: str) -> None:
 def invert_made(made: MADE, z: tf.Tensor, context: Optional[tf.Tensor] = None,
                 sampler: str = "fast") -> tf.Tensor:
   """One MADE base -> data: 'fast' (`fast_made_to_data`, for a batch
-  [B, D]) or 'naive' (the reference `made_to_data`: D full passes, any
-  batch shape, which 'fast' falls back to for other ranks)."""
+  [B, D] of at least FAST_FROM_EVENT_SIZE dimensions) or 'naive' (the
+  reference `made_to_data`: D full passes, any batch shape, which 'fast'
+  falls back to for other ranks and fewer dimensions)."""
   check_sampler(sampler)
-  if sampler == "fast" and z.shape.rank == 2:
+  if sampler == "fast" and z.shape.rank == 2 and \
+      made.event_size >= FAST_FROM_EVENT_SIZE:
     return fast_made_to_data(made, z, context)
   return made_to_data(made, z, context)
 
@@ -70,7 +76,8 @@ def invert_made_with(made: MADE, noise: tf.Tensor, step,
   `fast_autoregressive_inverse`): 'fast' for a batch [B, D, Q], else the
   reference `autoregressive_inverse` (D full passes, any batch shape)."""
   check_sampler(sampler)
-  if sampler == "fast" and noise.shape.rank == 3:
+  if sampler == "fast" and noise.shape.rank == 3 and \
+      made.event_size >= FAST_FROM_EVENT_SIZE:
     return fast_autoregressive_inverse(made, noise, step, context)
   return autoregressive_inverse(made, noise, step, context)
 
