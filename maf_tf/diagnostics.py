@@ -19,13 +19,14 @@ posterior. Samples for many observations are drawn in one pass
 from typing import Sequence
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_probability as tfp
+
+from maf_tf.sampling import sample_in_chunks
 
 __all__ = ["samples_for_each", "sbc_ranks", "rank_uniformity",
            "highest_density_levels", "expected_coverage"]
 
-CHUNK_ROWS = 100_000  # samples drawn per call
+CHUNK_ROWS = 100_000  # samples drawn per call (sample_in_chunks)
 
 
 def _as_rows(values, name: str) -> np.ndarray:
@@ -47,14 +48,9 @@ def samples_for_each(flow, num_samples: int, contexts,
       num_samples, (int, np.integer)) or num_samples < 1:
     raise ValueError(f"num_samples must be a positive integer; got "
                      f"{num_samples!r}")
-  total = len(contexts) * num_samples
-  parts = []
-  for chunk, start in enumerate(range(0, total, CHUNK_ROWS)):
-    row_of = np.arange(start, min(start + CHUNK_ROWS, total)) // num_samples
-    parts.append(np.asarray(flow.sample(
-        len(row_of), contexts[row_of],
-        seed=tf.constant([seed, chunk], tf.int32))))
-  return np.concatenate(parts).reshape(len(contexts), num_samples, -1)
+  samples = [part for _, part in sample_in_chunks(
+      flow, num_samples, contexts, seed, CHUNK_ROWS)]
+  return np.concatenate(samples).reshape(len(contexts), num_samples, -1)
 
 
 def _pairs(theta, x):

@@ -42,13 +42,32 @@ from maf_tf.checks import check_one_of
 from maf_tf.bijectors.maf import made_to_data
 from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
-__all__ = ["SAMPLERS", "FAST_FROM_EVENT_SIZE", "check_sampler", "fast_made_to_data",
+__all__ = ["SAMPLERS", "FAST_FROM_EVENT_SIZE", "CHUNK_ROWS",
+           "sample_in_chunks", "check_sampler", "fast_made_to_data",
            "fast_autoregressive_inverse", "invert_made", "invert_made_with",
            "compiled_to_data"]
 
 SAMPLERS = ("fast", "naive")
 FAST_FROM_EVENT_SIZE = 16  # 'fast' is the D-pass reference below this
+CHUNK_ROWS = 100_000  # samples per call of sample_in_chunks
 _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
+
+
+def sample_in_chunks(flow, num_samples: int, contexts=None, seed: int = 0,
+                     chunk_rows: Optional[int] = None):
+  """num_samples samples for each context row (or num_samples unconditional
+  ones for contexts None), `chunk_rows` (CHUNK_ROWS) at a time: yields
+  (the context row of each sample [k], samples [k, D] as NumPy), every
+  row's in the same pass, so memory stays bounded whatever the count.
+  Chunk c draws with the stateless seed [seed, c]."""
+  chunk_rows = chunk_rows or CHUNK_ROWS
+  total = num_samples * (1 if contexts is None else len(contexts))
+  for chunk, start in enumerate(range(0, total, chunk_rows)):
+    row_of = np.arange(start, min(start + chunk_rows, total)) // num_samples
+    given = None if contexts is None else np.asarray(
+        contexts, np.float32)[row_of]
+    yield row_of, np.asarray(flow.sample(
+        len(row_of), given, seed=tf.constant([seed, chunk], tf.int32)))
 
 
 def check_sampler(sampler: str) -> None:

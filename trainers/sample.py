@@ -17,10 +17,10 @@ import sys
 
 from absl import flags
 import numpy as np
-import tensorflow as tf
 
 from maf_tf.data import DataError
 from maf_tf.data.tables import read_table
+from maf_tf.sampling import sample_in_chunks
 from trainers.flags import run_command
 from trainers.logs import one_line_errors, quiet_logs
 from trainers.run_dir import written_whole
@@ -129,19 +129,12 @@ def draw(run_dir: str, num_samples: int, out: str, context=None,
     raise ValueError(f"num_samples x context rows x columns must be at most "
                      f"{MAX_SAMPLE_VALUES:,}; got {num_samples} x {rows} x "
                      f"{model.event_size}")
-  total = num_samples * rows
   prefix = ["context_row"] if context_file else []
   with written_whole(out, "w") as stream:
     stream.write(",".join(csv_field(h) for h in (
         prefix + list(description.columns))) + "\n")
-    for chunk, start in enumerate(range(0, total, SAMPLE_CHUNK_ROWS)):
-      # sample i is context row i // num_samples: one pass for all rows
-      row_of = np.arange(start, min(start + SAMPLE_CHUNK_ROWS, total)) \
-          // num_samples
-      given = None if contexts is None else \
-          contexts[row_of].astype(np.float32)
-      samples = model.sample(len(row_of), given, seed=tf.constant(
-          [seed, chunk], tf.int32)).numpy()
+    for row_of, samples in sample_in_chunks(
+        model, num_samples, contexts, seed, SAMPLE_CHUNK_ROWS):
       bad = ~np.isfinite(samples).all(axis=1)
       if bad.any():
         raise ValueError(_not_finite(model, description, contexts,
