@@ -293,6 +293,12 @@ def test_a_run_conditioned_on_context_columns(tmp_path, csv, monkeypatch):
                 context_file=contexts)
   os.remove(path)
   _samples_that_overflow_are_refused(run, path, monkeypatch)
+  monkeypatch.undo()
+  assert run_in_process([f"--model_dir={run}"], "evaluate") is None
+  report = json.load(open(os.path.join(run, "evaluation.json")))
+  assert set(report["sbc_rank_p_values"]) == {"humidity", "rain"}
+  assert len(report["expected_coverage"]) == 11
+  assert os.path.isfile(os.path.join(run, "calibration.png"))
 
 
 def _samples_that_overflow_are_refused(run, path, monkeypatch):

@@ -5,6 +5,9 @@ bits/dim, mean ± 2 s.e.; conditional models by logsumexp over labels),
 optionally after recomputing batch-norm statistics over the whole training
 set, writes pictures and a summary beside the paper's number, and with
 --export writes a SavedModel version for TF Serving into the run directory.
+A --data run conditioned on context columns (a posterior of its columns
+given the context) also gets calibration.png: SBC rank histograms and the
+expected coverage on held-out rows (maf_tf.diagnostics).
 """
 
 import os
@@ -20,7 +23,7 @@ from configs.checks import check_picture_size
 from configs.paper import TABLE_2_DATASETS, paper_result
 from configs.presets import PRESETS
 from maf_tf.data import DataError, evaluation_dataset
-from maf_tf import evaluation
+from maf_tf import diagnostics, evaluation
 from maf_tf.export import export_saved_model
 from maf_tf.metrics import summarize
 from trainers import pictures
@@ -37,6 +40,10 @@ from trainers.tables import floored_discrete
 
 FLAGS = flags.FLAGS
 EXTREMES = 8  # test points listed (and drawn) at each end
+# The calibration of a run conditioned on context columns (calibration.png)
+CALIBRATION_ROWS = 500       # test rows
+CALIBRATION_SAMPLES = 99     # samples per row: ranks 0..99, 10 bins of 10
+COVERAGE_LEVELS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 def restore(run_dir: str, data_dir: Optional[str] = None,
@@ -84,6 +91,8 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   report.update(summarize(scores))
   report.update(extremes(scores))
   report["paper"] = paper_result(config)
+  if data.description.context_columns:
+    report.update(_calibration(model, data, config, run_dir))
   _pictures(model, data, config, run_dir, num_samples)
   if model.image_shape is not None:
     _extremes_picture(report, data, run_dir)
@@ -96,6 +105,35 @@ def evaluate(run_dir: str, recompute_batch_norm: bool = False,
   write_file(os.path.join(run_dir, "evaluation.txt"), text + "\n")
   print(text)
   return report
+
+
+def _calibration(model, data, config, run_dir: str) -> dict:
+  """calibration.png and its figures, for a run conditioned on context
+  columns (a posterior of its columns given the context): SBC ranks of
+  CALIBRATION_ROWS test rows among CALIBRATION_SAMPLES samples each, and
+  the expected coverage at COVERAGE_LEVELS."""
+  x, context = data.test
+  count = min(len(x), CALIBRATION_ROWS)
+  x = next(iter(evaluation_dataset(  # discrete columns: one fixed draw
+      x[:count], batch_size=count, seed=config.stream_seed("test"),
+      discrete=data.description.discrete)))
+  x = np.asarray(tf.nest.flatten(x)[0])
+  context = context[:count]
+  seed = config.stream_seed("evaluation_samples")
+  ranks = diagnostics.sbc_ranks(model, x, context, CALIBRATION_SAMPLES,
+                                seed)
+  coverage = diagnostics.expected_coverage(
+      model, x, context, COVERAGE_LEVELS, CALIBRATION_SAMPLES, seed)
+  pictures.calibration_figure(
+      ranks, CALIBRATION_SAMPLES, COVERAGE_LEVELS, coverage,
+      data.description.columns, os.path.join(run_dir, "calibration.png"),
+      f"{data.description.name}: calibration on {count} test rows")
+  return {"sbc_rank_p_values": dict(zip(
+      data.description.columns, diagnostics.rank_uniformity(
+          ranks, CALIBRATION_SAMPLES).astype(float).tolist())),
+          "expected_coverage": dict(zip(
+              [f"{level:g}" for level in COVERAGE_LEVELS],
+              coverage.astype(float).tolist()))}
 
 
 def extremes(scores: dict, count: int = EXTREMES) -> dict:

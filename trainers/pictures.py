@@ -357,3 +357,42 @@ def _marginals_png(points: np.ndarray, samples: np.ndarray, path,
     figure.suptitle(title)
   figure.tight_layout()
   _save_figure(figure, path, dpi=70)
+
+
+def calibration_figure(ranks: np.ndarray, num_samples: int, levels,
+                       coverage, columns, path, title: str = "",
+                       limit: int = 8, bins: int = 10) -> None:
+  """A posterior's calibration on held-out rows: for the first `limit`
+  parameters a histogram of SBC ranks (0..num_samples, in `bins` bins)
+  with the band 99% of uniform ranks' bins fall in, and the expected
+  coverage against the diagonal (above it: under-confident, below:
+  over-confident)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  size = min(limit, ranks.shape[1])
+  figure, axes = plt.subplots(1, size + 1, figsize=(2.4 * (size + 1), 2.6),
+                              squeeze=False)
+  count = len(ranks)
+  expected = count / bins
+  spread = 2.576 * np.sqrt(count * (1 / bins) * (1 - 1 / bins))
+  for j in range(size):
+    axis = axes[0][j]
+    axis.axhspan(max(expected - spread, 0), expected + spread,
+                 color="0.85", label="99% of uniform")
+    axis.hist(ranks[:, j], bins=np.linspace(0, num_samples + 1, bins + 1),
+              color="tab:blue")
+    axis.set_title(str(columns[j]), fontsize=8)
+    axis.set_xlabel("rank", fontsize=7)
+    axis.tick_params(labelsize=6)
+  axes[0][0].legend(fontsize=6)
+  axis = axes[0][size]
+  axis.plot([0, 1], [0, 1], color="0.5", linestyle="--")
+  axis.plot(levels, coverage, marker="o", markersize=3)
+  axis.set_xlabel("credibility level", fontsize=7)
+  axis.set_ylabel("expected coverage", fontsize=7)
+  axis.tick_params(labelsize=6)
+  if title:
+    figure.suptitle(title, fontsize=9)
+  figure.tight_layout()
+  _save_figure(figure, path, dpi=70)
