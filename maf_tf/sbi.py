@@ -19,6 +19,7 @@ import numpy as np
 
 from maf_tf.data.specs import DatasetDescription
 from maf_tf.diagnostics import samples_for_each
+from maf_tf.ensemble import Ensemble
 from maf_tf.models import build_flow
 from maf_tf.optimizers import FusedAdam
 from maf_tf.preprocessing import fit_preprocessing
@@ -52,7 +53,7 @@ def fit_posterior(theta, x, bounds: Optional[Sequence] = None,
                   learning_rate: float = 1e-3, batch_size: int = 100,
                   epochs: int = 1000, patience: int = 20,
                   validation_fraction: float = 0.1, seed: int = 0,
-                  verbose: int = 0, **flow_kwargs):
+                  num_members: int = 1, verbose: int = 0, **flow_kwargs):
   """A conditional flow q(theta | x) trained on simulations theta [N, P]
   and x [N, Q].
 
@@ -66,7 +67,13 @@ def fit_posterior(theta, x, bounds: Optional[Sequence] = None,
       on the validation simulations' NLL (the best epoch's weights kept).
     validation_fraction, seed: the held-out share and the split's seed
       (and the flow's).
+    num_members: K > 1 trains K flows of seeds seed..seed+K-1 on the same
+      simulations and returns their maf_tf.ensemble.Ensemble.
   """
+  if isinstance(num_members, bool) or not isinstance(
+      num_members, (int, np.integer)) or num_members < 1:
+    raise ValueError(f"num_members must be a positive integer; got "
+                     f"{num_members!r}")
   (train_theta, train_x), validation = _split(theta, x,
                                               validation_fraction, seed)
   size = train_theta.shape[1]
@@ -82,15 +89,19 @@ def fit_posterior(theta, x, bounds: Optional[Sequence] = None,
   description = DatasetDescription(
       "posterior", "table", size, columns=names,
       context_columns=context_names, preprocessing=record)
-  flow = build_flow(description, model=model, num_layers=num_layers,
-                    hidden_units=list(hidden_units), batch_norm=batch_norm,
-                    seed=seed, **flow_kwargs)
-  flow.compile(optimizer=FusedAdam(learning_rate))
-  stop = keras.callbacks.EarlyStopping(
-      monitor="val_nll", mode="min", patience=patience,
-      restore_best_weights=True)
-  flow.fit(train_theta.astype(np.float32), train_x.astype(np.float32),
-           batch_size=min(batch_size, len(train_theta)), epochs=epochs,
-           validation_data=tuple(v.astype(np.float32) for v in validation),
-           callbacks=[stop], verbose=verbose)
-  return flow
+  members = []
+  for member in range(num_members):
+    flow = build_flow(description, model=model, num_layers=num_layers,
+                      hidden_units=list(hidden_units), batch_norm=batch_norm,
+                      seed=seed + member, **flow_kwargs)
+    flow.compile(optimizer=FusedAdam(learning_rate))
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_nll", mode="min", patience=patience,
+        restore_best_weights=True)
+    flow.fit(train_theta.astype(np.float32), train_x.astype(np.float32),
+             batch_size=min(batch_size, len(train_theta)), epochs=epochs,
+             validation_data=tuple(v.astype(np.float32)
+                                   for v in validation),
+             callbacks=[stop], verbose=verbose)
+    members.append(flow)
+  return members[0] if num_members == 1 else Ensemble(members)

@@ -91,6 +91,18 @@ def test_bad_simulations_are_one_line(theta, x, kwargs, message):
     fit_posterior(theta, x + np.arange(len(x))[:, None] * 1e-3, **kwargs)
 
 
+def test_an_ensemble_posterior_trains_its_members_apart():
+  theta, x = _simulations(300, seed=6)
+  posterior = fit_posterior(theta, x, num_members=2, num_layers=1,
+                            hidden_units=(8,), epochs=2)
+  first, second = posterior.members
+  assert not np.allclose(first.log_prob(theta[:5], x[:5]),
+                         second.log_prob(theta[:5], x[:5]))
+  assert samples_for_each(posterior, 10, x[:3]).shape == (3, 10, 2)
+  with pytest.raises(ValueError, match="num_members must be a positive"):
+    fit_posterior(theta, x, num_members=0)
+
+
 def test_a_nan_observation_is_refused(posterior):
   with pytest.raises(ValueError, match="contexts holds NaN"):
     samples_for_each(posterior, 10, np.array([[0.1, np.nan]]))
