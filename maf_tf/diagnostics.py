@@ -44,6 +44,10 @@ def samples_for_each(flow, num_samples: int, contexts,
   """num_samples samples for each context row: [B, num_samples, D] for
   contexts [B, C], drawn CHUNK_ROWS at a time, every row's in one pass."""
   contexts = _as_rows(contexts, "contexts")
+  width = getattr(flow, "context_size", None)
+  if width is not None and contexts.shape[1] != width:
+    raise ValueError(f"contexts must have {width} columns, the flow's "
+                     f"context size; got shape {list(contexts.shape)}")
   if isinstance(num_samples, bool) or not isinstance(
       num_samples, (int, np.integer)) or num_samples < 1:
     raise ValueError(f"num_samples must be a positive integer; got "

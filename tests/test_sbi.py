@@ -103,6 +103,9 @@ def test_an_ensemble_posterior_trains_its_members_apart():
     fit_posterior(theta, x, num_members=0)
 
 
-def test_a_nan_observation_is_refused(posterior):
+def test_a_nan_observation_or_one_of_the_wrong_width_is_refused(posterior):
   with pytest.raises(ValueError, match="contexts holds NaN"):
     samples_for_each(posterior, 10, np.array([[0.1, np.nan]]))
+  with pytest.raises(ValueError, match=r"contexts must have 2 columns, the "
+                     r"flow's context size; got shape \[4, 3\]"):
+    samples_for_each(posterior, 10, np.zeros((4, 3)))
