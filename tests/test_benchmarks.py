@@ -1,5 +1,7 @@
 """benchmarks.quality: its argument checks and one tiny side-by-side run."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,24 @@ def test_the_paper_grid_gives_each_row_only_the_flags_its_model_uses():
   assert paper._unused("--bins=4", "maf")
   assert not paper._unused("--hidden_units=8", "maf")
   assert not paper._unused("--bins=4", "nsf")
+
+
+def test_sbi_tasks_hold_the_exact_posterior_and_c2st_tells_apart(
+    tmp_path, monkeypatch):
+  from benchmarks import sbi  # pylint: disable=import-outside-toplevel
+  path = os.path.join(tmp_path, "tasks.npz")
+  sbi.write_data(path, [50])
+  arrays = np.load(path)
+  assert arrays["gaussian_linear/50/theta"].shape == (50, 10)
+  observations = arrays["gaussian_linear/observations"]
+  reference = arrays["gaussian_linear/reference"]
+  assert reference.shape == (10, 10_000, 10)
+  np.testing.assert_allclose(reference.mean(axis=1), observations / 2,
+                             atol=0.015)  # 7 s.e. of a mean of 10,000
+  np.testing.assert_allclose(reference.std(axis=1), np.sqrt(0.05),
+                             rtol=0.05)
+  monkeypatch.setattr(sbi, "C2ST_SAMPLES", 400)
+  rng = np.random.default_rng(0)
+  same = sbi.c2st(rng.normal(size=(400, 2)), rng.normal(size=(400, 2)))
+  apart = sbi.c2st(rng.normal(size=(400, 2)), 3 + rng.normal(size=(400, 2)))
+  assert 0.4 < same < 0.62 and apart > 0.95
