@@ -106,3 +106,16 @@ def test_sbi_tasks_hold_the_exact_posterior_and_c2st_tells_apart(
   same = sbi.c2st(rng.normal(size=(400, 2)), rng.normal(size=(400, 2)))
   apart = sbi.c2st(rng.normal(size=(400, 2)), 3 + rng.normal(size=(400, 2)))
   assert 0.4 < same < 0.62 and apart > 0.95
+
+
+def test_the_peer_reference_scripts_import_without_tensorflow():
+  """They run in a PyTorch environment that has no TensorFlow."""
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  done = subprocess.run(
+      [sys.executable, "-c", "import sys; sys.modules['tensorflow'] = None; "
+       "import benchmarks.zuko_reference, benchmarks.sbi_reference; "
+       "assert 'trainers' not in sys.modules"],
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+      capture_output=True, text=True, timeout=120)
+  assert done.returncode == 0, done.stderr[-2000:]
