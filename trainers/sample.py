@@ -77,10 +77,10 @@ def _contexts(description, context, context_file, label):
     if absent:
       raise DataError(f"{context_file}: no column {absent[0]!r}")
     values = frame[list(description.context_columns)].to_numpy(np.float64)
-    if not np.isfinite(values.astype(np.float32)).all():
+    finite = np.isfinite(values.astype(np.float32)).all(axis=1)
+    if not finite.all():
       raise DataError(f"{context_file}: contexts must be finite in float32; "
-                      f"{int((~np.isfinite(values)).any(axis=1).sum())} "
-                      "row(s) are not")
+                      f"{int((~finite).sum())} row(s) are not")
     return values
   if description.label_values is not None:
     if given != ["label"]:
