@@ -1,9 +1,11 @@
 """Neural posterior estimation against sbi at equal simulation budgets,
 on tasks whose posterior is known exactly:
 
-    python -m benchmarks.sbi --write_data=sbi_tasks.npz [--budgets=1000,10000]
-    python -m benchmarks.sbi_reference --data=sbi_tasks.npz --out=sbi_out.npz  # PyTorch env
-    python -m benchmarks.sbi --data=sbi_tasks.npz [--reference=sbi_out.npz]
+    python -m benchmarks.sbi --write_tasks=sbi_tasks.npz [--budgets=1000,10000]
+    python -m benchmarks.sbi_reference --data=sbi_tasks.npz --out=sbi_out.npz
+    python -m benchmarks.sbi --tasks=sbi_tasks.npz [--sbi_output=sbi_out.npz]
+
+(the second in a PyTorch environment with sbi).
 
 gaussian_linear: theta in R^10, prior N(0, 0.1 I), x | theta ~ N(theta,
 0.1 I), so p(theta | x) = N(x / 2, 0.05 I). Ten observations from the
@@ -26,10 +28,10 @@ from absl import app, flags
 import numpy as np
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("write_data", None, "Write the simulations, "
+flags.DEFINE_string("write_tasks", None, "Write the simulations, "
                     "observations and reference samples to this .npz.")
-flags.DEFINE_string("data", None, "The .npz --write_data wrote.")
-flags.DEFINE_string("reference", None, "benchmarks.sbi_reference's .npz.")
+flags.DEFINE_string("tasks", None, "The .npz --write_tasks wrote.")
+flags.DEFINE_string("sbi_output", None, "benchmarks.sbi_reference's .npz.")
 flags.DEFINE_list("budgets", ["1000", "10000", "100000"], "Simulations.")
 
 SIZE = 10
@@ -108,14 +110,14 @@ def _row(task, budget, system, result, observations, reference) -> str:
 def main(argv):
   del argv
   budgets = [int(b) for b in FLAGS.budgets]
-  if FLAGS.write_data:
-    write_data(FLAGS.write_data, budgets)
+  if FLAGS.write_tasks:
+    write_data(FLAGS.write_tasks, budgets)
     return
-  if not FLAGS.data or not os.path.isfile(FLAGS.data):
-    raise app.UsageError("give --write_data=FILE, or --data=FILE that "
-                         "--write_data wrote")
-  arrays = np.load(FLAGS.data)
-  reference_run = np.load(FLAGS.reference) if FLAGS.reference else None
+  if not FLAGS.tasks or not os.path.isfile(FLAGS.tasks):
+    raise app.UsageError("give --write_tasks=FILE, or --tasks=FILE that "
+                         "--write_tasks wrote")
+  arrays = np.load(FLAGS.tasks)
+  reference_run = np.load(FLAGS.sbi_output) if FLAGS.sbi_output else None
   observations = arrays["gaussian_linear/observations"]
   reference = arrays["gaussian_linear/reference"]
   print("| task | simulations | system | KL(p ‖ q) | C2ST | train s | "
@@ -123,7 +125,7 @@ def main(argv):
   for budget in budgets:
     key = f"gaussian_linear/{budget}"
     if f"{key}/theta" not in arrays.files:
-      raise app.UsageError(f"{FLAGS.data} holds no budget {budget}")
+      raise app.UsageError(f"{FLAGS.tasks} holds no budget {budget}")
     ours = _ours(arrays[f"{key}/theta"], arrays[f"{key}/x"], observations,
                  reference)
     print(_row("gaussian_linear", budget, "ours", ours, observations,

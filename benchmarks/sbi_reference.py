@@ -3,11 +3,11 @@ benchmarks.sbi writes, in an environment with PyTorch and sbi (which
 this project does not install):
 
     # 1. from this project's environment:
-    python -m benchmarks.sbi --write_data=sbi_tasks.npz
+    python -m benchmarks.sbi --write_tasks=sbi_tasks.npz
     # 2. in the PyTorch environment (`pip install sbi`):
     python -m benchmarks.sbi_reference --data=sbi_tasks.npz --out=sbi_out.npz
     # 3. back in this project's environment, both side by side:
-    python -m benchmarks.sbi --data=sbi_tasks.npz --reference=sbi_out.npz
+    python -m benchmarks.sbi --tasks=sbi_tasks.npz --sbi_output=sbi_out.npz
 
 For each task and simulation budget: sbi's NPE with its default density
 estimator (a MAF), trained with its default loop
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m benchmarks.sbi_reference",
                                    description=__doc__.split("\n")[0])
   parser.add_argument("--data", required=True,
-                      help="the .npz benchmarks.sbi --write_data wrote")
+                      help="the .npz benchmarks.sbi --write_tasks wrote")
   parser.add_argument("--out", required=True, help=".npz to write")
   parser.add_argument("--seed", type=int, default=0)
   args = parser.parse_args(argv)
