@@ -21,10 +21,13 @@ from typing import Sequence
 import numpy as np
 import tensorflow_probability as tfp
 
+from maf_tf.inputs import refuse_non_finite
 from maf_tf.sampling import sample_in_chunks
 
 __all__ = ["samples_for_each", "sbc_ranks", "rank_uniformity",
-           "highest_density_levels", "expected_coverage"]
+           "highest_density_levels", "expected_coverage", "calibration"]
+
+LEVELS = tuple(np.linspace(0, 1, 21))  # expected_coverage's default grid
 
 CHUNK_ROWS = 100_000  # samples drawn per call (sample_in_chunks)
 
@@ -34,8 +37,7 @@ def _as_rows(values, name: str) -> np.ndarray:
   if values.ndim != 2 or not len(values):
     raise ValueError(f"{name} must have shape [N >= 1, size]; got "
                      f"{list(values.shape)}")
-  if not np.isfinite(values).all():
-    raise ValueError(f"{name} holds NaN or infinite values")
+  refuse_non_finite(values, name)
   return values
 
 
@@ -70,7 +72,10 @@ def sbc_ranks(flow, theta, x, num_samples: int = 100,
   """Ranks [N, P] in 0..num_samples: how many of num_samples posterior
   samples given x_i fall below theta_i, per parameter."""
   theta, x = _pairs(theta, x)
-  samples = samples_for_each(flow, num_samples, x, seed)
+  return _ranks(samples_for_each(flow, num_samples, x, seed), theta)
+
+
+def _ranks(samples, theta) -> np.ndarray:
   return (samples < theta[:, None, :]).sum(axis=1)
 
 
@@ -98,20 +103,38 @@ def highest_density_levels(flow, theta, x, num_samples: int = 100,
   highest-density region of mass gamma exactly when this is below gamma.
   Uniform on [0, 1] for the true posterior."""
   theta, x = _pairs(theta, x)
-  samples = samples_for_each(flow, num_samples, x, seed)
-  contexts = np.repeat(x, num_samples, axis=0)
+  return _denser_shares(flow, samples_for_each(flow, num_samples, x, seed),
+                        theta, x)
+
+
+def _denser_shares(flow, samples, theta, x) -> np.ndarray:
+  count, num_samples = samples.shape[:2]
   denser = np.asarray(flow.log_prob(
-      samples.reshape(len(x) * num_samples, -1), contexts)).reshape(
-          len(x), num_samples)
+      samples.reshape(count * num_samples, -1),
+      np.repeat(x, num_samples, axis=0))).reshape(count, num_samples)
   own = np.asarray(flow.log_prob(theta, x))
   return (denser > own[:, None]).mean(axis=1)
 
 
-def expected_coverage(flow, theta, x,
-                      levels: Sequence[float] = tuple(np.linspace(0, 1, 21)),
+def _coverage(shares, levels) -> np.ndarray:
+  return np.array([(shares < level).mean() for level in levels])
+
+
+def expected_coverage(flow, theta, x, levels: Sequence[float] = LEVELS,
                       num_samples: int = 100, seed: int = 0) -> np.ndarray:
   """The share of held-out theta_i inside q's highest-density region of
   each mass in `levels` [len(levels)]; the diagonal for the true
   posterior, below it for an over-confident one."""
-  found = highest_density_levels(flow, theta, x, num_samples, seed)
-  return np.array([(found < level).mean() for level in levels])
+  return _coverage(highest_density_levels(flow, theta, x, num_samples,
+                                          seed), levels)
+
+
+def calibration(flow, theta, x, levels: Sequence[float] = LEVELS,
+                num_samples: int = 100, seed: int = 0) -> tuple:
+  """(sbc_ranks, expected_coverage) from one draw of the posterior
+  samples: the same as calling both with these arguments, at the cost
+  of one."""
+  theta, x = _pairs(theta, x)
+  samples = samples_for_each(flow, num_samples, x, seed)
+  return _ranks(samples, theta), _coverage(
+      _denser_shares(flow, samples, theta, x), levels)

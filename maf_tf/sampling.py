@@ -61,11 +61,12 @@ def sample_in_chunks(flow, num_samples: int, contexts=None, seed: int = 0,
   row's in the same pass, so memory stays bounded whatever the count.
   Chunk c draws with the stateless seed [seed, c]."""
   chunk_rows = chunk_rows or CHUNK_ROWS
+  if contexts is not None:
+    contexts = np.asarray(contexts, np.float32)
   total = num_samples * (1 if contexts is None else len(contexts))
   for chunk, start in enumerate(range(0, total, chunk_rows)):
     row_of = np.arange(start, min(start + chunk_rows, total)) // num_samples
-    given = None if contexts is None else np.asarray(
-        contexts, np.float32)[row_of]
+    given = None if contexts is None else contexts[row_of]
     yield row_of, np.asarray(flow.sample(
         len(row_of), given, seed=tf.constant([seed, chunk], tf.int32)))
 
@@ -75,15 +76,22 @@ def check_sampler(sampler: str) -> None:
   check_one_of("sampler", sampler, SAMPLERS)
 
 
+def _runs_fast(made: MADE, sampler: str, rank: int, batched_rank: int
+               ) -> bool:
+  """Whether `sampler` (checked) runs the fast path for a batch of this
+  rank: 'fast', the batched rank, and FAST_FROM_EVENT_SIZE dimensions."""
+  check_sampler(sampler)
+  return sampler == "fast" and rank == batched_rank and \
+      made.event_size >= FAST_FROM_EVENT_SIZE
+
+
 def invert_made(made: MADE, z: tf.Tensor, context: Optional[tf.Tensor] = None,
                 sampler: str = "fast") -> tf.Tensor:
   """One MADE base -> data: 'fast' (`fast_made_to_data`, for a batch
   [B, D] of at least FAST_FROM_EVENT_SIZE dimensions) or 'naive' (the
   reference `made_to_data`: D full passes, any batch shape, which 'fast'
   falls back to for other ranks and fewer dimensions)."""
-  check_sampler(sampler)
-  if sampler == "fast" and z.shape.rank == 2 and \
-      made.event_size >= FAST_FROM_EVENT_SIZE:
+  if _runs_fast(made, sampler, z.shape.rank, 2):
     return fast_made_to_data(made, z, context)
   return made_to_data(made, z, context)
 
@@ -92,11 +100,10 @@ def invert_made_with(made: MADE, noise: tf.Tensor, step,
                      context: Optional[tf.Tensor] = None,
                      sampler: str = "fast") -> tf.Tensor:
   """x from noise [..., D, Q] through any elementwise `step` (see
-  `fast_autoregressive_inverse`): 'fast' for a batch [B, D, Q], else the
-  reference `autoregressive_inverse` (D full passes, any batch shape)."""
-  check_sampler(sampler)
-  if sampler == "fast" and noise.shape.rank == 3 and \
-      made.event_size >= FAST_FROM_EVENT_SIZE:
+  `fast_autoregressive_inverse`): 'fast' for a batch [B, D, Q] of at
+  least FAST_FROM_EVENT_SIZE dimensions, else the reference
+  `autoregressive_inverse` (D full passes, any batch shape)."""
+  if _runs_fast(made, sampler, noise.shape.rank, 3):
     return fast_autoregressive_inverse(made, noise, step, context)
   return autoregressive_inverse(made, noise, step, context)
 

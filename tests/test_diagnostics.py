@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from maf_tf import MAF
-from maf_tf.diagnostics import (expected_coverage, highest_density_levels,
-                                rank_uniformity, samples_for_each,
-                                sbc_ranks)
+from maf_tf.diagnostics import (calibration, expected_coverage,
+                                highest_density_levels, rank_uniformity,
+                                samples_for_each, sbc_ranks)
 
 LEVELS = (0.1, 0.3, 0.5, 0.7, 0.9)
 
@@ -72,6 +72,16 @@ def test_a_wrong_posterior_is_caught(scale, shift, low, high):
     assert (coverage < np.array(LEVELS) - 0.1).any()  # over-confident
   else:
     assert (coverage > np.array(LEVELS) + 0.1).any()  # under-confident
+
+
+def test_calibration_draws_once_what_the_two_diagnostics_draw():
+  theta, x = _simulations(200)
+  posterior = GaussianPosterior(scale=0.8)
+  ranks, coverage = calibration(posterior, theta, x, LEVELS, 49, seed=5)
+  np.testing.assert_array_equal(
+      ranks, sbc_ranks(posterior, theta, x, num_samples=49, seed=5))
+  np.testing.assert_array_equal(coverage, expected_coverage(
+      posterior, theta, x, LEVELS, 49, seed=5))
 
 
 def test_samples_for_each_observation_come_in_one_batch(monkeypatch):

@@ -119,11 +119,9 @@ def _calibration(model, data, config, run_dir: str) -> dict:
       discrete=data.description.discrete)))
   x = np.asarray(tf.nest.flatten(x)[0])
   context = context[:count]
-  seed = config.stream_seed("evaluation_samples")
-  ranks = diagnostics.sbc_ranks(model, x, context, CALIBRATION_SAMPLES,
-                                seed)
-  coverage = diagnostics.expected_coverage(
-      model, x, context, COVERAGE_LEVELS, CALIBRATION_SAMPLES, seed)
+  ranks, coverage = diagnostics.calibration(
+      model, x, context, COVERAGE_LEVELS, CALIBRATION_SAMPLES,
+      config.stream_seed("evaluation_samples"))
   pictures.calibration_figure(
       ranks, CALIBRATION_SAMPLES, COVERAGE_LEVELS, coverage,
       data.description.columns, os.path.join(run_dir, "calibration.png"),

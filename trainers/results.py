@@ -19,7 +19,8 @@ from trainers.logs import plural
 from trainers.run_dir import RunError, write_file, write_json
 
 __all__ = ["run_assets", "test_log_likelihoods", "finished_results",
-           "check_trained", "check_finite_scores", "write_results", "name_export", "export_missing", "export_run",
+           "check_trained", "check_finite_scores", "write_results",
+           "name_export", "export_missing", "export_run",
            "trim_training_log"]
 
 

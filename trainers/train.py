@@ -292,8 +292,9 @@ def main(argv):
     names = _presets(FLAGS.dataset, FLAGS.data, FLAGS.auto)
     runs = []
     for name in names:
+      given = given_config_flags()
       config = config_from_flags(preset(name, FLAGS.model or "maf"))
-      check_config(config, given=given_config_flags())
+      check_config(config, given=given)
       data = None
       if config.data is not None:
         data = load_data(config)
@@ -302,8 +303,8 @@ def main(argv):
           # the table's size picks its preset (configs.presets.table_preset)
           name, model = table_preset(rows)
           config = config_from_flags(preset(name, model))
-          check_config(config, given=given_config_flags())
-        if "batch_size" not in given_config_flags():
+          check_config(config, given=given)
+        if "batch_size" not in given:
           # a table of fewer training rows than the preset's batch
           config = config.replace(batch_size=min(config.batch_size, rows))
       model_dir = FLAGS.model_dir or os.path.join("saved_models", (
