@@ -84,13 +84,13 @@ def check_log_scale(name: str, value, dtype="float32") -> float:
                          f"exp(2 x {name}) must be finite")
 
 
-def check_hidden_units(units) -> list:
-  """A MADE's hidden layer sizes as a list of ints: one or more, each
+def check_hidden_units(units, name: str = "hidden_units") -> list:
+  """A network's layer sizes as a list of ints: one or more, each
   positive."""
   if isinstance(units, (int, str)) or len(units) == 0 or not all(
       _is_int(u) and u >= 1 for u in units):
-    raise ValueError("hidden_units must be one or more positive integers, "
-                     f"one per hidden layer; got {units!r}")
+    raise ValueError(f"{name} must be one or more positive integers, "
+                     f"one per layer; got {units!r}")
   return [int(u) for u in units]
 
 

@@ -24,6 +24,7 @@ from maf_tf.bijectors.columns import ColumnBijector
 from maf_tf.bijectors.standardize import (ADAPT_ROWS, Standardization,
                                           StandardizationBijector)
 from maf_tf.distributions import make_base
+from maf_tf.embedding import embedded_size, mlp_embedding, mlp_weights
 from maf_tf.checks import (check_hidden_units, check_one_of,
                            check_positive_int)
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
@@ -132,18 +133,24 @@ MAX_LOADED_WEIGHTS = 1_000_000_000  # a loaded model larger is refused
 def weight_count(event_size: int, hidden_units: Sequence[int],
                  num_layers: int, base: str = "normal",
                  num_components: int = 10,
-                 params_per_dimension: int = 2, context_size: int = 0) -> int:
+                 params_per_dimension: int = 2, context_size: int = 0,
+                 embedding_units: Optional[Sequence[int]] = None) -> int:
   """How many weights a MAF of these arguments allocates (masked kernels
   counted whole, as they are): a MADE with `params_per_dimension` outputs
   per dimension per layer (an NSF's 3K - 1), and one with 3K for a MADE
-  MoG base, each with a context kernel [context_size, first hidden
-  width]. A RealNVP's two coupling networks per layer hold about as many
+  MoG base, each with a context kernel [context width, first hidden
+  width], the context width being the embedding network's if there is
+  one. A RealNVP's two coupling networks per layer hold about as many
   as a MADE."""
+  total = 0
+  if embedding_units:
+    total += mlp_weights(embedding_units, context_size)
+    context_size = embedding_units[-1]
   def made(outputs_per_dimension: int) -> int:
     widths = [event_size + context_size, *hidden_units]
     hidden = sum(a * b for a, b in zip(widths, widths[1:]))
     return hidden + hidden_units[-1] * event_size * outputs_per_dimension
-  total = num_layers * made(params_per_dimension)
+  total += num_layers * made(params_per_dimension)
   if base == "made_mog":
     total += made(3 * num_components)
   if base == "gaussian":  # per class: sums, squares, mean, Cholesky factor
@@ -179,6 +186,12 @@ class MAF(FlowTraining, keras.Model):
     context_type: 'features' (a real vector, the default) or 'labels'
       (one-hot class labels): what the context is, which the serving
       signatures follow (a float context, or integer labels).
+    embedding_units: None, or the widths of an MLP embedding network
+      (`maf_tf.embedding.mlp_embedding`) applied to the standardised
+      context before the layers and the base see it, trained with them.
+    embedding: any Keras layer mapping a context [N, context_size] to
+      [N, E], used as the embedding network instead (saved with the
+      flow if it is serialisable).
     preprocessing: None, or the record of `maf_tf.preprocessing` (per
       column bounds and standardisation, and the context's): carried in
       front of the layers, so log_prob and sample are in the data's units.
@@ -217,6 +230,8 @@ class MAF(FlowTraining, keras.Model):
                batch_norm_momentum: float = 0.95, batch_norm_eps: float = 1e-5,
                base: str = "normal", num_components: int = 10,
                context_size: int = 0, context_type: Optional[str] = None,
+               embedding_units: Optional[Sequence[int]] = None,
+               embedding: Optional[keras.layers.Layer] = None,
                preprocessing: Optional[dict] = None, standardize: bool = False,
                log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
                affine: str = "scale_then_shift",
@@ -239,6 +254,8 @@ class MAF(FlowTraining, keras.Model):
                                        CONTEXT_TYPES)
     self.preprocessing = check_preprocessing(
         preprocessing, self.event_size, self.context_size, self.compute_dtype)
+    self.embedding, self.layer_context_size = self._make_embedding(
+        embedding_units, embedding, seed)
     self._columns, self._context_columns = column_maps(
         self.preprocessing, self.compute_dtype)
     self.standardization = None
@@ -255,8 +272,11 @@ class MAF(FlowTraining, keras.Model):
         batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum,
         batch_norm_eps=batch_norm_eps, base=base,
         num_components=num_components, context_size=self.context_size,
-        context_type=self.context_type, preprocessing=self.preprocessing,
-        standardize=bool(standardize),
+        context_type=self.context_type,
+        embedding_units=(None if embedding_units is None
+                         else check_hidden_units(embedding_units,
+                                                 "embedding_units")),
+        preprocessing=self.preprocessing, standardize=bool(standardize),
         log_scale_bound=log_scale_bound, affine=affine,
         initialization=initialization, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
@@ -278,8 +298,8 @@ class MAF(FlowTraining, keras.Model):
         hidden_units=hidden_units, activation=activation,
         hidden_degrees=hidden_degrees,
         order="reversed" if num_layers else "natural",
-        context_size=self.context_size, log_scale_bound=log_scale_bound,
-        matmul_dtype=matmul_dtype)
+        context_size=self.layer_context_size,
+        log_scale_bound=log_scale_bound, matmul_dtype=matmul_dtype)
     for layer in [*self.transforms, *self.batch_norms, self.base,
                   *([self.standardization] if standardize else [])]:
       layer.build((None, self.event_size))
@@ -293,9 +313,22 @@ class MAF(FlowTraining, keras.Model):
 
   def _make_layer(self, k: int, seed: int, **made) -> keras.layers.Layer:
     """Layer k of the stack: a MADE (RealNVP makes a coupling layer)."""
-    return MADE(self.event_size, context_size=self.context_size,
+    return MADE(self.event_size, context_size=self.layer_context_size,
                 seed=seed * 100 + k, dtype=self.dtype_policy,
                 name=f"made_{k}", **made)
+
+  def _make_embedding(self, units, embedding, seed: int):
+    """(the embedding network or None, the context width the layers
+    see); `embedding` may be a saved config (from_config)."""
+    if units is not None and embedding is not None:
+      raise ValueError("give embedding_units or an embedding network, "
+                       "not both")
+    if isinstance(embedding, dict):
+      embedding = keras.saving.deserialize_keras_object(embedding)
+    elif units is not None:
+      embedding = mlp_embedding(units, seed, self.dtype_policy)
+    return embedding, embedded_size(embedding, self.context_size,
+                                    self.compute_dtype)
 
   @property
   def mades(self) -> list:
@@ -326,7 +359,7 @@ class MAF(FlowTraining, keras.Model):
     With until_norm=i it stops at (and returns) the input of batch norm i;
     a list given as made_inputs receives each MADE's input.
     """
-    context = self.standard_context(context)
+    context = self.layer_context(context)
     if self._columns is not None:
       x, log_det = self._columns.to_standard(x)
     else:
@@ -357,7 +390,7 @@ class MAF(FlowTraining, keras.Model):
     x, context = self._inputs(x, context, "made_log_scales")
     made_inputs = []
     self.to_base(x, context, made_inputs=made_inputs)
-    context = self.standard_context(context)
+    context = self.layer_context(context)
     return [self._layer_log_scales(made, made_input, context)
             for made, made_input in zip(self.transforms, made_inputs)]
 
@@ -372,7 +405,7 @@ class MAF(FlowTraining, keras.Model):
     'naive' (the reference: D full MADE passes per layer). Both are exact.
     """
     check_sampler(sampler)
-    context = self.standard_context(context)
+    context = self.layer_context(context)
     for k in reversed(range(self.num_layers)):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
@@ -404,17 +437,24 @@ class MAF(FlowTraining, keras.Model):
     return x if self._columns is None else self._columns.to_standard(x)[0]
 
   def standard_context(self, context):
-    """A feature context standardised as the preprocessing says (what
-    the layers and the base see); labels, or no record, pass as they
-    are. Every method that takes a context takes it in the data's units
-    and calls this."""
+    """A feature context standardised as the preprocessing says (labels,
+    or no record, pass as they are)."""
     if context is None or self._context_columns is None:
       return context
     return self._context_columns.to_standard(context)[0]
 
+  def layer_context(self, context):
+    """What the layers and the base see of a context: standard_context's,
+    then through the embedding network if there is one. Every method
+    that takes a context takes it in the data's units and calls this."""
+    context = self.standard_context(context)
+    if context is None or self.embedding is None:
+      return context
+    return self.embedding(context)
+
   def base_log_prob(self, z, context=None) -> tf.Tensor:
     """The base density at z, for a context in the data's units."""
-    return self.base.log_prob(z, self.standard_context(context))
+    return self.base.log_prob(z, self.layer_context(context))
 
   # ---- public API ---------------------------------------------------------
 
@@ -444,7 +484,7 @@ class MAF(FlowTraining, keras.Model):
     context = inputs.sample_context(n, context, self.context_size,
                                     self.compute_dtype)
     seed = inputs.sample_seed(seed)
-    z = self.base.sample(n, self.standard_context(context), seed, sampler)
+    z = self.base.sample(n, self.layer_context(context), seed, sampler)
     if jit_compile:
       return compiled_to_data(self, sampler)(z, context)
     return self.to_data(z, context, sampler)
@@ -457,7 +497,7 @@ class MAF(FlowTraining, keras.Model):
     return tfb.Chain(self._bijector_steps(context, training), name=self.name)
 
   def _bijector_steps(self, context, training) -> list:
-    context = self.standard_context(context)
+    context = self.layer_context(context)
     steps = []
     if self._columns is not None:
       steps.append(ColumnBijector(self._columns, self.compute_dtype))
@@ -483,7 +523,7 @@ class MAF(FlowTraining, keras.Model):
     context = inputs.context_for(context, self.context_size,
                                  "distribution", self.compute_dtype)
     return tfd.TransformedDistribution(
-        self.base.distribution(self.standard_context(context)),
+        self.base.distribution(self.layer_context(context)),
         self.bijector(context, training))
 
   def call(self, inputs, training=False):
@@ -512,7 +552,8 @@ class MAF(FlowTraining, keras.Model):
           config["event_size"], config.get("hidden_units", (512,)),
           config.get("num_layers", 5), config.get("base", "normal"),
           config.get("num_components", 10),
-          cls._params_per_dimension(config), config.get("context_size", 0))
+          cls._params_per_dimension(config), config.get("context_size", 0),
+          config.get("embedding_units"))
     except (KeyError, TypeError):
       return 0
 
@@ -535,7 +576,11 @@ class MAF(FlowTraining, keras.Model):
     return 2
 
   def get_config(self):
-    return {**super().get_config(), **self._config}
+    custom = (self._config["embedding_units"] is None
+              and self.embedding is not None)
+    return {**super().get_config(), **self._config, "embedding": (
+        keras.saving.serialize_keras_object(self.embedding) if custom
+        else None)}
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")

@@ -127,7 +127,7 @@ class NSF(MAF):
     return spline_params_per_dimension(config.get("bins", DEFAULT_BINS))
 
   def _make_layer(self, k: int, seed: int, **made) -> MADE:
-    return MADE(self.event_size, context_size=self.context_size,
+    return MADE(self.event_size, context_size=self.layer_context_size,
                 seed=seed * 100 + k, dtype=self.dtype_policy,
                 name=f"made_{k}",
                 num_params=spline_params_per_dimension(self.bins), **made)

@@ -175,7 +175,7 @@ class RealNVP(MAF):
   def _make_layer(self, k, seed, hidden_units, activation, log_scale_bound,
                   **_):
     return Coupling(self.event_size, hidden_units, activation,
-                    self.context_size, log_scale_bound, seed=seed * 100 + k,
+                    self.layer_context_size, log_scale_bound, seed=seed * 100 + k,
                     dtype=self.dtype_policy, name=f"coupling_{k}")
 
   @property

@@ -356,7 +356,7 @@ class FlowTraining:
     determined = self.base.determined()
     _, values = self.scores(x, context)
     z, _ = self.to_base(tf.cast(x, self.compute_dtype), context)
-    self.base.accumulate(z, self.standard_context(context))
+    self.base.accumulate(z, self.layer_context(context))
     logs = self._track({**values, "grad_norm": tf.zeros([])},
                        keep=determined)
     self._skipped.update_state(0.0)

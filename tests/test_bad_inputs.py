@@ -106,7 +106,7 @@ CONSTRUCTION = [
     (dict(hidden_units=[]), "hidden_units must be one or more positive"),
     (dict(hidden_units=[0]), "hidden_units must be one or more positive"),
     (dict(hidden_units=8), "hidden_units must be one or more positive integers,"
-     " one per hidden layer; got 8"),
+     " one per layer; got 8"),
     (dict(activation="foo"), "Could not interpret activation function"),
     (dict(base="foo"), "base must be one of 'normal', 'mixture', "
                        "'made_mog', 'gaussian'; got 'foo'"),
