@@ -102,6 +102,14 @@ class TrainConfig:
       5, "MADE (or coupling) layers of maf, maf_mog, real_nvp and nsf.")
   hidden_units: Tuple[int, ...] = _field(
       (512,), "Hidden units of each MADE layer, comma-separated.")
+  embedding_units: Optional[Tuple[int, ...]] = _field(
+      None, "Widths of an MLP embedding network that the context goes "
+      "through before the layers see it, trained with them (the last is "
+      "the width they see), comma-separated; none: the context as it is.")
+  num_members: int = _field(
+      1, "Train this many flows (seeds seed, seed + 1, ...) side by side "
+      "on the same batches, as one ensemble: its density the mean of "
+      "theirs, each sample from a member drawn at random.")
   activation: str = _field("relu", "Hidden activation: relu or tanh.")
   hidden_degrees: str = _field(
       "sequential", "MADE hidden degrees: sequential or random.")
@@ -174,6 +182,8 @@ class TrainConfig:
   def from_json(cls, text: str) -> "TrainConfig":
     values = json.loads(text)
     values["hidden_units"] = tuple(values["hidden_units"])
+    if values.get("embedding_units") is not None:
+      values["embedding_units"] = tuple(values["embedding_units"])
     # A run written before split_seed existed split its data by its seed.
     values.setdefault("split_seed", values.get("seed", 0))
     return cls(**values)

@@ -8,6 +8,7 @@ from configs.base import TrainConfig
 from maf_tf import MAF, build_flow
 from maf_tf.data import DatasetDescription, Splits, load_dataset
 from maf_tf.data.tables import load_table
+from maf_tf.ensemble import Ensemble
 from maf_tf.models import flow_class
 
 __all__ = ["model_arguments", "load_data", "build_model"]
@@ -50,11 +51,19 @@ def load_data(config: TrainConfig) -> Splits:
                       config.split_seed)
 
 
-def build_model(config: TrainConfig,
-                description: DatasetDescription) -> MAF:
+def build_model(config: TrainConfig, description: DatasetDescription):
   """The config's model (config.model, one of maf_tf.MODELS) for a
-  dataset, with the logit preprocessing for images."""
-  return build_flow(description,
-                    config.conditional or bool(config.label_column),
-                    config.model,
-                    **model_arguments(config))
+  dataset, with the logit preprocessing for images; an Ensemble of
+  config.num_members of them (seeds seed, seed + 1, ...) when more than
+  one."""
+  arguments = model_arguments(config)
+  conditional = config.conditional or bool(config.label_column)
+  if config.num_members == 1:
+    return build_flow(description, conditional, config.model, **arguments)
+  if description.kind == "image":
+    raise ValueError("--num_members applies to tables and toy datasets, "
+                     "not to images")
+  return Ensemble([
+      build_flow(description, conditional, config.model,
+                 **{**arguments, "seed": config.seed + k},
+                 name=f"member_{k}") for k in range(config.num_members)])

@@ -53,6 +53,7 @@ POSITIVE = ("num_layers", "num_components", "batch_size", "eval_batch_size",
 MAX_TOY_SIZE = 10_000_000     # points of a 2-D toy drawn into memory
 MAX_PICTURE_VALUES = 10**7    # num_samples x D of a sample picture
 NON_NEGATIVE_FLOATS = ("weight_decay", "clip_norm")
+MAX_MEMBERS = 100  # flows in one ensemble
 # numpy's seeds are 32-bit, and each stream adds its offset
 MAX_SEED = 2**32 - 1 - max(SEED_OFFSETS.values())
 
@@ -65,6 +66,7 @@ UNUSED_BY_MODEL = {
     "maf_mog": ("base",),
     # fitted in closed form: no MADE, no gradient step
     "gaussian": ("num_layers", "batch_norm", "base", "hidden_units",
+                 "embedding_units", "num_members",
                  "activation", "hidden_degrees", "ordering",
                  "num_components", "log_scale_bound", "affine",
                  "initialization", "dtype_policy", "learning_rate",
@@ -161,15 +163,15 @@ def event_size(dataset: str):
 def model_weights(config: TrainConfig, size: int, context_size: int = 0
                   ) -> int:
   """How many weights the config's model has for D = size and a context
-  of context_size."""
+  of context_size (all its members')."""
   structure = model_structure(config.model, config.num_layers,
                               config.batch_norm)
-  return weight_count(size, config.hidden_units,
-                      structure.get("num_layers", config.num_layers),
-                      structure.get("base", config.base),
-                      config.num_components,
-                      spline_params_per_dimension(config.bins)
-                      if config.model == "nsf" else 2, context_size)
+  return config.num_members * weight_count(
+      size, config.hidden_units,
+      structure.get("num_layers", config.num_layers),
+      structure.get("base", config.base), config.num_components,
+      spline_params_per_dimension(config.bins)
+      if config.model == "nsf" else 2, context_size, config.embedding_units)
 
 
 def check_cost(config: TrainConfig, size: int, context_size: int = 0,
@@ -237,6 +239,20 @@ def check_config(config: TrainConfig, files: bool = True,
       raise ValueError(f"{name} must be an integer in 0..{MAX_SEED}; got "
                        f"{value!r}")
   check_hidden_units(config.hidden_units)
+  if isinstance(config.num_members, bool) or not isinstance(
+      config.num_members, int) or not 1 <= config.num_members <= MAX_MEMBERS:
+    raise ValueError(f"num_members must be an integer in 1..{MAX_MEMBERS}; "
+                     f"got {config.num_members!r}")
+  if config.num_members > 1 and config.data is None and \
+      config.dataset in IMAGE_SPECS:
+    raise ValueError("--num_members applies to tables and toy datasets, "
+                     f"not to images; got --dataset={config.dataset}")
+  if config.embedding_units is not None:
+    check_hidden_units(config.embedding_units, "embedding_units")
+    if not (config.conditional or config.context_columns
+            or config.label_column):
+      raise ValueError("--embedding_units needs a context: "
+                       "--context_columns, --label_column or --conditional")
   _check_cost(config)
   if config.alpha is not None:
     check_alpha(config.alpha)

@@ -204,15 +204,30 @@ class ServingModule(tf.Module):
                                        message=message)]):
       num_samples = tf.identity(num_samples)
     context = self._context(label, num_samples, "sample")
-    z = self.model.base.sample(num_samples,
-                                self.model.standard_context(context),
-                                tf.stack([seed, 0]))
-    samples = self.model.to_data(z, context)
+    samples = _draw(self.model, num_samples, context, tf.stack([seed, 0]))
     outputs = {"samples": samples}
     if self.image_shape:
       outputs["images"] = tf.reshape(to_uint8(samples),
                                      [-1, *self.image_shape])
     return outputs
+
+
+def _draw(model, num_samples, context, seed):
+  """num_samples exact samples [n, D] of a flow in the graph; of an
+  Ensemble, each from a member drawn uniformly (by `seed`), every member
+  drawing its share in one pass."""
+  members = getattr(model, "members", None)
+  if members is None:
+    z = model.base.sample(num_samples, model.layer_context(context), seed)
+    return model.to_data(z, context)
+  member_of = tf.random.stateless_uniform(
+      [num_samples], seed + [0, 1], maxval=len(members), dtype=tf.int32)
+  rows = tf.dynamic_partition(tf.range(num_samples), member_of,
+                              len(members))
+  return tf.dynamic_stitch(rows, [
+      _draw(member, tf.size(taken), None if context is None
+            else tf.gather(context, taken), seed + [0, k + 2])
+      for k, (member, taken) in enumerate(zip(members, rows))])
 
 
 def _runtime_rank(value, rank: int):
@@ -238,9 +253,9 @@ def export_saved_model(model: MAF, base_dir: str,
   base_dir get different versions: a rename never replaces a version.
 
   Args:
-    model: a MAF or PixelMAF; a PixelMAF with an image_shape also serves
-      `sample`'s images, a conditional one takes labels in
-      0..context_size - 1.
+    model: a MAF, PixelMAF or Ensemble (maf_tf.ensemble); a PixelMAF
+      with an image_shape also serves `sample`'s images, a conditional
+      one takes labels in 0..context_size - 1.
     base_dir: TF Serving's model_base_path.
     version: integer version; default one more than the highest there.
     max_samples: the most samples one `sample` request may ask for

@@ -20,7 +20,7 @@ NOT_MODEL_ARGUMENTS = {
     "model", "conditional", "data", "columns", "context_columns",
     "label_column", "id_column", "bounds", "discrete_columns", "missing",
     "validation_fraction", "test_fraction", "test_data",
-    "max_table_megabytes", "split_seed"}
+    "max_table_megabytes", "split_seed", "num_members"}
 
 
 def test_every_field_is_a_model_argument_or_declared_not_one():

@@ -1,6 +1,7 @@
 """An ensemble of flows: a density (integrates to 1, the mean of its
 members'), samples that follow it, a .keras round trip and bad input."""
 
+import json
 import os
 
 import keras
@@ -66,3 +67,50 @@ def test_bad_ensembles_are_one_line():
     Ensemble(_members(0, 1) + _members(2, 1))
   with pytest.raises(ValueError, match="context must be finite"):
     Ensemble(_members(2)).sample(3, [np.nan, 0.0])
+
+
+def test_fit_gives_each_member_the_gradient_it_would_take_alone():
+  """The loss is the sum of the members' NLLs: one step of the ensemble
+  moves each member exactly as one step of that member alone."""
+  x = np.random.default_rng(2).normal(size=(64, 2)).astype(np.float32)
+  alone = _members(count=2)
+  for member in alone:
+    member.compile(optimizer=keras.optimizers.SGD(0.1))
+    member.fit(x, batch_size=64, epochs=1, verbose=0)
+  ensemble = Ensemble(_members(count=2))
+  ensemble.compile(optimizer=keras.optimizers.SGD(0.1))
+  history = ensemble.fit(x, batch_size=64, epochs=1, verbose=0)
+  for member, single in zip(ensemble.members, alone):
+    np.testing.assert_allclose(member.log_prob(x), single.log_prob(x),
+                               atol=1e-5)
+  assert history.history["nll"][0] > 0  # the mixture's, reported
+
+
+def test_a_saved_model_serves_the_mixture_in_a_fresh_process(tmp_path):
+  from maf_tf.export import export_saved_model  # pylint: disable=import-outside-toplevel
+  from test_evaluate_export import _load_and_run  # pylint: disable=import-outside-toplevel
+  ensemble = Ensemble(_members(context_size=2))
+  path = export_saved_model(ensemble, os.path.join(tmp_path, "served"),
+                            max_samples=40_000)
+  x = np.random.default_rng(3).normal(size=(4, 2)).astype(np.float32)
+  context = _context(ensemble, 4)
+  code = (f"x = np.array({x.tolist()}, np.float32)\n"
+          f"c = np.array({context.tolist()}, np.float32)\n"
+          "out = m.signatures['serving_default'](x=tf.constant(x), "
+          "context=tf.constant(c))\n"
+          "s = m.signatures['sample'](num_samples=tf.constant(40000), "
+          "seed=tf.constant(1), context=tf.constant(c[0]))['samples']\n"
+          "print(json.dumps({'log_prob': out['log_prob'].numpy().tolist(), "
+          "'samples': s.numpy().tolist()}))")
+  done = _load_and_run(path, code)
+  assert done.returncode == 0, done.stderr[-2000:]
+  out = json.loads(done.stdout.strip().splitlines()[-1])
+  np.testing.assert_allclose(out["log_prob"], ensemble.log_prob(x, context),
+                             rtol=1e-5, atol=1e-5)
+  samples = np.array(out["samples"], np.float32)
+  assert np.isfinite(samples).all() and samples.shape == (40_000, 2)
+  # Every member drew its share: the served samples follow the mixture.
+  first = ensemble.members[0]
+  assert_samples_match_density(
+      samples, lambda p: ensemble.log_prob(p, _context(ensemble, len(p))),
+      wrong=lambda p: first.log_prob(p, _context(first, len(p))))

@@ -255,12 +255,15 @@ def _score_reasons_and_refusals(run, tmp_path):
 
 
 def test_a_run_conditioned_on_context_columns(tmp_path, csv, monkeypatch):
+  """An ensemble of two flows with an embedding network, through every
+  command: train, its SavedModel, sample and evaluate's calibration."""
   from trainers import sample  # pylint: disable=import-outside-toplevel
   run = os.path.join(tmp_path, "run")
   assert run_in_process([
       f"--data={csv}", f"--model_dir={run}", "--epochs=1",
       "--hidden_units=8", "--num_layers=1", "--columns=humidity,rain",
-      "--context_columns=temp", "--batch_size=50"]) is None
+      "--context_columns=temp", "--batch_size=50", "--embedding_units=4",
+      "--num_members=2"]) is None
   served = tf.saved_model.load(os.path.join(run, "1"))
   signature = served.signatures["serving_default"]
   assert signature.structured_input_signature[1]["context"].shape \
@@ -348,6 +351,16 @@ def test_a_table_smaller_than_the_batch_trains_in_batches_of_its_rows(
     (["--data=x.csv", "--bounds=a:2:1"], "lower < upper"),
     (["--data=x.csv", "--conditional"], "--conditional needs "
      "--label_column"),
+    (["--data=x.csv", "--embedding_units=8"], "--embedding_units needs a "
+     "context"),
+    (["--data=x.csv", "--embedding_units=8,x"], "embedding_units must be "
+     "comma-separated positive integers"),
+    (["--data=x.csv", "--num_members=0"], "num_members must be an integer "
+     "in 1..100"),
+    (["--data=x.csv", "--model=gaussian", "--num_members=2"],
+     "--num_members does not apply to --model=gaussian"),
+    (["--dataset=digits", "--num_members=2"], "--num_members applies to "
+     "tables and toy datasets"),
 ])
 def test_table_flags_are_refused_before_anything_is_written(
     tmp_path, args, message):

@@ -55,7 +55,12 @@ def _checkpoint_number(path: str) -> int:
 def model_variables(model) -> dict:
   """Every weight of a Keras 3 model (trainable or not, e.g. batch-norm
   statistics) by path, as tf.train.Checkpoint can track them: a Keras 3
-  model itself is not tracked by tf.train.Checkpoint."""
+  model itself is not tracked by tf.train.Checkpoint. An ensemble's are
+  prefixed by their member's index (members share their layers' names)."""
+  if hasattr(model, "members"):
+    return {f"member_{k}.{name}": value
+            for k, member in enumerate(model.members)
+            for name, value in model_variables(member).items()}
   return {v.path.replace("/", "."): v.value for v in model.weights}
 
 

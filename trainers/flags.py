@@ -95,7 +95,8 @@ def define_evaluate_flags() -> None:
 def _field_type(kind) -> type:
   """int, float, bool, str or tuple, looking through Optional[...]."""
   args = [a for a in typing.get_args(kind) if a is not type(None)]
-  if typing.get_origin(kind) is tuple:
+  if typing.get_origin(kind) is tuple or (
+      args and typing.get_origin(args[0]) is tuple):
     return tuple
   return args[0] if args else kind
 
@@ -146,13 +147,15 @@ def config_from_flags(config: TrainConfig) -> TrainConfig:
   changes = {}
   for name in given_config_flags():
     value = FLAGS[name].value
-    if name == "hidden_units":
+    if name == "embedding_units" and [v.lower() for v in value] == ["none"]:
+      value = None
+    elif name in ("hidden_units", "embedding_units"):
       try:
         value = tuple(int(v) for v in value)
       except ValueError:
-        raise ValueError("hidden_units must be comma-separated positive "
+        raise ValueError(f"{name} must be comma-separated positive "
                          f"integers; got {','.join(value)!r}") from None
-    if name in NONE_ALLOWED and value.lower() == "none":
+    elif name in NONE_ALLOWED and value.lower() == "none":
       value = None
     changes[name] = value
   return config.replace(**changes)

@@ -96,11 +96,15 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     self.histogram_step = step
     x, context = (self.probe if isinstance(self.probe, tuple)
                   else (self.probe, None))
-    z, _ = self.model.to_base(x, context)
+    members = getattr(self.model, "members", None)
+    flows = ({"": self.model} if members is None else
+             {f"member_{k}/": member for k, member in enumerate(members)})
     with self.train.as_default(step=step):
-      tf.summary.histogram("latent_z", z)
-      for k, log_scale in enumerate(self.model.made_log_scales(x, context)):
-        tf.summary.histogram(f"made_{k}/log_scale", log_scale)
+      for prefix, flow in flows.items():
+        z, _ = flow.to_base(x, context)
+        tf.summary.histogram(f"{prefix}latent_z", z)
+        for k, log_scale in enumerate(flow.made_log_scales(x, context)):
+          tf.summary.histogram(f"{prefix}made_{k}/log_scale", log_scale)
 
   def write_samples(self, title: str) -> None:
     """A sample picture and the probe's histograms, at the current step:
