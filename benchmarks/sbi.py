@@ -7,12 +7,14 @@ on tasks whose posterior is known exactly:
 
 (the second in a PyTorch environment with sbi).
 
-gaussian_linear: theta in R^10, prior N(0, 0.1 I), x | theta ~ N(theta,
-0.1 I), so p(theta | x) = N(x / 2, 0.05 I). Ten observations from the
-prior predictive (seed 99), REFERENCE_SAMPLES exact posterior samples
-each. Ours: maf_tf.sbi.fit_posterior with sbi's default flow size (5
-MADE layers of two hidden layers of 50 units) and our default loop;
-sbi: NPE() with its defaults (benchmarks.sbi_reference).
+Tasks (TASKS): gaussian_linear (10 parameters, Gaussian posterior) and
+two_moons (2 parameters in a box, a bimodal crescent posterior), each
+with ten observations from the prior predictive (seed 99) and
+REFERENCE_SAMPLES exact posterior samples of each. Ours:
+maf_tf.sbi.fit_posterior with the prior's bounds, sbi's default flow
+size (5 MADE layers of two hidden layers of 50 units) and our default
+loop; sbi: NPE(prior) with its defaults (benchmarks.sbi_reference),
+given the box prior for two_moons.
 
 Reported per system and budget: KL(p || q) averaged over the
 observations (from the exact samples: mean of log p - log q), the C2ST
@@ -33,36 +35,118 @@ flags.DEFINE_string("write_tasks", None, "Write the simulations, "
 flags.DEFINE_string("tasks", None, "The .npz --write_tasks wrote.")
 flags.DEFINE_string("sbi_output", None, "benchmarks.sbi_reference's .npz.")
 flags.DEFINE_list("budgets", ["1000", "10000", "100000"], "Simulations.")
+flags.DEFINE_list("task_names", ["gaussian_linear", "two_moons"],
+                  "Tasks to write or run.")
 
-SIZE = 10
 OBSERVATIONS = 10
 REFERENCE_SAMPLES = 10_000
 C2ST_SAMPLES = 2_000
 
 
-def _simulate(count: int, seed: int):
-  rng = np.random.default_rng(seed)
-  theta = rng.normal(0, np.sqrt(0.1), (count, SIZE))
-  return theta, theta + rng.normal(0, np.sqrt(0.1), (count, SIZE))
+class GaussianLinear:
+  """theta in R^10, prior N(0, 0.1 I), x | theta ~ N(theta, 0.1 I), so
+  p(theta | x) = N(x / 2, 0.05 I)."""
+  bounds = None
+
+  @staticmethod
+  def simulate(count: int, seed: int):
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(0, np.sqrt(0.1), (count, 10))
+    return theta, theta + rng.normal(0, np.sqrt(0.1), (count, 10))
+
+  @staticmethod
+  def reference(observation, count: int, rng):
+    return observation / 2 + rng.normal(0, np.sqrt(0.05),
+                                        (count, len(observation)))
+
+  @staticmethod
+  def log_prob(theta, observation):
+    return (-0.5 * (theta - observation / 2) ** 2 / 0.05
+            - 0.5 * np.log(2 * np.pi * 0.05)).sum(-1)
 
 
-def _exact_log_prob(theta, observation):
-  return (-0.5 * (theta - observation / 2) ** 2 / 0.05
-          - 0.5 * np.log(2 * np.pi * 0.05)).sum(-1)
+class TwoMoons:
+  """sbibm's two moons: theta ~ U(-1, 1)^2, x = g(theta) + p with
+  g(theta) = (-|theta_0 + theta_1| / sqrt 2, (theta_1 - theta_0) / sqrt 2)
+  and p = (0.25 + r cos a, r sin a), a ~ U(-pi/2, pi/2), r ~ N(0.1, 0.01^2).
+  The posterior is crescent-shaped and bimodal. g is two-to-one with
+  |det| 1, so p(theta | x) = p_p(x - g(theta)) / Z inside the box, exact
+  samples come from drawing p, one of the two preimages and rejecting
+  those outside the box, and Z is the mean number of preimages inside
+  it."""
+  bounds = [(-1.0, 1.0), (-1.0, 1.0)]
+
+  @staticmethod
+  def _noise(count: int, rng):
+    angle = rng.uniform(-np.pi / 2, np.pi / 2, count)
+    radius = rng.normal(0.1, 0.01, count)
+    return np.stack([0.25 + radius * np.cos(angle),
+                     radius * np.sin(angle)], -1)
+
+  @classmethod
+  def simulate(cls, count: int, seed: int):
+    rng = np.random.default_rng(seed)
+    theta = rng.uniform(-1, 1, (count, 2))
+    moon = np.stack([-np.abs(theta.sum(-1)),
+                     theta[:, 1] - theta[:, 0]], -1) / np.sqrt(2)
+    return theta, moon + cls._noise(count, rng)
+
+  @classmethod
+  def _preimages(cls, observation, count: int, rng):
+    """Each draw of p's two preimages theta [2, count, 2]."""
+    noise = cls._noise(count, rng)
+    total = -np.sqrt(2) * (observation[0] - noise[:, 0])  # |theta_0 + theta_1|
+    total = np.where(total >= 0, total, np.nan)        # no preimage
+    difference = np.sqrt(2) * (observation[1] - noise[:, 1])
+    return np.stack([np.stack([(s * total - difference) / 2,
+                               (s * total + difference) / 2], -1)
+                     for s in (1, -1)])
+
+  @classmethod
+  def reference(cls, observation, count: int, rng):
+    kept = []
+    while sum(len(k) for k in kept) < count:
+      both = cls._preimages(observation, 4 * count, rng)
+      pick = both[rng.integers(2, size=4 * count), np.arange(4 * count)]
+      kept.append(pick[np.all(np.abs(pick) < 1, -1)])
+    return np.concatenate(kept)[:count]
+
+  @classmethod
+  def log_prob(cls, theta, observation):
+    both = cls._preimages(observation, 1_000_000, np.random.default_rng(0))
+    normaliser = np.all(np.abs(both) < 1, -1).sum(0).mean()
+    moon = np.stack([-np.abs(theta.sum(-1)),
+                     theta[:, 1] - theta[:, 0]], -1) / np.sqrt(2)
+    offset = observation - moon - [0.25, 0.0]
+    radius = np.hypot(*offset.T)
+    log_noise = np.where(
+        offset[:, 0] > 0,
+        -0.5 * ((radius - 0.1) / 0.01) ** 2 - np.log(0.01 * np.sqrt(2 * np.pi))
+        - np.log(np.pi) - np.log(radius), -np.inf)
+    return log_noise - np.log(normaliser)
 
 
-def write_data(path: str, budgets) -> None:
+TASKS = {"gaussian_linear": GaussianLinear, "two_moons": TwoMoons}
+
+
+def write_data(path: str, budgets, tasks=tuple(TASKS)) -> None:
+  """Each task's OBSERVATIONS observations (prior predictive, seed 99),
+  REFERENCE_SAMPLES exact posterior samples of each, the prior's bounds
+  and one set of simulations per budget."""
   arrays = {}
-  _, observations = _simulate(OBSERVATIONS, seed=99)
-  rng = np.random.default_rng(98)
-  arrays["gaussian_linear/observations"] = observations
-  arrays["gaussian_linear/reference"] = np.stack([
-      o / 2 + rng.normal(0, np.sqrt(0.05), (REFERENCE_SAMPLES, SIZE))
-      for o in observations])
-  for budget in budgets:
-    theta, x = _simulate(budget, seed=budget)
-    arrays[f"gaussian_linear/{budget}/theta"] = theta
-    arrays[f"gaussian_linear/{budget}/x"] = x
+  for name in tasks:
+    task = TASKS[name]
+    _, observations = task.simulate(OBSERVATIONS, seed=99)
+    rng = np.random.default_rng(98)
+    arrays[f"{name}/observations"] = observations
+    arrays[f"{name}/reference"] = np.stack([
+        task.reference(o, REFERENCE_SAMPLES, rng) for o in observations])
+    if task.bounds:
+      arrays[f"{name}/bounds"] = np.array(task.bounds)
+    for budget in budgets:
+      theta, x = task.simulate(budget, seed=budget)
+      arrays[f"{name}/{budget}/theta"] = theta
+      arrays[f"{name}/{budget}/x"] = x
   np.savez(path, **arrays)
 
 
@@ -84,10 +168,11 @@ def c2st(exact: np.ndarray, learned: np.ndarray, seed: int = 0) -> float:
   return float(cross_val_score(classifier, points, labels, cv=5).mean())
 
 
-def _ours(theta, x, observations, reference) -> dict:
+def _ours(theta, x, bounds, observations, reference) -> dict:
   from maf_tf.sbi import fit_posterior, samples_for_each  # pylint: disable=import-outside-toplevel
   start = time.perf_counter()
-  posterior = fit_posterior(theta, x, num_layers=5, hidden_units=(50, 50))
+  posterior = fit_posterior(theta, x, bounds=bounds, num_layers=5,
+                            hidden_units=(50, 50))
   train_seconds = time.perf_counter() - start
   samples_for_each(posterior, 10, observations)  # traced once
   start = time.perf_counter()
@@ -100,12 +185,13 @@ def _ours(theta, x, observations, reference) -> dict:
           "sample_seconds": sample_seconds}
 
 
-def _row(task, budget, system, result, observations, reference) -> str:
-  kl = np.mean([(_exact_log_prob(exact, o) - log_q).mean() for o, exact,
-                log_q in zip(observations, reference, result["log_q"])])
+def _row(name, budget, system, result, observations, reference) -> str:
+  kl = np.mean([(TASKS[name].log_prob(exact, o) - log_q).mean()
+                for o, exact, log_q in zip(observations, reference,
+                                           result["log_q"])])
   accuracy = np.mean([c2st(exact, learned, seed) for seed, (exact, learned)
                       in enumerate(zip(reference, result["samples"]))])
-  return (f"| {task} | {budget:,} | {system} | {kl:.3f} | {accuracy:.3f} | "
+  return (f"| {name} | {budget:,} | {system} | {kl:.3f} | {accuracy:.3f} | "
           f"{float(result['train_seconds']):.0f} | "
           f"{float(result['sample_seconds']):.2f} |")
 
@@ -113,31 +199,38 @@ def _row(task, budget, system, result, observations, reference) -> str:
 def main(argv):
   del argv
   budgets = [int(b) for b in FLAGS.budgets]
+  unknown = sorted(set(FLAGS.task_names) - set(TASKS))
+  if unknown:
+    raise app.UsageError(f"unknown --task_names {unknown}; expected some "
+                         f"of {sorted(TASKS)}")
   if FLAGS.write_tasks:
-    write_data(FLAGS.write_tasks, budgets)
+    write_data(FLAGS.write_tasks, budgets, FLAGS.task_names)
     return
   if not FLAGS.tasks or not os.path.isfile(FLAGS.tasks):
     raise app.UsageError("give --write_tasks=FILE, or --tasks=FILE that "
                          "--write_tasks wrote")
   arrays = np.load(FLAGS.tasks)
   reference_run = np.load(FLAGS.sbi_output) if FLAGS.sbi_output else None
-  observations = arrays["gaussian_linear/observations"]
-  reference = arrays["gaussian_linear/reference"]
   print("| task | simulations | system | KL(p ‖ q) | C2ST | train s | "
         "sample s (10 × 10,000) |\n|---|---|---|---|---|---|---|")
-  for budget in budgets:
-    key = f"gaussian_linear/{budget}"
-    if f"{key}/theta" not in arrays.files:
-      raise app.UsageError(f"{FLAGS.tasks} holds no budget {budget}")
-    ours = _ours(arrays[f"{key}/theta"], arrays[f"{key}/x"], observations,
-                 reference)
-    print(_row("gaussian_linear", budget, "ours", ours, observations,
-               reference), flush=True)
-    if reference_run is not None and f"{key}/samples" in reference_run:
-      theirs = {name: reference_run[f"{key}/{name}"] for name in (
-          "samples", "log_q", "train_seconds", "sample_seconds")}
-      print(_row("gaussian_linear", budget, "sbi NPE", theirs,
-                 observations, reference), flush=True)
+  for name in FLAGS.task_names:
+    observations = arrays[f"{name}/observations"]
+    reference = arrays[f"{name}/reference"]
+    bounds = (arrays[f"{name}/bounds"].tolist()
+              if f"{name}/bounds" in arrays.files else None)
+    for budget in budgets:
+      key = f"{name}/{budget}"
+      if f"{key}/theta" not in arrays.files:
+        raise app.UsageError(f"{FLAGS.tasks} holds no {key}")
+      ours = _ours(arrays[f"{key}/theta"], arrays[f"{key}/x"], bounds,
+                   observations, reference)
+      print(_row(name, budget, "ours", ours, observations, reference),
+            flush=True)
+      if reference_run is not None and f"{key}/samples" in reference_run:
+        theirs = {field: reference_run[f"{key}/{field}"] for field in (
+            "samples", "log_q", "train_seconds", "sample_seconds")}
+        print(_row(name, budget, "sbi NPE", theirs, observations,
+                   reference), flush=True)
 
 
 if __name__ == "__main__":

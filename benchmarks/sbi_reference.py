@@ -11,7 +11,8 @@ this project does not install):
 
 For each task and simulation budget: sbi's NPE with its default density
 estimator (a MAF), trained with its default loop
-(`append_simulations(...).train()`), then for each of the task's
+(`append_simulations(...).train()`; the task's box prior when it has
+bounds, which sbi's sampler then rejects outside of), then for each of the task's
 observations NUM_SAMPLES posterior samples and the log-density of the
 reference posterior samples; the seconds to train and to sample. Only
 numpy, torch and sbi are imported (not this project).
@@ -36,8 +37,13 @@ def run_task(arrays, key: str, seed: int) -> dict:
   task = key.split("/")[0]
   observations = arrays[f"{task}/observations"]
   reference = arrays[f"{task}/reference"]
+  prior = None
+  if f"{task}/bounds" in arrays.files:
+    from sbi.utils import BoxUniform  # pylint: disable=import-outside-toplevel
+    bounds = torch.tensor(arrays[f"{task}/bounds"], dtype=torch.float32)
+    prior = BoxUniform(bounds[:, 0], bounds[:, 1])
   start = time.perf_counter()
-  inference = NPE()
+  inference = NPE(prior=prior)
   estimator = inference.append_simulations(theta, x).train(
       show_train_summary=False)
   posterior = inference.build_posterior(estimator)

@@ -119,3 +119,23 @@ def test_the_peer_reference_scripts_import_without_tensorflow():
       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
       capture_output=True, text=True, timeout=120)
   assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_two_moons_reference_samples_follow_its_normalised_density():
+  """The exact sampler and log-density of benchmarks.sbi's two moons
+  agree: the density integrates to 1 over the prior's box, and the
+  samples' share of each of three regions matches the density's mass
+  there."""
+  from benchmarks import sbi  # pylint: disable=import-outside-toplevel
+  _, observations = sbi.TwoMoons.simulate(3, seed=99)
+  rng = np.random.default_rng(1)
+  points = rng.uniform(-1, 1, (2_000_000, 2))
+  for observation in observations:
+    samples = sbi.TwoMoons.reference(observation, 40_000, rng)
+    assert (np.abs(samples) < 1).all()
+    mass = 4 * np.exp(sbi.TwoMoons.log_prob(points, observation))
+    assert abs(mass.mean() - 1) < 0.03
+    for region in (lambda t: t[:, 0] < -0.2, lambda t: t.sum(1) > 0,
+                   lambda t: t[:, 1] > 0.3):
+      assert abs(region(samples).mean() - (mass * region(points)).mean()) \
+          < 0.03
