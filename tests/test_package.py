@@ -119,17 +119,30 @@ def test_the_readme_example_runs_from_another_directory(installed):
 
 
 def test_every_readme_python_block_runs_as_written(tmp_path):
+  """Each block as its own script, in its own namespace; all in one
+  process, which imports TensorFlow once."""
   blocks = readme_blocks("python")
   assert len(blocks) >= 2
-  for block in blocks[1:]:  # the first: test above
+  scripts = []
+  for index, block in enumerate(blocks[1:]):  # the first: test above
     if FASHION in block and not os.path.isdir(FASHION):
       pytest.skip(f"a README block reads {FASHION} (Debian's "
                   "dataset-fashion-mnist), which is not installed")
-    script = tmp_path / "block.py"
+    script = tmp_path / f"block_{index}.py"
     script.write_text(block)
-    done = _run([sys.executable, str(script)], tmp_path,
-                env={"PYTHONPATH": ROOT})
-    assert done.returncode == 0, block + done.stderr[-3000:]
+    scripts.append(str(script))
+  driver = tmp_path / "run_blocks.py"
+  driver.write_text(
+      "import runpy, sys\n"
+      "for script in sys.argv[1:]:\n"
+      "  print('running', script, file=sys.stderr, flush=True)\n"
+      "  runpy.run_path(script, run_name='__main__')\n")
+  done = _run([sys.executable, str(driver), *scripts], tmp_path,
+              env={"PYTHONPATH": ROOT})
+  failed = done.stderr.rsplit("running ", 1)[-1].split("\n", 1)[0]
+  assert done.returncode == 0, (
+      open(failed).read() if os.path.isfile(failed) else "") + \
+      done.stderr[-3000:]
 
 
 def _readme():
