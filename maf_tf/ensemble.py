@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf import inputs
+from maf_tf.sampling import draw
 from maf_tf.training import FlowTraining
 
 __all__ = ["Ensemble"]
@@ -87,24 +88,16 @@ class Ensemble(FlowTraining, keras.Model):
     return tf.reduce_sum(each, axis=0), {"nll": -mixture}
 
   def sample(self, n: int, context=None, seed=None) -> tf.Tensor:
-    """n exact samples [n, D]: each from a member drawn uniformly;
-    context [C] or [n, C] as a member's `sample` takes it."""
+    """n exact samples [n, D]: each from a member drawn uniformly, every
+    member drawing its share in one pass (maf_tf.sampling.draw, as the
+    SavedModel does); context [C] or [n, C] as a member's `sample` takes
+    it."""
     context = inputs.sample_context(n, context, self.context_size,
                                     tf.float32)
     seed = inputs.sample_seed(seed)
-    n = int(n)
-    rng = np.random.default_rng(None if seed is None else
-                                np.asarray(seed).tolist())
-    member_of = rng.integers(len(self.members), size=n)
-    samples = np.zeros([n, self.event_size], np.float32)
-    for k, member in enumerate(self.members):
-      rows = np.flatnonzero(member_of == k)
-      if len(rows):
-        given = None if context is None else tf.gather(context, rows)
-        samples[rows] = member.sample(
-            len(rows), given, seed=None if seed is None else
-            tf.stack([seed[0], seed[1] + k + 1]))
-    return tf.constant(samples)
+    if seed is None:
+      seed = tf.random.uniform([2], maxval=inputs.INT32_MAX, dtype=tf.int32)
+    return draw(self, n, context, seed)
 
   def call(self, inputs, training=False):
     if self.context_size:

@@ -35,6 +35,7 @@ from maf_tf.flows import MAF
 from maf_tf.made import frozen_kernels, masked_kernel_copies
 from maf_tf.metrics import bits_per_dim
 from maf_tf.pixel_flows import PixelFlow, to_uint8
+from maf_tf.sampling import draw
 
 __all__ = ["export_saved_model", "ServingModule", "default_max_samples",
            "next_version"]
@@ -204,30 +205,12 @@ class ServingModule(tf.Module):
                                        message=message)]):
       num_samples = tf.identity(num_samples)
     context = self._context(label, num_samples, "sample")
-    samples = _draw(self.model, num_samples, context, tf.stack([seed, 0]))
+    samples = draw(self.model, num_samples, context, tf.stack([seed, 0]))
     outputs = {"samples": samples}
     if self.image_shape:
       outputs["images"] = tf.reshape(to_uint8(samples),
                                      [-1, *self.image_shape])
     return outputs
-
-
-def _draw(model, num_samples, context, seed):
-  """num_samples exact samples [n, D] of a flow in the graph; of an
-  Ensemble, each from a member drawn uniformly (by `seed`), every member
-  drawing its share in one pass."""
-  members = getattr(model, "members", None)
-  if members is None:
-    z = model.base.sample(num_samples, model.layer_context(context), seed)
-    return model.to_data(z, context)
-  member_of = tf.random.stateless_uniform(
-      [num_samples], seed + [0, 1], maxval=len(members), dtype=tf.int32)
-  rows = tf.dynamic_partition(tf.range(num_samples), member_of,
-                              len(members))
-  return tf.dynamic_stitch(rows, [
-      _draw(member, tf.size(taken), None if context is None
-            else tf.gather(context, taken), seed + [0, k + 2])
-      for k, (member, taken) in enumerate(zip(members, rows))])
 
 
 def _runtime_rank(value, rank: int):

@@ -43,13 +43,15 @@ from maf_tf.bijectors.maf import made_to_data
 from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
 __all__ = ["SAMPLERS", "FAST_FROM_EVENT_SIZE", "CHUNK_ROWS",
-           "sample_in_chunks", "check_sampler", "fast_made_to_data",
+           "GRAPH_FROM_VALUES", "sample_in_chunks", "draw", "drawable",
+           "graph_draw", "check_sampler", "fast_made_to_data",
            "fast_autoregressive_inverse", "invert_made", "invert_made_with",
            "compiled_to_data"]
 
 SAMPLERS = ("fast", "naive")
 FAST_FROM_EVENT_SIZE = 16  # 'fast' is the D-pass reference below this
 CHUNK_ROWS = 100_000  # samples per call of sample_in_chunks
+GRAPH_FROM_VALUES = 10**6  # samples x D from which it traces graph_draw
 _COMPILED = weakref.WeakKeyDictionary()  # flow -> {sampler: tf.function}
 
 
@@ -59,16 +61,77 @@ def sample_in_chunks(flow, num_samples: int, contexts=None, seed: int = 0,
   ones for contexts None), `chunk_rows` (CHUNK_ROWS) at a time: yields
   (the context row of each sample [k], samples [k, D] as NumPy), every
   row's in the same pass, so memory stays bounded whatever the count.
-  Chunk c draws with the stateless seed [seed, c]."""
+  Chunk c draws with the stateless seed [seed, c]. A flow or an ensemble
+  is sampled by `graph_draw` from GRAPH_FROM_VALUES sampled values on
+  (tracing it costs seconds, which a few samples do not repay), anything
+  else by its `sample(n, context, seed=...)`."""
   chunk_rows = chunk_rows or CHUNK_ROWS
   if contexts is not None:
     contexts = np.asarray(contexts, np.float32)
   total = num_samples * (1 if contexts is None else len(contexts))
+  sample = graph_draw(flow) if _worth_a_graph(flow, total) else (
+      lambda n, context, seed: flow.sample(int(n), context, seed=seed))
   for chunk, start in enumerate(range(0, total, chunk_rows)):
     row_of = np.arange(start, min(start + chunk_rows, total)) // num_samples
-    given = None if contexts is None else contexts[row_of]
-    yield row_of, np.asarray(flow.sample(
-        len(row_of), given, seed=tf.constant([seed, chunk], tf.int32)))
+    given = None if contexts is None else tf.constant(contexts[row_of])
+    yield row_of, np.asarray(sample(tf.constant(len(row_of)), given,
+                                    tf.constant([seed, chunk], tf.int32)))
+
+
+def _worth_a_graph(model, total: int) -> bool:
+  """Whether sample_in_chunks draws `total` samples of `model` with
+  `graph_draw`: a flow or ensemble whose graph is traced already, or
+  enough values (GRAPH_FROM_VALUES) to repay tracing it."""
+  return drawable(model) and (
+      "draw" in _COMPILED.get(model, {}) or
+      total * model.event_size >= GRAPH_FROM_VALUES)
+
+
+def drawable(model) -> bool:
+  """Whether `draw` can sample `model`: a flow (a `base` and `to_data`)
+  or an ensemble of them."""
+  members = getattr(model, "members", None)
+  if members is not None:
+    return all(drawable(m) for m in members)
+  return hasattr(model, "base") and hasattr(model, "to_data")
+
+
+def draw(model, num_samples, context, seed, xla: bool = False):
+  """num_samples exact samples [n, D] of a flow, in a graph or eagerly;
+  of an Ensemble (anything with `members`), each from a member drawn
+  uniformly (by the stateless `seed` [2]), every member drawing its share
+  in one pass. xla: run a flow's base -> data map compiled by XLA where
+  that measured faster, below FAST_FROM_EVENT_SIZE dimensions (XLA fuses
+  the D-pass reference; the fast sampler's loop runs faster as a plain
+  graph at large batches, and XLA's random numbers are slow on CPU, so
+  the noise is drawn outside it)."""
+  members = getattr(model, "members", None)
+  if members is None:
+    z = model.base.sample(num_samples, model.layer_context(context), seed)
+    if xla and model.event_size < FAST_FROM_EVENT_SIZE:
+      return compiled_to_data(model)(z, context)
+    return model.to_data(z, context)
+  member_of = tf.random.stateless_uniform(
+      [num_samples], seed + [0, 1], maxval=len(members), dtype=tf.int32)
+  rows = tf.dynamic_partition(tf.range(num_samples), member_of,
+                              len(members))
+  return tf.dynamic_stitch(rows, [
+      draw(member, tf.size(taken), None if context is None
+           else tf.gather(context, taken), seed + [0, k + 2], xla)
+      for k, (member, taken) in enumerate(zip(members, rows))])
+
+
+def graph_draw(model):
+  """`draw(model, num_samples, context or None, seed, xla=True)` as a
+  tf.function traced once per model (num_samples a scalar tensor, the
+  context's rows of any count): for drawing many samples from Python."""
+  functions = _COMPILED.setdefault(model, {})
+  if "draw" not in functions:
+    ref = weakref.ref(model)
+    functions["draw"] = tf.function(
+        lambda n, context, seed: draw(ref(), n, context, seed, xla=True),
+        reduce_retracing=True)
+  return functions["draw"]
 
 
 def check_sampler(sampler: str) -> None:

@@ -1,6 +1,8 @@
 """Neural posterior estimation: q(theta | x) from simulated pairs.
 
-    posterior = fit_posterior(theta, x, bounds=[(-2, 2), (0, None)])
+    prior = BoxUniform([-2, 0], [2, 5])
+    theta, x = simulate(prior, simulator, 10_000)
+    posterior = fit_posterior(theta, x, bounds=prior.bounds)
     samples = samples_for_each(posterior, 1000, x_observed)  # [B, 1000, P]
     log_q = posterior.log_prob(theta_new, x_new)
 
@@ -12,6 +14,7 @@ training simulations, so it is trained and saved like any other flow
 stopping; the weights of the best validation epoch are kept.
 """
 
+import warnings
 from typing import Optional, Sequence
 
 import keras
@@ -24,7 +27,60 @@ from maf_tf.models import build_flow
 from maf_tf.optimizers import FusedAdam
 from maf_tf.preprocessing import fit_preprocessing
 
-__all__ = ["fit_posterior", "samples_for_each"]
+__all__ = ["BoxUniform", "simulate", "fit_posterior", "samples_for_each"]
+
+
+class BoxUniform:
+  """The uniform prior on the box [low, high] (one pair per parameter):
+  `sample(n, rng)` draws theta [n, P] and `bounds` is its support, for
+  fit_posterior."""
+
+  def __init__(self, low, high):
+    self.low = np.asarray(low, np.float64).reshape(-1)
+    self.high = np.asarray(high, np.float64).reshape(-1)
+    if self.low.shape != self.high.shape or not np.all(
+        np.isfinite(self.low) & np.isfinite(self.high) &
+        (self.low < self.high)):
+      raise ValueError(f"a box needs finite low < high, one pair per "
+                       f"parameter; got low {self.low.tolist()} and high "
+                       f"{self.high.tolist()}")
+    self.bounds = list(zip(self.low.tolist(), self.high.tolist()))
+
+  def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.uniform(self.low, self.high, (n, len(self.low)))
+
+
+def simulate(prior, simulator, num_simulations: int, seed: int = 0):
+  """(theta [N, P], x [N, Q]) from `prior` (an object with sample(n, rng),
+  such as BoxUniform, or a function (n, rng) -> [n, P]) and `simulator`
+  (a function (theta [n, P], rng) -> x [n, Q], rows matching), with the
+  NumPy generator of `seed`. Simulations whose x is NaN or infinite are
+  dropped (as sbi does), with a warning that counts them."""
+  if isinstance(num_simulations, bool) or not isinstance(
+      num_simulations, (int, np.integer)) or num_simulations < 1:
+    raise ValueError(f"num_simulations must be a positive integer; got "
+                     f"{num_simulations!r}")
+  rng = np.random.default_rng(seed)
+  sample_prior = getattr(prior, "sample", prior)
+  theta = np.asarray(sample_prior(num_simulations, rng), np.float64)
+  if theta.ndim != 2 or len(theta) != num_simulations:
+    raise ValueError(f"the prior must give theta [{num_simulations}, P]; "
+                     f"got shape {list(theta.shape)}")
+  x = np.asarray(simulator(theta, rng), np.float64)
+  if x.ndim == 1:
+    x = x[:, None]
+  if x.ndim != 2 or len(x) != num_simulations:
+    raise ValueError(f"the simulator must give x [{num_simulations}, Q], "
+                     f"a row per theta; got shape {list(x.shape)}")
+  valid = np.isfinite(x).all(axis=1)
+  if not valid.any():
+    raise ValueError(f"all {num_simulations} simulations gave NaN or "
+                     "infinite x")
+  if not valid.all():
+    warnings.warn(f"dropped {num_simulations - valid.sum()} of "
+                  f"{num_simulations} simulations whose x is NaN or "
+                  "infinite", stacklevel=2)
+  return theta[valid], x[valid]
 
 
 def _split(theta, x, validation_fraction: float, seed: int):

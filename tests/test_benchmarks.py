@@ -101,6 +101,10 @@ def test_sbi_tasks_hold_the_exact_posterior_and_c2st_tells_apart(
                              atol=0.015)  # 7 s.e. of a mean of 10,000
   np.testing.assert_allclose(reference.std(axis=1), np.sqrt(0.05),
                              rtol=0.05)
+  sbi.write_data(path, [20], ["gaussian_linear_64"])
+  arrays = np.load(path)
+  assert arrays["gaussian_linear_64/20/x"].shape == (20, 64)
+  assert arrays["gaussian_linear_64/reference"].shape == (10, 10_000, 64)
   monkeypatch.setattr(sbi, "C2ST_SAMPLES", 400)
   rng = np.random.default_rng(0)
   same = sbi.c2st(rng.normal(size=(400, 2)), rng.normal(size=(400, 2)))

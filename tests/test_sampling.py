@@ -133,3 +133,27 @@ def test_zero_samples_give_an_empty_batch_in_every_sampler():
   assert draw(tf.constant(0)).shape[0] == 0   # batch known only at run time
   np.testing.assert_allclose(draw(tf.constant(4)),
                              flow.sample(4, context, seed=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("event_size", [3, FAST_FROM_EVENT_SIZE])
+def test_many_samples_are_drawn_in_a_graph_equal_to_eager_ones(
+    event_size, monkeypatch):
+  """sample_in_chunks traces graph_draw once enough values repay it (XLA
+  below FAST_FROM_EVENT_SIZE); chunk c equals flow.sample with the
+  seed [seed, c]."""
+  flow = MAF(event_size=event_size, num_layers=2, hidden_units=[12],
+             context_size=2, batch_norm="between", seed=1)
+  randomize(flow, seed=4, scale=0.1)
+  contexts = np.array([[0.5, -1.0], [2.0, 0.0], [0.0, 3.0]], np.float32)
+  monkeypatch.setattr(sampling, "GRAPH_FROM_VALUES", 10**9)
+  list(sampling.sample_in_chunks(flow, 7, contexts, seed=2, chunk_rows=9))
+  assert not sampling._COMPILED.get(flow)   # few values: eager
+  monkeypatch.setattr(sampling, "GRAPH_FROM_VALUES", 1)
+  chunks = list(sampling.sample_in_chunks(flow, 7, contexts, seed=2,
+                                          chunk_rows=9))
+  assert "draw" in sampling._COMPILED[flow]
+  for chunk, (row_of, samples) in enumerate(chunks):
+    np.testing.assert_allclose(samples, flow.sample(
+        len(row_of), contexts[row_of], seed=tf.constant([2, chunk])),
+        atol=1e-4)
+  assert [len(rows) for rows, _ in chunks] == [9, 9, 3]

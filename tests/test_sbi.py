@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from maf_tf.diagnostics import samples_for_each
-from maf_tf.sbi import fit_posterior
+from maf_tf.sbi import BoxUniform, fit_posterior, simulate
 
 SMALL = dict(num_layers=2, hidden_units=(32, 32), epochs=60, patience=10)
 
@@ -109,3 +109,46 @@ def test_a_nan_observation_or_one_of_the_wrong_width_is_refused(posterior):
   with pytest.raises(ValueError, match=r"contexts must have 2 columns, the "
                      r"flow's context size; got shape \[4, 3\]"):
     samples_for_each(posterior, 10, np.zeros((4, 3)))
+
+
+def test_simulate_draws_pairs_from_a_prior_and_a_simulator():
+  prior = BoxUniform([0, -1], [1, 1])
+  assert prior.bounds == [(0.0, 1.0), (-1.0, 1.0)]
+
+  def simulator(theta, rng):  # NaN where theta_0 > 0.9, as a failed run
+    x = theta.sum(1) + rng.normal(0, 0.1, len(theta))
+    return np.where(theta[:, 0] > 0.9, np.nan, x)
+
+  with pytest.warns(UserWarning, match=r"dropped \d+ of 500 simulations"):
+    theta, x = simulate(prior, simulator, 500, seed=3)
+  assert x.shape == (len(theta), 1) and 400 < len(theta) < 500
+  assert (theta[:, 0] <= 0.9).all() and (np.abs(theta[:, 1]) < 1).all()
+  with pytest.warns(UserWarning):
+    again = simulate(prior, simulator, 500, seed=3)
+  np.testing.assert_array_equal(again[1], x)
+  prior_function = lambda n, rng: rng.normal(size=(n, 2))  # noqa: E731
+  assert simulate(prior_function, lambda t, rng: t * 2, 7)[1].shape == (7, 2)
+
+
+@pytest.mark.parametrize("prior,simulator,count,message", [
+    (BoxUniform([0], [1]), lambda t, rng: t[:-1], 5,
+     r"the simulator must give x \[5, Q\], a row per theta; got shape "
+     r"\[4, 1\]"),
+    (lambda n, rng: np.zeros(n), lambda t, rng: t, 5,
+     r"the prior must give theta \[5, P\]; got shape \[5\]"),
+    (BoxUniform([0], [1]), lambda t, rng: t * np.nan, 5,
+     "all 5 simulations gave NaN"),
+    (BoxUniform([0], [1]), lambda t, rng: t, 0,
+     "num_simulations must be a positive integer"),
+])
+def test_bad_priors_and_simulators_are_one_line(prior, simulator, count,
+                                                message):
+  with pytest.raises(ValueError, match=message):
+    simulate(prior, simulator, count)
+
+
+def test_a_box_needs_low_below_high():
+  with pytest.raises(ValueError, match=r"finite low < high, one pair per "
+                     r"parameter; got low \[0.0, 1.0\] and high \[1.0, "
+                     r"1.0\]"):
+    BoxUniform([0, 1], [1, 1])
