@@ -12,9 +12,9 @@ two_moons (2 parameters in a box, a bimodal crescent posterior) and
 gaussian_linear_64 (64 parameters, for the sampling times), each
 with ten observations from the prior predictive (seed 99) and
 REFERENCE_SAMPLES exact posterior samples of each. Ours:
-maf_tf.sbi.fit_posterior with the prior's bounds, sbi's default flow
-size (5 MADE layers of two hidden layers of 50 units) and our default
-loop; sbi: NPE(prior) with its defaults (benchmarks.sbi_reference),
+maf_tf.sbi.fit_posterior with the prior's bounds and its defaults (sbi's
+flow size: 5 MADE layers of two hidden layers of 50 units, tanh);
+sbi: NPE(prior) with its defaults (benchmarks.sbi_reference),
 given the box prior for two_moons.
 
 Reported per system and budget: KL(p || q) averaged over the
@@ -182,8 +182,7 @@ def c2st(exact: np.ndarray, learned: np.ndarray, seed: int = 0) -> float:
 def _ours(theta, x, bounds, observations, reference) -> dict:
   from maf_tf.sbi import fit_posterior, samples_for_each  # pylint: disable=import-outside-toplevel
   start = time.perf_counter()
-  posterior = fit_posterior(theta, x, bounds=bounds, num_layers=5,
-                            hidden_units=(50, 50))
+  posterior = fit_posterior(theta, x, bounds=bounds)
   train_seconds = time.perf_counter() - start
   start = time.perf_counter()  # the first call traces the sampler's graph
   samples_for_each(posterior, REFERENCE_SAMPLES, observations, seed=1)

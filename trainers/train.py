@@ -301,7 +301,7 @@ def main(argv):
         rows = len(data.train[0])
         if FLAGS.model is None:
           # the table's size picks its preset (configs.presets.table_preset)
-          name, model = table_preset(rows)
+          name, model = table_preset(rows, bool(config.context_columns))
           config = config_from_flags(preset(name, model))
           check_config(config, given=given)
         if "batch_size" not in given:
@@ -362,14 +362,19 @@ def _presets(dataset, data, auto: bool) -> list:
     return ["table"]
   if auto:
     return ["mnist", "cifar10"]
+  datasets = ", ".join(sorted(name for name, config in PRESETS.items()
+                              if config.dataset != "table"))
   if not dataset:
     raise ValueError("give --data=FILE (a table of your own: .csv, .npy, "
-                     "...) or --dataset=NAME (one of "
-                     f"{', '.join(sorted(PRESETS))})")
+                     f"...) or --dataset=NAME (one of {datasets})")
   if dataset not in PRESETS:
     raise ValueError(f"unknown dataset {dataset!r}; expected one of "
-                     f"{', '.join(sorted(PRESETS))}, or --data=FILE to "
-                     "train on a file of your own")
+                     f"{datasets}, or --data=FILE to train on a file of "
+                     "your own")
+  if PRESETS[dataset].dataset == "table":
+    raise ValueError(f"{dataset!r} is the preset of a table of your own, "
+                     "which --data=FILE picks by the table's size and "
+                     "context columns; give --data=FILE")
   return [dataset]
 
 
