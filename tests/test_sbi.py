@@ -154,3 +154,16 @@ def test_a_box_needs_low_below_high():
                      r"parameter; got low \[0.0, 1.0\] and high \[1.0, "
                      r"1.0\]"):
     BoxUniform([0, 1], [1, 1])
+
+
+def test_fit_posterior_defaults_are_the_posterior_preset():
+  """One measured configuration (docs/sbi.md) for Python and the CLI."""
+  import inspect  # pylint: disable=import-outside-toplevel
+  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  preset = PRESETS["posterior"]
+  defaults = {name: parameter.default for name, parameter in
+              inspect.signature(fit_posterior).parameters.items()}
+  for field in ("model", "num_layers", "activation", "batch_norm",
+                "learning_rate", "batch_size", "epochs", "patience"):
+    assert defaults[field] == getattr(preset, field), field
+  assert tuple(defaults["hidden_units"]) == tuple(preset.hidden_units)
