@@ -33,6 +33,7 @@ from absl import app, flags
 import numpy as np
 
 FLAGS = flags.FLAGS
+DEFAULT_TASKS = ("gaussian_linear", "two_moons")  # sbibm's; see TASKS
 flags.DEFINE_string("write_tasks", None, "Write the simulations, "
                     "observations and reference samples to this .npz.")
 flags.DEFINE_string("tasks", None, "The .npz --write_tasks wrote.")
@@ -40,7 +41,7 @@ flags.DEFINE_string("sbi_output", None, "benchmarks.sbi_reference's .npz.")
 flags.DEFINE_list("budgets", ["1000", "10000", "100000"], "Simulations.")
 flags.DEFINE_bool("c2st", True, "Report C2ST (at 64 parameters its "
                   "classifiers take longer than the training).")
-flags.DEFINE_list("task_names", ["gaussian_linear", "two_moons"],
+flags.DEFINE_list("task_names", list(DEFAULT_TASKS),
                   "Tasks to write or run, of gaussian_linear, two_moons "
                   "and gaussian_linear_64.")
 
@@ -139,8 +140,7 @@ TASKS = {"gaussian_linear": GaussianLinear(10), "two_moons": TwoMoons(),
          "gaussian_linear_64": GaussianLinear(64)}
 
 
-def write_data(path: str, budgets, tasks=("gaussian_linear", "two_moons")
-               ) -> None:
+def write_data(path: str, budgets, tasks=DEFAULT_TASKS) -> None:
   """Each task's OBSERVATIONS observations (prior predictive, seed 99),
   REFERENCE_SAMPLES exact posterior samples of each, the prior's bounds
   and one set of simulations per budget."""

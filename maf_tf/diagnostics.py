@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow_probability as tfp
 
+from maf_tf.checks import check_positive_int
 from maf_tf.inputs import refuse_non_finite
 from maf_tf.sampling import sample_in_chunks
 
@@ -50,10 +51,7 @@ def samples_for_each(flow, num_samples: int, contexts,
   if width is not None and contexts.shape[1] != width:
     raise ValueError(f"contexts must have {width} columns, the flow's "
                      f"context size; got shape {list(contexts.shape)}")
-  if isinstance(num_samples, bool) or not isinstance(
-      num_samples, (int, np.integer)) or num_samples < 1:
-    raise ValueError(f"num_samples must be a positive integer; got "
-                     f"{num_samples!r}")
+  check_positive_int("num_samples", num_samples)
   samples = [part for _, part in sample_in_chunks(
       flow, num_samples, contexts, seed, CHUNK_ROWS)]
   return np.concatenate(samples).reshape(len(contexts), num_samples, -1)

@@ -20,6 +20,7 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 
+from maf_tf.checks import check_positive_int
 from maf_tf.data.specs import DatasetDescription
 from maf_tf.diagnostics import samples_for_each
 from maf_tf.ensemble import Ensemble
@@ -56,10 +57,7 @@ def simulate(prior, simulator, num_simulations: int, seed: int = 0):
   (a function (theta [n, P], rng) -> x [n, Q], rows matching), with the
   NumPy generator of `seed`. Simulations whose x is NaN or infinite are
   dropped (as sbi does), with a warning that counts them."""
-  if isinstance(num_simulations, bool) or not isinstance(
-      num_simulations, (int, np.integer)) or num_simulations < 1:
-    raise ValueError(f"num_simulations must be a positive integer; got "
-                     f"{num_simulations!r}")
+  check_positive_int("num_simulations", num_simulations)
   rng = np.random.default_rng(seed)
   sample_prior = getattr(prior, "sample", prior)
   theta = np.asarray(sample_prior(num_simulations, rng), np.float64)
@@ -127,10 +125,7 @@ def fit_posterior(theta, x, bounds: Optional[Sequence] = None,
     num_members: K > 1 trains K flows of seeds seed..seed+K-1 on the same
       simulations and returns their maf_tf.ensemble.Ensemble.
   """
-  if isinstance(num_members, bool) or not isinstance(
-      num_members, (int, np.integer)) or num_members < 1:
-    raise ValueError(f"num_members must be a positive integer; got "
-                     f"{num_members!r}")
+  check_positive_int("num_members", num_members)
   (train_theta, train_x), validation = _split(theta, x,
                                               validation_fraction, seed)
   size = train_theta.shape[1]
