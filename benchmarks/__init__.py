@@ -10,4 +10,4 @@ environment without TensorFlow, where this is skipped.
 import importlib.util
 
 if importlib.util.find_spec("tensorflow") is not None:
-  import trainers  # noqa: F401  pylint: disable=unused-import
+  import trainers  # noqa: F401

@@ -7,8 +7,8 @@ __all__ = ["preset_config", "our_flow", "image_presets", "flops_per_sample",
 
 def preset_config(preset):
   """(TrainConfig, event size D) of a preset."""
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
-  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  from configs.presets import PRESETS
+  from maf_tf.data.specs import IMAGE_SPECS
   config = PRESETS[preset]
   return config, IMAGE_SPECS[config.dataset].event_size
 
@@ -18,9 +18,9 @@ def our_flow(config, size, dtype_policy=None, seed=0, **arguments):
   preset's configuration (the trainer's construction, configs.build) over
   events of `size`, without the pixel preprocessing; `arguments`: flow
   arguments that have no config field (e.g. standardize)."""
-  from configs.build import model_arguments  # pylint: disable=import-outside-toplevel
-  from maf_tf import build_flow  # pylint: disable=import-outside-toplevel
-  from maf_tf.data import DatasetDescription  # pylint: disable=import-outside-toplevel
+  from configs.build import model_arguments
+  from maf_tf import build_flow
+  from maf_tf.data import DatasetDescription
   return build_flow(DatasetDescription("events", "tabular", size),
                     model=config.model, **model_arguments(
                         config.replace(dtype_policy=dtype_policy, seed=seed)),
@@ -29,8 +29,8 @@ def our_flow(config, size, dtype_policy=None, seed=0, **arguments):
 
 def image_presets():
   """The presets of image datasets, which these benchmarks accept."""
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
-  from maf_tf.data.specs import IMAGE_SPECS  # pylint: disable=import-outside-toplevel
+  from configs.presets import PRESETS
+  from maf_tf.data.specs import IMAGE_SPECS
   return sorted(p for p, c in PRESETS.items() if c.dataset in IMAGE_SPECS)
 
 
@@ -38,7 +38,7 @@ def flops_per_sample(config, size):
   """2 x multiply-adds of one density pass (masks ignored): the MAF
   layers' MADEs (2 outputs per dimension; an NSF's 3K - 1) and, for a
   MADE MoG base, its MADE (3K outputs per dimension)."""
-  from maf_tf.splines import spline_params_per_dimension  # pylint: disable=import-outside-toplevel
+  from maf_tf.splines import spline_params_per_dimension
   def made(outputs):
     widths = [size, *config.hidden_units, outputs * size]
     return 2 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
@@ -52,9 +52,9 @@ def flops_per_sample(config, size):
 
 def tfp_flows(config, size):
   """(training, inference) TransformedDistributions sharing every weight."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
-  from maf_tf.flows import batch_norm_positions  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import tensorflow_probability as tfp
+  from maf_tf.flows import batch_norm_positions
   tfb, tfd = tfp.bijectors, tfp.distributions
   norms = {k: tfb.BatchNormalization() for k in
            batch_norm_positions(config.batch_norm, config.num_layers)}

@@ -175,10 +175,10 @@ def _run(module: str, flags: list) -> Optional[str]:
 def _evaluate(run_dir: str) -> dict:
   """trainers.evaluate with --recompute_batch_norm, in this process (a
   trained run that fails here is a bug or bad data: {'error': line})."""
-  from trainers import evaluate  # pylint: disable=import-outside-toplevel
+  from trainers import evaluate
   try:
     return evaluate.evaluate(run_dir, recompute_batch_norm=True)
-  except Exception as error:  # pylint: disable=broad-except
+  except Exception as error:
     traceback.print_exc()  # the table keeps one line; the whole on stderr
     return {"error": f"trainers.evaluate: {type(error).__name__}: "
                      + str(error).splitlines()[0]}

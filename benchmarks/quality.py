@@ -84,10 +84,10 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 def _batches(train, batch_size, seed, alpha):
   """An endless iterator of float32 [batch, D] training batches."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from maf_tf.bijectors import pixels_to_logits  # pylint: disable=import-outside-toplevel
-  from maf_tf.data import training_dataset  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import tensorflow as tf
+  from maf_tf.bijectors import pixels_to_logits
+  from maf_tf.data import training_dataset
   if alpha is None:  # 2-D points
     dataset = tf.data.Dataset.from_tensor_slices(train).shuffle(
         len(train), seed=seed).repeat().batch(batch_size, drop_remainder=True)
@@ -98,9 +98,9 @@ def _batches(train, batch_size, seed, alpha):
 
 
 def _test_points(test, alpha):
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  from maf_tf.bijectors import pixels_to_logits  # pylint: disable=import-outside-toplevel
-  from maf_tf.data import evaluation_dataset  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  from maf_tf.bijectors import pixels_to_logits
+  from maf_tf.data import evaluation_dataset
   if alpha is None:
     return [test]
   return [pixels_to_logits(x, alpha)[0].numpy().astype(np.float32)
@@ -109,17 +109,18 @@ def _test_points(test, alpha):
 
 def train_and_score(system, config, size, train, test, alpha, steps, seed):
   """{'log_likelihood': per-test-point array, 'seconds', 'skipped'}."""
-  import keras  # pylint: disable=import-outside-toplevel
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from benchmarks.flows import our_flow, tfp_flows  # pylint: disable=import-outside-toplevel
+  import keras
+  import numpy as np
+  import tensorflow as tf
+  from benchmarks.flows import our_flow, tfp_flows
   keras.utils.set_random_seed(seed)
   changes = dict(VARIANTS.get(system, {}))
   flow_only = {k: changes.pop(k) for k in ("standardize",) if k in changes}
   config = config.replace(**changes)
   if system in VARIANTS:
     flow = our_flow(config, size, seed=seed, **flow_only)
-    train_log_prob = lambda x: flow.log_prob(x, training=True)
+    def train_log_prob(x):
+      return flow.log_prob(x, training=True)
     test_log_prob = flow.log_prob
   else:
     training, inference = tfp_flows(config, size)
@@ -170,8 +171,8 @@ def train_and_score(system, config, size, train, test, alpha, steps, seed):
 def _scored(test_log_prob, test, alpha, start, skipped):
   """train_and_score's result: the test scores, the seconds since `start`
   (training only) and the skipped steps."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import tensorflow as tf
   seconds = time.perf_counter() - start
   score = tf.function(test_log_prob)
   scores = np.concatenate([score(x).numpy() for x in _test_points(test,
@@ -181,8 +182,8 @@ def _scored(test_log_prob, test, alpha, start, skipped):
 
 def tasks(names, fashion_subset, data_dir):
   """(label, preset, size, train, test, alpha, steps) per dataset."""
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
-  from maf_tf.data import TOYS, load_splits, sample_toy  # pylint: disable=import-outside-toplevel
+  from configs.presets import PRESETS
+  from maf_tf.data import TOYS, load_splits, sample_toy
   for name in names:
     if name == "toys":
       for toy in sorted(TOYS):
@@ -245,12 +246,12 @@ def parse_args(argv):
 def main(argv=None) -> int:
   args = parse_args(argv)
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import tensorflow as tf
   tf.get_logger().setLevel("ERROR")  # retracing notes: one flow per run
-  from maf_tf.metrics import mean_and_error  # pylint: disable=import-outside-toplevel
-  print(f"Command: python -m benchmarks.quality {' '.join(argv or sys.argv[1:])}"
-        .rstrip())
+  from maf_tf.metrics import mean_and_error
+  given = " ".join(argv or sys.argv[1:])
+  print(f"Command: python -m benchmarks.quality {given}".rstrip())
   print("\n| dataset | steps | system | test log-likelihood (nats) | median |"
         " worst | non-finite steps | non-finite test scores | train time |")
   print("|---|---|---|---|---|---|---|---|---|")

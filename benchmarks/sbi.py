@@ -166,10 +166,10 @@ def c2st(exact: np.ndarray, learned: np.ndarray, seed: int = 0) -> float:
   samples (as sbi's c2st: two layers of 10 x dim units, standardised
   inputs; here with early stopping on a tenth of each fold's training
   points, which sbi's does not use: 217 s for one pair without it)."""
-  from sklearn.model_selection import cross_val_score  # pylint: disable=import-outside-toplevel
-  from sklearn.neural_network import MLPClassifier  # pylint: disable=import-outside-toplevel
-  from sklearn.pipeline import make_pipeline  # pylint: disable=import-outside-toplevel
-  from sklearn.preprocessing import StandardScaler  # pylint: disable=import-outside-toplevel
+  from sklearn.model_selection import cross_val_score
+  from sklearn.neural_network import MLPClassifier
+  from sklearn.pipeline import make_pipeline
+  from sklearn.preprocessing import StandardScaler
   count = min(C2ST_SAMPLES, len(exact), len(learned))
   points = np.concatenate([exact[:count], learned[:count]])
   labels = np.r_[np.zeros(count), np.ones(count)]
@@ -180,7 +180,7 @@ def c2st(exact: np.ndarray, learned: np.ndarray, seed: int = 0) -> float:
 
 
 def _ours(theta, x, bounds, observations, reference) -> dict:
-  from maf_tf.sbi import fit_posterior, samples_for_each  # pylint: disable=import-outside-toplevel
+  from maf_tf.sbi import fit_posterior, samples_for_each
   start = time.perf_counter()
   posterior = fit_posterior(theta, x, bounds=bounds)
   train_seconds = time.perf_counter() - start

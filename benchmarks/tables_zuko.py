@@ -23,9 +23,9 @@ import copy
 def fit_and_score(arrays: dict, name: str, flow_name: str, seed: int = 0,
                   patience: int = 20, max_epochs: int = 1000):
   """(per-row test log-likelihoods, best epoch) of one zuko flow."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import torch  # pylint: disable=import-outside-toplevel
-  import zuko  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import torch
+  import zuko
   torch.manual_seed(seed)
   train, validation, test = (torch.tensor(arrays[f"{name}/{split}"],
                                           dtype=torch.float32)
@@ -59,7 +59,7 @@ def fit_and_score(arrays: dict, name: str, flow_name: str, seed: int = 0,
 
 
 def main():
-  import numpy as np  # pylint: disable=import-outside-toplevel
+  import numpy as np
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--data", required=True)
   parser.add_argument("--flow", default="maf,nsf")

@@ -41,7 +41,7 @@ def peak_mb():
 
 
 def matmul_flops(seconds_=3.0):
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
   a = tf.random.normal([1024, 1024])
   step = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)))
   return rate(lambda: step().numpy(), 2 * 1024**3, seconds_)
@@ -54,8 +54,8 @@ def machine():
       if line.startswith("model name"):
         model = line.split(":", 1)[1].strip()
         break
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  import tensorflow_probability as tfp  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  import tensorflow_probability as tfp
   memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
   return (f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB; Python "
           f"{platform.python_version()}, TensorFlow {tf.__version__}, TFP "

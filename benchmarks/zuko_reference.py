@@ -25,8 +25,8 @@ TOY_TRAIN, TOY_TEST = 20_000, 10_000
 def write_data(path: str, seeds) -> None:
   """Every toy's training sets (one per seed) and test set, as the
   benchmark draws them, into one .npz."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  from maf_tf.data import TOYS, sample_toy  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  from maf_tf.data import TOYS, sample_toy
   arrays = {}
   for toy in sorted(TOYS):
     arrays[f"{toy}/test"] = sample_toy(toy, TOY_TEST, seed=99)
@@ -37,9 +37,9 @@ def write_data(path: str, seeds) -> None:
 
 def train_and_score(train, test, flow_name: str, steps: int, seed: int):
   """Per-test-point log-likelihoods of a zuko flow trained `steps` steps."""
-  import numpy as np  # pylint: disable=import-outside-toplevel
-  import torch  # pylint: disable=import-outside-toplevel
-  import zuko  # pylint: disable=import-outside-toplevel
+  import numpy as np
+  import torch
+  import zuko
   torch.manual_seed(seed)
   make = {"nsf": lambda: zuko.flows.NSF(2, transforms=5, bins=8,
                                         hidden_features=[64, 64]),
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     return 0
   if not args.data:
     parser.error("give --write_data=FILE or --data=FILE")
-  import numpy as np  # pylint: disable=import-outside-toplevel
+  import numpy as np
   arrays = np.load(args.data)
   toys = sorted({key.split("/")[0] for key in arrays.files})
   print(f"| toy | zuko {args.flow.upper()}, {args.steps} steps | median | "

@@ -63,7 +63,7 @@ def _check_in_dtype(name: str, value, dtype, limit: float, why: str
 
 
 def _largest(dtype) -> float:
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
   return float(tf.as_dtype(dtype or "float32").max)
 
 

@@ -13,11 +13,11 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-tfd = tfp.distributions
-
 from maf_tf.checks import check_one_of, check_positive_int
 from maf_tf.gaussian import FullGaussian
 from maf_tf.mog import MADEMoGDensity
+
+tfd = tfp.distributions
 
 __all__ = ["StandardNormal", "GaussianMixture", "MADEMoGDensity",
            "FullGaussian", "make_base", "BASES"]

@@ -58,12 +58,12 @@ class Ensemble(FlowTraining, keras.Model):
     return [layer for m in self.members for layer in m.batch_norms]
 
   def _needs_adapting(self) -> bool:
-    return any(m._needs_adapting() for m in self.members)  # pylint: disable=protected-access
+    return any(m._needs_adapting() for m in self.members)
 
   def adapt(self, x) -> None:
     """Sets each member's standardisation (see MAF.adapt) from data x."""
     for member in self.members:
-      if member._needs_adapting():  # pylint: disable=protected-access
+      if member._needs_adapting():
         member.adapt(x)
 
   def standard_context(self, context):

@@ -223,7 +223,7 @@ def masked_kernel_copies(model: keras.layers.Layer) -> dict:
   MaskedDense in `model` (see `frozen_kernels`)."""
   return {layer: tf.Variable(layer.masked_kernel(), trainable=False,
                              name=f"{layer.name}_masked_kernel")
-          for layer in model._flatten_layers()  # pylint: disable=protected-access
+          for layer in model._flatten_layers()
           if isinstance(layer, MaskedDense)}
 
 
@@ -236,12 +236,12 @@ def frozen_kernels(copies: dict):
   (README, Serving).
   """
   for layer, copy in copies.items():
-    layer._frozen.kernel = copy  # pylint: disable=protected-access
+    layer._frozen.kernel = copy
   try:
     yield
   finally:
     for layer in copies:
-      layer._frozen.kernel = None  # pylint: disable=protected-access
+      layer._frozen.kernel = None
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
@@ -316,7 +316,9 @@ class MADE(keras.layers.Layer):
                                       self.order, hidden_degrees, seed,
                                       conditional=self.context_size > 0)
     keras.activations.get(activation)  # fails early on an unknown name
-    layer_seed = (lambda i: None if seed is None else seed * 1000 + i)
+
+    def layer_seed(i):
+      return None if seed is None else seed * 1000 + i
     hidden_init = "uniform" if initialization == "identity" else \
         initialization
     self.hidden = [

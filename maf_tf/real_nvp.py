@@ -175,8 +175,9 @@ class RealNVP(MAF):
   def _make_layer(self, k, seed, hidden_units, activation, log_scale_bound,
                   **_):
     return Coupling(self.event_size, hidden_units, activation,
-                    self.layer_context_size, log_scale_bound, seed=seed * 100 + k,
-                    dtype=self.dtype_policy, name=f"coupling_{k}")
+                    self.layer_context_size, log_scale_bound,
+                    seed=seed * 100 + k, dtype=self.dtype_policy,
+                    name=f"coupling_{k}")
 
   @property
   def mades(self):

@@ -83,7 +83,7 @@ def _as_logs(logs: dict) -> dict:
   strategy = tf.distribute.get_strategy()
   multi_worker = (isinstance(strategy,
                              tf.distribute.MultiWorkerMirroredStrategy) and
-                  strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
+                  strategy.extended._in_multi_worker_mode())
   return {k: tf.reshape(v, [1]) for k, v in logs.items()} if multi_worker \
       else logs
 

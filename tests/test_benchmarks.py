@@ -89,7 +89,7 @@ def test_the_paper_grid_gives_each_row_only_the_flags_its_model_uses():
 
 def test_sbi_tasks_hold_the_exact_posterior_and_c2st_tells_apart(
     tmp_path, monkeypatch):
-  from benchmarks import sbi  # pylint: disable=import-outside-toplevel
+  from benchmarks import sbi
   path = os.path.join(tmp_path, "tasks.npz")
   sbi.write_data(path, [50])
   arrays = np.load(path)
@@ -114,8 +114,8 @@ def test_sbi_tasks_hold_the_exact_posterior_and_c2st_tells_apart(
 
 def test_the_peer_reference_scripts_import_without_tensorflow():
   """They run in a PyTorch environment that has no TensorFlow."""
-  import subprocess  # pylint: disable=import-outside-toplevel
-  import sys  # pylint: disable=import-outside-toplevel
+  import subprocess
+  import sys
   done = subprocess.run(
       [sys.executable, "-c", "import sys; sys.modules['tensorflow'] = None; "
        "import benchmarks.zuko_reference, benchmarks.sbi_reference; "
@@ -130,7 +130,7 @@ def test_two_moons_reference_samples_follow_its_normalised_density():
   agree: the density integrates to 1 over the prior's box, and the
   samples' share of each of three regions matches the density's mass
   there."""
-  from benchmarks import sbi  # pylint: disable=import-outside-toplevel
+  from benchmarks import sbi
   _, observations = sbi.TwoMoons.simulate(3, seed=99)
   rng = np.random.default_rng(1)
   points = rng.uniform(-1, 1, (2_000_000, 2))

@@ -87,7 +87,7 @@ def test_calibration_draws_once_what_the_two_diagnostics_draw():
 def test_samples_for_each_observation_come_in_one_batch(monkeypatch):
   """Every observation's samples, in chunks that split a row's samples,
   each sample drawn at its own observation's context."""
-  from maf_tf import diagnostics  # pylint: disable=import-outside-toplevel
+  from maf_tf import diagnostics
   monkeypatch.setattr(diagnostics, "CHUNK_ROWS", 7)
   contexts = np.array([[0.0, 0.0], [100.0, 100.0], [-100.0, 0.0]])
   samples = samples_for_each(GaussianPosterior(scale=1e-3), 5, contexts)

@@ -87,8 +87,8 @@ def test_fit_gives_each_member_the_gradient_it_would_take_alone():
 
 
 def test_a_saved_model_serves_the_mixture_in_a_fresh_process(tmp_path):
-  from maf_tf.export import export_saved_model  # pylint: disable=import-outside-toplevel
-  from test_evaluate_export import _load_and_run  # pylint: disable=import-outside-toplevel
+  from maf_tf.export import export_saved_model
+  from test_evaluate_export import _load_and_run
   ensemble = Ensemble(_members(context_size=2))
   path = export_saved_model(ensemble, os.path.join(tmp_path, "served"),
                             max_samples=40_000)

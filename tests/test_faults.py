@@ -241,10 +241,10 @@ def test_evaluate_stopped_by_a_signal_says_so_in_one_line(stop, code):
   assert done.returncode == code
   assert done.stderr == (f"evaluate: stopped by {signal.Signals(stop).name}; "
                          "what next\n")
-  for command, path in (("evaluate", "trainers/evaluate.py"),
-                        ("benchmarks.paper", "benchmarks/paper.py")):
+  for name, path in (("evaluate", "trainers/evaluate.py"),
+                     ("benchmarks.paper", "benchmarks/paper.py")):
     source = open(os.path.join(ROOT, path)).read()
-    assert f'with exit_on_signals("{command}"' in source
+    assert f'with exit_on_signals("{name}"' in source
 
 
 def test_run_killed_mid_epoch_resumes_to_the_same_weights(tmp_path):

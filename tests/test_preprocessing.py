@@ -201,7 +201,7 @@ def test_keras_file_and_saved_model_keep_the_chain(tmp_path):
                      dtype="float32")
   path = os.path.join(tmp_path, "flow.keras")
   flow.save(path)
-  import keras  # pylint: disable=import-outside-toplevel
+  import keras
   loaded = keras.saving.load_model(path)
   np.testing.assert_allclose(loaded.log_prob(x, context),
                              flow.log_prob(x, context), rtol=1e-6)

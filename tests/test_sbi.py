@@ -158,8 +158,8 @@ def test_a_box_needs_low_below_high():
 
 def test_fit_posterior_defaults_are_the_posterior_preset():
   """One measured configuration (docs/sbi.md) for Python and the CLI."""
-  import inspect  # pylint: disable=import-outside-toplevel
-  from configs.presets import PRESETS  # pylint: disable=import-outside-toplevel
+  import inspect
+  from configs.presets import PRESETS
   preset = PRESETS["posterior"]
   defaults = {name: parameter.default for name, parameter in
               inspect.signature(fit_posterior).parameters.items()}

@@ -259,8 +259,8 @@ def _logit_digits():
   """scikit-learn's 8x8 digits as dequantised 8-bit pixels, in the MAF
   paper's MNIST logit space (alpha 1e-6: background pixels near -13.8,
   far outside the spline's default interval [-5, 5])."""
-  from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
-  from maf_tf.bijectors.logit import pixels_to_logits  # pylint: disable=import-outside-toplevel
+  from sklearn.datasets import load_digits
+  from maf_tf.bijectors.logit import pixels_to_logits
   values = np.floor(load_digits().images.reshape(-1, 64) / 16 * 255)
   pixels = (values + np.random.default_rng(0).uniform(
       size=values.shape)) / 256
@@ -272,7 +272,7 @@ def test_the_spline_flows_defaults_train_on_pixel_logits():
   """NSF's default standardisation: on logits outside [-B, B] the spline
   flow without it stays near its start (test NLL about 915 nats after 75
   steps) while MAF reaches about 163; with it NSF reaches about 129."""
-  from maf_tf import FusedAdam  # pylint: disable=import-outside-toplevel
+  from maf_tf import FusedAdam
   train, test = _logit_digits()
   nll = {}
   for name, flow in (("maf", MAF(event_size=64, num_layers=2,
@@ -290,7 +290,7 @@ def test_standardize_adapts_once_and_is_kept(tmp_path):
   """fit() adapts the standardisation to its data once; a second fit, a
   .keras round trip and the TFP distribution keep it; the flow's density
   is the bare flow's at the standardised point plus -sum log scale."""
-  import keras  # pylint: disable=import-outside-toplevel
+  import keras
   rng = np.random.default_rng(0)
   x = rng.normal([100.0, -3.0], [20.0, 0.01], (400, 2)).astype(np.float32)
   flow = NSF(event_size=2, num_layers=1, hidden_units=[8], bins=4)

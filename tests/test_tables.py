@@ -180,7 +180,7 @@ def test_train_score_sample_evaluate_and_serve_a_table(tmp_path, csv):
   """The three commands (train, score, sample) and evaluate on one run;
   train and evaluate in this process, the scorer as a command once more
   for its exit code and one-line refusal."""
-  from trainers import sample, score  # pylint: disable=import-outside-toplevel
+  from trainers import sample, score
   run = os.path.join(tmp_path, "run")
   assert run_in_process([
       f"--data={csv}", f"--model_dir={run}", "--epochs=2",
@@ -223,7 +223,7 @@ def _score_reasons_and_refusals(run, tmp_path):
   """Each row without a finite score says why; an empty file, or an --out
   in a folder that does not exist, is refused before anything is
   written."""
-  from trainers import score  # pylint: disable=import-outside-toplevel
+  from trainers import score
   frame = _weather(4)
   frame.loc[1, "rain"] = -1.0            # below its bound of 0
   frame.loc[2, "temp"] = np.nan
@@ -257,7 +257,7 @@ def _score_reasons_and_refusals(run, tmp_path):
 def test_a_run_conditioned_on_context_columns(tmp_path, csv, monkeypatch):
   """An ensemble of two flows with an embedding network, through every
   command: train, its SavedModel, sample and evaluate's calibration."""
-  from trainers import sample  # pylint: disable=import-outside-toplevel
+  from trainers import sample
   run = os.path.join(tmp_path, "run")
   assert run_in_process([
       f"--data={csv}", f"--model_dir={run}", "--epochs=1",
@@ -308,7 +308,7 @@ def _samples_that_overflow_are_refused(run, path, monkeypatch):
   """A context far from the training ones can overflow the flow (10^30
   did, with a bounded column): nothing is written, and the message says
   how far the context lies."""
-  from trainers import sample  # pylint: disable=import-outside-toplevel
+  from trainers import sample
   restore = sample.restore_table_run
 
   def overflowing(run_dir):
@@ -372,7 +372,7 @@ def test_table_flags_are_refused_before_anything_is_written(
 
 def _docs_commands(command: str) -> list:
   """The `python -m trainers.<command> ...` lines of docs/tables.md."""
-  import re  # pylint: disable=import-outside-toplevel
+  import re
   with open(os.path.join(os.path.dirname(__file__), "..", "docs",
                          "tables.md")) as stream:
     text = re.sub(r"\\\n\s*", " ", stream.read())
@@ -385,7 +385,7 @@ def test_the_docs_worked_example_trains_and_serves_its_rest_bodies(
   """docs/tables.md's train commands as written (shortened to one small
   epoch) on scikit-learn's diabetes table, then its REST bodies
   (docs/rest/table/) converted as TF Serving does, against each run."""
-  from sklearn.datasets import load_diabetes  # pylint: disable=import-outside-toplevel
+  from sklearn.datasets import load_diabetes
   load_diabetes(as_frame=True, scaled=False).frame.to_csv(
       os.path.join(tmp_path, "diabetes.csv"), index=False)
   commands = _docs_commands("train")
@@ -461,7 +461,7 @@ def test_a_separate_test_file_and_label_rows(tmp_path, csv):
 def test_a_large_table_trains_the_spline_flow_unless_told(tmp_path):
   """From LARGE_TABLE_ROWS training rows the table's preset is
   'table_large' (NSF, no batch norm); --model keeps the user's model."""
-  from configs.presets import LARGE_TABLE_ROWS  # pylint: disable=import-outside-toplevel
+  from configs.presets import LARGE_TABLE_ROWS
   rows = int(LARGE_TABLE_ROWS / 0.8) + 10
   path = os.path.join(tmp_path, "big.csv")
   rng = np.random.default_rng(0)
@@ -509,7 +509,7 @@ def test_the_table_preset_trains_from_initialisation_on_a_real_table(
   early near 100): no step skipped, and a held-out log-likelihood far
   above a kernel density's (benchmarks.tables: the preset about 41
   nats, KernelDensity 9, GaussianMixture 34)."""
-  from sklearn.datasets import load_breast_cancer  # pylint: disable=import-outside-toplevel
+  from sklearn.datasets import load_breast_cancer
   bunch = load_breast_cancer()
   path = os.path.join(tmp_path, "cancer.csv")
   pd.DataFrame(bunch.data, columns=[f"c{i}" for i in range(30)]).to_csv(

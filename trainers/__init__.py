@@ -55,7 +55,7 @@ def _load_tensorflow_quietly() -> None:
   silent = os.open(os.devnull, os.O_WRONLY)
   os.dup2(silent, 2)
   try:
-    import tensorflow  # noqa: F401  pylint: disable=import-outside-toplevel
+    import tensorflow  # noqa: F401
   finally:
     os.dup2(saved, 2)
     os.close(saved)

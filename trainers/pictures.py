@@ -235,8 +235,8 @@ def samples_picture(model, count: int, seed: int, title: str = "",
   dimensions, data `points` against `count` samples (labels in turn for a
   conditional model).
   """
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from maf_tf.pixel_flows import to_uint8  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  from maf_tf.pixel_flows import to_uint8
   if model.image_shape is None:
     return _points_picture(model, count, seed, title, points, context)
   classes = model.context_size
@@ -257,8 +257,8 @@ def _points_picture(model, count, seed, title, points,
                     context=None) -> np.ndarray:
   """2-D points: data, learned density, samples. Other real vectors:
   marginal histograms of data against samples (`_marginals_png`)."""
-  import tensorflow as tf  # pylint: disable=import-outside-toplevel
-  from PIL import Image  # pylint: disable=import-outside-toplevel
+  import tensorflow as tf
+  from PIL import Image
   if points is None:
     raise ValueError("a picture of samples of a model of event size "
                      f"{model.event_size} needs data points; got None")

@@ -17,7 +17,7 @@ class Stopped(BaseException):
     self.code = 128 + signum
 
 
-def _stop(signum, frame):  # pylint: disable=unused-argument
+def _stop(signum, frame):
   raise Stopped(signum)
 
 

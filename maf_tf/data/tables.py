@@ -69,7 +69,7 @@ def _sniff(path: str) -> str:
 
 
 def _text_reader(path: str, chunksize: Optional[int] = None):
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   try:
     return pandas.read_csv(path, sep=_sniff(path), encoding="utf-8-sig",
                            skipinitialspace=True, chunksize=chunksize,
@@ -99,7 +99,7 @@ def _numpy_frame(path: str, extension: str, max_megabytes: float):
   """A DataFrame of a .npy or .npz; refused before anything is read in
   full if a header claims more than its member holds, or the members
   hold more than max_megabytes uncompressed."""
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   if extension == ".npy":
     arrays = {"": load_array(path)}  # mapped: a forged header fails
   else:
@@ -150,7 +150,7 @@ def read_table(path: str, max_megabytes: float = DEFAULT_MAX_MEGABYTES):
 
 
 def _parquet(path: str):
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   try:
     return pandas.read_parquet(path)
   except ImportError:
@@ -226,14 +226,12 @@ def _choose_columns(frame, path, columns, context_columns, label_column,
       seen[name] = flag
   if not columns:
     columns = tuple(c for c in frame.columns if c not in seen)
-  for flag, names in (("columns", columns),
-                      ("context_columns", context_columns)):
-    for name in names:
-      if frame[name].dtype.kind not in "biuf":
-        raise DataError(
-            f"{path}: column {name!r} is not numeric (e.g. "
-            f"{frame[name].dropna().iloc[0]!r}); name it in label_column "
-            "or id_column, or leave it out with columns=")
+  for name in (*columns, *context_columns):
+    if frame[name].dtype.kind not in "biuf":
+      raise DataError(
+          f"{path}: column {name!r} is not numeric (e.g. "
+          f"{frame[name].dropna().iloc[0]!r}); name it in label_column "
+          "or id_column, or leave it out with columns=")
   for name in tuple(bounds) + tuple(discrete):
     if name not in columns:
       raise DataError(f"{name!r} has bounds or is discrete but is not one "
@@ -413,7 +411,7 @@ def _dequantised_middle(x, discrete, columns):
 
 
 def _concat(frames):
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   return frames[0] if len(frames) == 1 else pandas.concat(
       frames, ignore_index=True)
 
@@ -470,6 +468,6 @@ def table_rows(path: str, description: DatasetDescription,
 
 
 def _numeric(chunk, names: Sequence[str], path: str) -> np.ndarray:
-  import pandas  # pylint: disable=import-outside-toplevel
+  import pandas
   values = chunk[list(names)].apply(pandas.to_numeric, errors="coerce")
   return values.to_numpy(np.float64, na_value=np.nan)

@@ -269,7 +269,7 @@ def _hdf5_array(dataset, what: str) -> np.ndarray:
 
 def _bsds300(folder: str) -> Tuple[np.ndarray, ...]:
   try:
-    import h5py  # pylint: disable=import-outside-toplevel
+    import h5py
   except ImportError:
     raise DataError("bsds300 needs h5py to read BSDS300.hdf5: pip install "
                     "h5py") from None
@@ -289,7 +289,7 @@ def _bsds300(folder: str) -> Tuple[np.ndarray, ...]:
 
 
 def _bundled(name: str) -> Tuple[Arrays, ...]:
-  from sklearn import datasets  # pylint: disable=import-outside-toplevel
+  from sklearn import datasets
   bunch = getattr(datasets, f"load_{name}")()
   order = np.random.RandomState(SHUFFLE_SEED).permutation(len(bunch.target))
   x, labels = bunch.data[order].astype(np.float64), bunch.target[order]
