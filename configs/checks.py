@@ -18,7 +18,8 @@ from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
-from maf_tf.nsf import AFFINE_ONLY, check_bins
+from maf_tf.nsf import AFFINE_ONLY
+from maf_tf.transformers import check_bins
 from maf_tf.real_nvp import MADE_ONLY
 from maf_tf.splines import spline_params_per_dimension
 

@@ -18,8 +18,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from maf_tf import inputs
-from maf_tf.bijectors import (BatchNormBijector, BatchNormLayer, MAFBijector,
-                              made_to_base)
+from maf_tf.bijectors import BatchNormBijector, BatchNormLayer, MAFBijector
 from maf_tf.bijectors.columns import ColumnBijector
 from maf_tf.bijectors.standardize import (ADAPT_ROWS, Standardization,
                                           StandardizationBijector)
@@ -30,8 +29,9 @@ from maf_tf.checks import (check_hidden_units, check_one_of,
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, MADE
 from maf_tf.preprocessing import (CONTEXT_TYPES, check_preprocessing,
                                   column_maps)
-from maf_tf.sampling import check_sampler, compiled_to_data, invert_made
+from maf_tf.sampling import check_sampler, compiled_to_data, invert_made_with
 from maf_tf.training import FlowTraining
+from maf_tf.transformers import Transformer, transformer_from
 
 tfb = tfp.bijectors
 tfd = tfp.distributions
@@ -199,9 +199,13 @@ class MAF(FlowTraining, keras.Model):
       layers, set from the data by the first fit() (or by `adapt`): what
       the spline flow needs (NSF's default), whose splines leave data
       outside [-bound, bound] unmoved.
+    transformer: each layer's elementwise map, a name of
+      `maf_tf.transformers.TRANSFORMERS` ('affine', MAF's; 'spline', NSF's)
+      or a `Transformer`; the MADE gives its parameters.
     log_scale_bound: bound on every MADE log-scale.
     affine: 'scale_then_shift' (z = x exp(s) + t) or 'shift_then_scale'
-      (the paper's z = (x - m) exp(-alpha)); see `maf_tf.made`.
+      (the paper's z = (x - m) exp(-alpha)); see `maf_tf.made`. With
+      log_scale_bound, what transformer='affine' is made of.
     initialization: 'identity' (every MADE starts as the identity: zero
       output layer, hidden layers as 'uniform'), 'uniform' (PyTorch's
       U(+-1/sqrt(fan_in)) for kernels and biases) or 'paper'
@@ -235,6 +239,7 @@ class MAF(FlowTraining, keras.Model):
                preprocessing: Optional[dict] = None, standardize: bool = False,
                log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
                affine: str = "scale_then_shift",
+               transformer: Union[str, dict, Transformer] = "affine",
                initialization: str = "identity",
                seed: int = 0, matmul_dtype: Optional[str] = None, **kwargs):
     kwargs["dtype"], matmul_dtype = _flow_dtypes(kwargs.get("dtype"),
@@ -246,6 +251,8 @@ class MAF(FlowTraining, keras.Model):
     hidden_units = check_hidden_units(hidden_units)
     self.event_size = int(event_size)
     self.num_layers = num_layers
+    self.transformer = transformer_from(transformer, affine=affine,
+                                        log_scale_bound=log_scale_bound)
     self.context_size = int(context_size)
     self.context_type = None
     if self.context_size:
@@ -278,6 +285,7 @@ class MAF(FlowTraining, keras.Model):
                                                  "embedding_units")),
         preprocessing=self.preprocessing, standardize=bool(standardize),
         log_scale_bound=log_scale_bound, affine=affine,
+        transformer=self.transformer.spec(),
         initialization=initialization, seed=seed, matmul_dtype=matmul_dtype)
     self.permutations = layer_permutations(self.event_size, num_layers,
                                            ordering, seed)
@@ -312,10 +320,12 @@ class MAF(FlowTraining, keras.Model):
                                  self.compute_dtype, x)
 
   def _make_layer(self, k: int, seed: int, **made) -> keras.layers.Layer:
-    """Layer k of the stack: a MADE (RealNVP makes a coupling layer)."""
+    """Layer k of the stack: a MADE giving the transformer's parameters
+    (RealNVP makes a coupling layer)."""
     return MADE(self.event_size, context_size=self.layer_context_size,
                 seed=seed * 100 + k, dtype=self.dtype_policy,
-                name=f"made_{k}", **made)
+                name=f"made_{k}",
+                num_params=self.transformer.params_per_dimension, **made)
 
   def _make_embedding(self, units, embedding, seed: int):
     """(the embedding network or None, the context width the layers
@@ -343,14 +353,18 @@ class MAF(FlowTraining, keras.Model):
 
   # ---- the two directions -------------------------------------------------
 
-  def _made_to_base(self, made, x, context):
-    return made_to_base(made, x, context)
+  def _layer_to_base(self, layer, x, context):
+    """x -> (z, log|det dz/dx|) through one layer, in one pass."""
+    z, log_slopes = self.transformer.to_base(x, layer.outputs(x, context))
+    return z, tf.reduce_sum(log_slopes, -1)
 
-  def _made_to_data(self, made, z, context, sampler="fast"):
-    return invert_made(made, z, context, sampler)
+  def _layer_to_data(self, layer, z, context, sampler="fast"):
+    """z -> x through one layer (maf_tf.sampling)."""
+    return invert_made_with(layer, z[..., None], self.transformer.step,
+                            context, sampler)
 
-  def _made_bijector(self, made, context) -> tfb.Bijector:
-    return MAFBijector(made, context, name=made.name)
+  def _layer_bijector(self, layer, context) -> tfb.Bijector:
+    return MAFBijector(layer, context, self.transformer, name=layer.name)
 
   def to_base(self, x, context=None, training=False, until_norm=None,
               made_inputs: Optional[list] = None):
@@ -359,6 +373,7 @@ class MAF(FlowTraining, keras.Model):
     With until_norm=i it stops at (and returns) the input of batch norm i;
     a list given as made_inputs receives each MADE's input.
     """
+    x = tf.cast(x, self.compute_dtype)
     context = self.layer_context(context)
     if self._columns is not None:
       x, log_det = self._columns.to_standard(x)
@@ -372,7 +387,7 @@ class MAF(FlowTraining, keras.Model):
         x = permute(x, self.permutations[k])
       if made_inputs is not None:
         made_inputs.append(x)
-      x, made_log_det = self._made_to_base(made, x, context)
+      x, made_log_det = self._layer_to_base(made, x, context)
       log_det += made_log_det
       if k in self._norm_after:
         if self._norm_after[k] == until_norm:
@@ -383,10 +398,11 @@ class MAF(FlowTraining, keras.Model):
     return x, log_det
 
   def made_log_scales(self, x, context=None) -> list:
-    """Each MADE's log-scales on the way from data to base (one [..., D]
-    tensor per layer, inference mode), for diagnosis: the trainer draws
-    their histograms in TensorBoard; values piling up at
-    ±log_scale_bound mean a layer is saturating."""
+    """Each layer's log|dz_d/dx_d| on the way from data to base (one
+    [..., D] tensor per layer, inference mode: an affine layer's
+    log-scale, -alpha in the paper's form; a spline's log-slope), for
+    diagnosis: the trainer draws their histograms in TensorBoard; values
+    piling up at ±log_scale_bound mean a layer is saturating."""
     x, context = self._inputs(x, context, "made_log_scales")
     made_inputs = []
     self.to_base(x, context, made_inputs=made_inputs)
@@ -394,9 +410,10 @@ class MAF(FlowTraining, keras.Model):
     return [self._layer_log_scales(made, made_input, context)
             for made, made_input in zip(self.transforms, made_inputs)]
 
-  def _layer_log_scales(self, made, x, context) -> tf.Tensor:
-    """One layer's log-scales at its input x (see made_log_scales)."""
-    return made(x, context)[1]
+  def _layer_log_scales(self, layer, x, context) -> tf.Tensor:
+    """One layer's log|dz_d/dx_d| at its input x (see made_log_scales):
+    an affine layer's log-scale, a spline's log-slope."""
+    return self.transformer.to_base(x, layer.outputs(x, context))[1]
 
   def to_data(self, z, context=None, sampler="fast"):
     """Maps base to data (inference statistics for batch norm).
@@ -410,7 +427,7 @@ class MAF(FlowTraining, keras.Model):
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
         z = layer.to_data(z, *layer.statistics(z, False))
-      z = self._made_to_data(self.transforms[k], z, context, sampler)
+      z = self._layer_to_data(self.transforms[k], z, context, sampler)
       if self.permutations[k] is not None:
         z = permute(z, np.argsort(self.permutations[k]))
     if self.standardization is not None:
@@ -427,9 +444,9 @@ class MAF(FlowTraining, keras.Model):
     self.standardization.adapt(self._before_standardization(x).numpy())
 
   def _standard_scale(self) -> float:
-    """The standard deviation `standardize` gives each dimension (NSF:
-    one that fills its splines' interval)."""
-    return 1.0
+    """The standard deviation `standardize` gives each dimension (a
+    spline's: one that fills its interval)."""
+    return self.transformer.standard_scale
 
   def _before_standardization(self, x):
     """What the standardisation sees: x after the table's column map (a
@@ -508,7 +525,7 @@ class MAF(FlowTraining, keras.Model):
       if self.permutations[k] is not None:
         steps.append(tfb.Permute(np.argsort(self.permutations[k]),
                                  name=f"permute_{k}"))
-      steps.append(self._made_bijector(made, context))
+      steps.append(self._layer_bijector(made, context))
       if k in self._norm_after:
         layer = self.batch_norms[self._norm_after[k]]
         steps.append(BatchNormBijector(layer, training, name=layer.name))
@@ -571,9 +588,9 @@ class MAF(FlowTraining, keras.Model):
 
   @classmethod
   def _params_per_dimension(cls, config: dict) -> int:
-    """Each layer's MADE outputs per dimension (a shift and a log-scale)."""
-    del config
-    return 2
+    """Each layer's MADE outputs per dimension (the transformer's)."""
+    return transformer_from(config.get("transformer", "affine")
+                            ).params_per_dimension
 
   def get_config(self):
     custom = (self._config["embedding_units"] is None
@@ -598,13 +615,13 @@ class IAF(MAF):
     raise NotImplementedError("an IAF's MADEs read the base side: their "
                               "log-scales are not a function of the data")
 
-  def _made_to_base(self, made, x, context):
-    z = invert_made(made, x, context)  # the fast sampler: D small steps
-    _, log_det = made_to_base(made, z, context)
-    return z, -log_det
+  def _layer_to_base(self, layer, x, context):
+    # the fast sampler: D small steps
+    z = super()._layer_to_data(layer, x, context)
+    return z, -super()._layer_to_base(layer, z, context)[1]
 
-  def _made_to_data(self, made, z, context, sampler="fast"):
-    return made_to_base(made, z, context)[0]
+  def _layer_to_data(self, layer, z, context, sampler="fast"):
+    return super()._layer_to_base(layer, z, context)[0]
 
-  def _made_bijector(self, made, context):
-    return tfb.Invert(MAFBijector(made, context, name=made.name))
+  def _layer_bijector(self, layer, context):
+    return tfb.Invert(super()._layer_bijector(layer, context))

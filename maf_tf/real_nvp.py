@@ -149,9 +149,9 @@ class RealNVP(MAF):
   `MAF` configures them; sampling and density are both one pass.
 
   Takes MAF's arguments except those of a MADE's masks and affine form
-  (hidden_degrees, affine, initialization: every coupling starts as the
-  identity; matmul_dtype). `ordering` must be 'alternate' (the halves
-  swap between layers).
+  (hidden_degrees, affine, transformer, initialization: every coupling
+  starts as the identity; matmul_dtype). `ordering` must be 'alternate'
+  (the halves swap between layers).
 
   Example:
     >>> flow = RealNVP(event_size=4, num_layers=2, hidden_units=[8])
@@ -167,6 +167,10 @@ class RealNVP(MAF):
         raise ValueError(f"RealNVP takes no {name} (its coupling layers "
                          f"have no masks); got {name}={kwargs[name]!r}")
       kwargs.pop(name, None)
+    transformer = kwargs.pop("transformer", "affine")
+    if getattr(transformer, "get", lambda _: transformer)("name") != "affine":
+      raise ValueError("RealNVP's couplings are affine: it takes no other "
+                       f"transformer; got transformer={transformer!r}")
     if ordering != "alternate":
       raise ValueError("RealNVP's ordering must be 'alternate' (the two "
                        f"halves swap between layers); got {ordering!r}")
@@ -184,18 +188,18 @@ class RealNVP(MAF):
     raise AttributeError("a RealNVP has coupling layers (`transforms`), not "
                          "MADEs")
 
-  def _made_to_base(self, made, x, context):
-    return made.to_base(x, context)
+  def _layer_to_base(self, layer, x, context):
+    return layer.to_base(x, context)
 
-  def _made_to_data(self, made, z, context, sampler="fast"):
-    return made.to_data(z, context)
+  def _layer_to_data(self, layer, z, context, sampler="fast"):
+    return layer.to_data(z, context)
 
-  def _made_bijector(self, made, context):
-    return CouplingBijector(made, context, name=made.name)
+  def _layer_bijector(self, layer, context):
+    return CouplingBijector(layer, context, name=layer.name)
 
-  def _layer_log_scales(self, made, x, context):
+  def _layer_log_scales(self, layer, x, context):
     """A coupling layer's log-scales of the dimensions it changes."""
-    return made(x[..., :made.passing], context)[1]
+    return layer(x[..., :layer.passing], context)[1]
 
 
 # MAF arguments of a MADE that a coupling layer has not: only their

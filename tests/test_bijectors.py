@@ -13,7 +13,7 @@ from helpers import random_flow, randomize
 from maf_tf import (IAF, MAF, MADE, NSF, BatchNormBijector, BatchNormLayer,
                     LogitBijector, MAFBijector, PixelMAF, PixelNSF,
                     PixelRealNVP, RealNVP)
-from maf_tf.nsf import SplineMADEBijector
+from maf_tf.transformers import Spline
 from maf_tf.real_nvp import Coupling, CouplingBijector
 
 tfb = tfp.bijectors
@@ -72,10 +72,11 @@ BIJECTORS = {
         RealNVP, context=CONTEXT, batch_norm="after_each"),
     "pixel_real_nvp_chain": lambda: _flow(PixelRealNVP, alpha=0.05),
     # bound 1.5: about one point in seven lies in the linear tails
-    "nsf": lambda: SplineMADEBijector(_made(num_params=3 * 4 - 1), 1.5),
-    "nsf_conditional_random": lambda: SplineMADEBijector(_made(
+    "nsf": lambda: MAFBijector(_made(num_params=3 * 4 - 1),
+                               transformer=Spline(4, 1.5)),
+    "nsf_conditional_random": lambda: MAFBijector(_made(
         num_params=3 * 8 - 1, context_size=2, hidden_degrees="random",
-        order="random"), 1.5, CONTEXT),
+        order="random"), CONTEXT, Spline(8, 1.5)),
     "nsf_chain_batch_norm_conditional": lambda: _flow(
         NSF, context=CONTEXT, batch_norm="after_each", bins=4, bound=1.5),
     "pixel_nsf_chain": lambda: _flow(PixelNSF, alpha=0.05, bins=4,

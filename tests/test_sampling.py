@@ -7,6 +7,7 @@ import tensorflow as tf
 from helpers import randomize
 from maf_tf import MAF, MADE
 from maf_tf.bijectors.maf import made_to_data
+from maf_tf.made import autoregressive_inverse
 from maf_tf import sampling
 from maf_tf.sampling import (FAST_FROM_EVENT_SIZE, compiled_to_data,
                              fast_made_to_data)
@@ -112,11 +113,11 @@ def test_fast_is_the_reference_below_fast_from_event_size(monkeypatch):
   at 10,000 samples), so 'fast' runs them there."""
   dimensions = []
 
-  def spy(made, z, context=None):
-    dimensions.append(int(z.shape[-1]))
-    return made_to_data(made, z, context)
+  def spy(made, noise, step, context=None, block=8):
+    dimensions.append(int(noise.shape[-2]))
+    return autoregressive_inverse(made, noise, step, context)
 
-  monkeypatch.setattr(sampling, "fast_made_to_data", spy)
+  monkeypatch.setattr(sampling, "fast_autoregressive_inverse", spy)
   for size in (FAST_FROM_EVENT_SIZE - 1, FAST_FROM_EVENT_SIZE):
     MAF(event_size=size, num_layers=2, hidden_units=[8]).sample(2, seed=1)
   assert dimensions == [FAST_FROM_EVENT_SIZE] * 2

@@ -3,8 +3,8 @@
 from maf_tf.bijectors.batch_norm import BatchNormBijector, BatchNormLayer
 from maf_tf.bijectors.logit import (LogitBijector, logits_to_pixels,
                                     pixels_to_logits)
-from maf_tf.bijectors.maf import MAFBijector, made_to_base, made_to_data
+from maf_tf.bijectors.maf import MAFBijector, made_to_data
 
 __all__ = ["BatchNormBijector", "BatchNormLayer", "LogitBijector",
            "MAFBijector", "logits_to_pixels", "pixels_to_logits",
-           "made_to_base", "made_to_data"]
+           "made_to_data"]

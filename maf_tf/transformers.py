@@ -1,0 +1,163 @@
+"""Elementwise transformers: the one-dimensional, monotone map each
+autoregressive layer applies to every dimension, its parameters given by
+the layer's MADE.
+
+A transformer says how many parameters it takes per dimension, maps data
+to base with its log-slopes, and maps one step back (what both samplers
+need, `maf_tf.sampling`). `MAF(transformer=...)` takes any of them, by
+name or as an object; a new one is a subclass here (or anywhere) plus
+`register`:
+
+    affine   z = x exp(s) + t, or the paper's z = (x - m) exp(-alpha)
+    spline   a monotonic rational-quadratic spline (`maf_tf.splines`;
+             what `NSF` uses)
+"""
+
+from typing import Union
+
+import tensorflow as tf
+
+from maf_tf.checks import (check_int_at_least, check_one_of,
+                           check_positive_finite)
+from maf_tf.made import (AFFINES, DEFAULT_LOG_SCALE_BOUND, affine_to_base,
+                         affine_to_data, soft_clamp)
+from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND, MIN_BIN,
+                            spline_params_per_dimension, spline_to_base,
+                            spline_to_data)
+
+__all__ = ["Transformer", "Affine", "Spline", "TRANSFORMERS", "register",
+           "transformer_from", "per_dimension", "check_bins", "MAX_BINS"]
+
+TRANSFORMERS = {}  # name -> Transformer subclass
+MAX_BINS = int(0.5 / MIN_BIN)  # bins of at least MIN_BIN leave half to share
+
+
+def check_bins(bins) -> int:
+  """bins as an int, unless it is not an integer in 2..MAX_BINS."""
+  bins = check_int_at_least("bins", bins, 2)
+  if bins > MAX_BINS:
+    raise ValueError(f"bins must be at most {MAX_BINS}; got {bins!r} (each "
+                     f"bin is at least {MIN_BIN} of the interval)")
+  return bins
+
+
+def register(cls):
+  """Class decorator: makes `cls` known by its `name` to
+  transformer_from, MAF's `transformer` argument and saved configs."""
+  TRANSFORMERS[cls.name] = cls
+  return cls
+
+
+def per_dimension(outputs: tf.Tensor, params: int) -> tf.Tensor:
+  """A MADE's outputs [..., P D] (column p D + d: parameter p of
+  dimension d) as [..., D, P]."""
+  shape = tf.concat([tf.shape(outputs)[:-1], [params, -1]], 0)
+  return tf.linalg.matrix_transpose(tf.reshape(outputs, shape))
+
+
+class Transformer:
+  """One monotone map per dimension with `params_per_dimension` raw
+  parameters (any real values: the transformer bounds them itself).
+
+  Subclasses set `name`, and give `params_per_dimension`, `to_base` and
+  `step`; `get_config` returns their constructor's arguments."""
+
+  name = None
+  params_per_dimension = None
+  standard_scale = 1.0  # the spread `standardize` gives each dimension
+
+  def to_base(self, x: tf.Tensor, outputs: tf.Tensor):
+    """(z, log|dz/dx| per element), both like x [..., D], from the MADE's
+    outputs [..., P D] at x (see `per_dimension`)."""
+    raise NotImplementedError
+
+  def step(self, parameters: tf.Tensor, noise: tf.Tensor) -> tf.Tensor:
+    """The inverse for any leading shape: x [...] from the parameters
+    [..., P] of each element and its noise [..., 1] (its base value)."""
+    raise NotImplementedError
+
+  def get_config(self) -> dict:
+    return {}
+
+  def spec(self) -> dict:
+    """{'name': ..., **get_config()}: what transformer_from rebuilds."""
+    return {"name": self.name, **self.get_config()}
+
+
+@register
+class Affine(Transformer):
+  """z = x exp(s) + t ('scale_then_shift'), or the MAF paper's eq. (3),
+  z = (x - m) exp(-alpha) ('shift_then_scale'); the log-scale is
+  soft-clamped into (-log_scale_bound, log_scale_bound)."""
+
+  name = "affine"
+  params_per_dimension = 2
+
+  def __init__(self, affine: str = "scale_then_shift",
+               log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND):
+    self.affine = check_one_of("affine", affine, AFFINES)
+    self.log_scale_bound = log_scale_bound
+
+  def to_base(self, x, outputs):
+    shift, raw = tf.split(outputs, 2, axis=-1)
+    log_scale = soft_clamp(raw, self.log_scale_bound)
+    z, _ = affine_to_base(x, shift, log_scale, self.affine)
+    return z, -log_scale if self.affine == "shift_then_scale" else log_scale
+
+  def step(self, parameters, noise):
+    log_scale = soft_clamp(parameters[..., 1], self.log_scale_bound)
+    return affine_to_data(noise[..., 0], parameters[..., 0], log_scale,
+                          self.affine)
+
+  def get_config(self):
+    return {"affine": self.affine, "log_scale_bound": self.log_scale_bound}
+
+
+class _Binned(Transformer):
+  """A map on [-bound, bound] in `bins` pieces, the identity outside;
+  `standardize` spreads each dimension so that STANDARD_WIDTH standard
+  deviations reach the bound."""
+
+  STANDARD_WIDTH = 3.0
+
+  def __init__(self, bins: int = DEFAULT_BINS, bound: float = DEFAULT_BOUND):
+    self.bins = check_bins(bins)
+    self.bound = check_positive_finite("bound", bound)
+    self.standard_scale = self.bound / self.STANDARD_WIDTH
+
+  def get_config(self):
+    return {"bins": self.bins, "bound": self.bound}
+
+
+@register
+class Spline(_Binned):
+  """A monotonic rational-quadratic spline (Durkan et al. 2019),
+  `maf_tf.splines`: 3K - 1 parameters per dimension."""
+
+  name = "spline"
+
+  @property
+  def params_per_dimension(self):
+    return spline_params_per_dimension(self.bins)
+
+  def to_base(self, x, outputs):
+    return spline_to_base(
+        x, per_dimension(outputs, self.params_per_dimension), self.bound)
+
+  def step(self, parameters, noise):
+    return spline_to_data(noise[..., 0], parameters, self.bound)
+
+
+def transformer_from(spec: Union[str, dict, Transformer], **defaults
+                     ) -> Transformer:
+  """A Transformer from itself, a name of TRANSFORMERS (its constructor
+  given those of `defaults` it takes) or a spec {'name': ..., **config}."""
+  if isinstance(spec, Transformer):
+    return spec
+  config = dict(spec) if isinstance(spec, dict) else {"name": spec}
+  cls = TRANSFORMERS[check_one_of("transformer", config.pop("name", None),
+                                  tuple(TRANSFORMERS))]
+  if not isinstance(spec, dict):
+    names = cls.__init__.__code__.co_varnames
+    config = {k: v for k, v in defaults.items() if k in names}
+  return cls(**config)
