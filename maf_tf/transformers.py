@@ -11,6 +11,7 @@ name or as an object; a new one is a subclass here (or anywhere) plus
     affine   z = x exp(s) + t, or the paper's z = (x - m) exp(-alpha)
     spline   a monotonic rational-quadratic spline (`maf_tf.splines`;
              what `NSF` uses)
+    linear   a monotone piecewise-linear map (`LinearSpline`)
 """
 
 from typing import Union
@@ -25,8 +26,9 @@ from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND, MIN_BIN,
                             spline_params_per_dimension, spline_to_base,
                             spline_to_data)
 
-__all__ = ["Transformer", "Affine", "Spline", "TRANSFORMERS", "register",
-           "transformer_from", "per_dimension", "check_bins", "MAX_BINS"]
+__all__ = ["Transformer", "Affine", "Spline", "LinearSpline", "TRANSFORMERS",
+           "register", "transformer_from", "per_dimension", "check_bins",
+           "MAX_BINS"]
 
 TRANSFORMERS = {}  # name -> Transformer subclass
 MAX_BINS = int(0.5 / MIN_BIN)  # bins of at least MIN_BIN leave half to share
@@ -146,6 +148,58 @@ class Spline(_Binned):
 
   def step(self, parameters, noise):
     return spline_to_data(noise[..., 0], parameters, self.bound)
+
+
+@register
+class LinearSpline(_Binned):
+  """A monotone piecewise-linear map through K + 1 knots on [-bound,
+  bound] (Müller et al. 2019, "Neural Importance Sampling"), the identity
+  outside: 2K parameters per dimension, the K bin widths and K heights
+  (each a softmax, at least MIN_BIN of the interval); all zero is the
+  identity. Its slope jumps at the knots, so its density is piecewise
+  constant in each dimension's direction."""
+
+  name = "linear"
+
+  @property
+  def params_per_dimension(self):
+    return 2 * self.bins
+
+  def _piece(self, value, raw, by_y: bool):
+    """(x_k, w_k, y_k, h_k) of the bin holding `value` in [-B, B]."""
+    sizes = tf.nn.softmax(tf.reshape(raw, tf.concat(
+        [tf.shape(raw)[:-1], [2, self.bins]], 0)))
+    sizes = MIN_BIN + (1.0 - MIN_BIN * self.bins) * sizes
+    inner = tf.cumsum(sizes[..., :-1], axis=-1)
+    ends = tf.ones_like(sizes[..., :1])
+    knots = self.bound * (2.0 * tf.concat(
+        [tf.zeros_like(ends), inner, ends], -1) - 1.0)  # [..., 2, K + 1]
+    index = tf.clip_by_value(tf.reduce_sum(tf.cast(
+        value[..., None] >= knots[..., int(by_y), :], tf.int32), -1) - 1,
+                             0, self.bins - 1)
+    # [..., (x, y), (left, right)]
+    ends = tf.gather(knots, tf.stack([index, index + 1], -1), axis=-1,
+                     batch_dims=index.shape.rank)
+    x_k, x_k1, y_k, y_k1 = tf.unstack(tf.reshape(
+        ends, tf.concat([tf.shape(index), [4]], 0)), axis=-1)
+    return x_k, x_k1 - x_k, y_k, y_k1 - y_k
+
+  def to_base(self, x, outputs):
+    raw = per_dimension(outputs, self.params_per_dimension)
+    inside = tf.abs(x) < self.bound
+    x_in = tf.clip_by_value(x, -self.bound, self.bound)
+    x_k, width, y_k, height = self._piece(x_in, raw, by_y=False)
+    z = y_k + (x_in - x_k) * height / width
+    log_slope = tf.math.log(height) - tf.math.log(width)
+    return (tf.where(inside, z, x),
+            tf.where(inside, log_slope, tf.zeros_like(log_slope)))
+
+  def step(self, parameters, noise):
+    z = noise[..., 0]
+    inside = tf.abs(z) < self.bound
+    z_in = tf.clip_by_value(z, -self.bound, self.bound)
+    x_k, width, y_k, height = self._piece(z_in, parameters, by_y=True)
+    return tf.where(inside, x_k + (z_in - y_k) * width / height, z)
 
 
 def transformer_from(spec: Union[str, dict, Transformer], **defaults
