@@ -16,7 +16,7 @@
 Every image preset puts batch norm after every MADE (the paper's placement)
 and keeps the library's MADE defaults (identity start, log-scale bound 3);
 MNIST and Fashion-MNIST train at Adam 1e-3, which measured best at equal
-steps (README, Density quality). The toys and digits have no batch norm,
+steps (docs/quality.md). The toys and digits have no batch norm,
 which measured best on them.
 """
 
@@ -109,10 +109,11 @@ MODEL_SETTINGS = {
 
 
 # The spline flow's settings where a preset measured better without its
-# own (README, Spline flows): on the digits, whose logits (alpha 0.05) lie
-# within +-2.94, B = 3 gave 37.0 nats against 25.4 at 500 steps; on the
-# two small tables, batch norm after each layer made it overfit from the
-# third epoch (breast_cancer -13.55 nats against 1.76 without it).
+# own (docs/models.md, Spline flows (NSF)): on the digits, whose logits
+# (alpha 0.05) lie within +-2.94, B = 3 gave 37.0 nats against 25.4 at
+# 500 steps; on the two small tables, batch norm after each layer made it
+# overfit from the third epoch (breast_cancer -13.55 nats against 1.76
+# without it).
 NSF_SETTINGS = {"digits": dict(spline_bound=3.0),
                 "wine": dict(batch_norm=None),
                 "breast_cancer": dict(batch_norm=None)}

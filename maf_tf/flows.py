@@ -120,7 +120,7 @@ def layer_permutations(event_size: int, num_layers: int,
 def permute(x: tf.Tensor, permutation) -> tf.Tensor:
   """x[..., permutation]. A reversal (every layer but the first of the
   'alternate' ordering) is a tf.reverse: the gradient of a gather is a
-  scatter (UnsortedSegmentSum), which is slower (README, Performance)."""
+  scatter (UnsortedSegmentSum), which is slower (docs/performance.md)."""
   permutation = np.asarray(permutation)
   if np.array_equal(permutation, np.arange(len(permutation))[::-1]):
     return tf.reverse(x, [-1])

@@ -50,7 +50,7 @@ def affine_to_base(x: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
   'shift_then_scale': z = (x - shift) exp(-log_scale), the paper's eq. (3)
   with shift = m and log_scale = alpha.
   Both reach the same affine maps; they differ in how the network's
-  outputs (and their gradients) scale with x (README, Density quality).
+  outputs (and their gradients) scale with x (docs/quality.md).
   """
   if affine == "shift_then_scale":
     return (x - shift) * tf.exp(-log_scale), -tf.reduce_sum(log_scale, -1)
@@ -233,7 +233,7 @@ def frozen_kernels(copies: dict):
   multiplying kernel x mask on every call; on exit they go back to their
   live kernels. For exports: a served model's weights never change, and
   for small batches the per-call mask products cost more than the matmuls
-  (README, Serving).
+  (docs/serving.md).
   """
   for layer, copy in copies.items():
     layer._frozen.kernel = copy

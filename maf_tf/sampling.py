@@ -239,7 +239,7 @@ def fast_autoregressive_inverse(made: MADE, noise: tf.Tensor, step,
 
   step(parameters [B, P], noise [B, Q]) -> x [B] maps one dimension;
   P = made.num_params. `block` is T, the degrees unrolled per loop
-  iteration (README, Performance, gives the measured choice: larger
+  iteration (docs/performance.md gives the measured choice: larger
   blocks compile far more slowly under XLA). An empty batch (B = 0) gives
   an empty result (the scatter updates below have no kernel for empty
   outputs).

@@ -38,7 +38,7 @@ __all__ = ["DEFAULT_BINS", "DEFAULT_BOUND", "MIN_BIN", "MIN_DERIVATIVE",
            "spline_to_data"]
 
 DEFAULT_BINS = 8
-DEFAULT_BOUND = 5.0     # B: zuko's; the NSF paper's is 3 (README, NSF)
+DEFAULT_BOUND = 5.0     # B: zuko's; the NSF paper's is 3 (docs/models.md)
 MIN_BIN = 1e-3          # smallest bin width and height, as a share of 2B
 MIN_DERIVATIVE = 1e-3   # smallest derivative at a knot
 

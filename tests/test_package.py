@@ -149,6 +149,72 @@ def _readme():
   return documentation()
 
 
+def _headings(page: str) -> list:
+  """(offset, title) of each heading of a Markdown page, bold paragraph
+  titles ("**GAS without unpickling.**") included; code blocks skipped."""
+  text = re.sub(r"```.*?```", lambda m: " " * len(m.group(0)),
+                open(page).read(), flags=re.S)
+  found = [(m.start(), m.group(1).strip()) for m in re.finditer(
+      r"^#+ (.+)$", text, flags=re.M)]
+  found += [(m.start(), m.group(1).strip()) for m in re.finditer(
+      r"^\*\*([^*]+?)\.?\*\*", text, flags=re.M)]
+  return sorted(found)
+
+
+def _slug(title: str) -> str:
+  """GitHub's anchor for a heading."""
+  return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def _sources() -> list:
+  return [path for package in ("maf_tf", "trainers", "configs", "benchmarks",
+                               "examples")
+          for path in glob.glob(os.path.join(ROOT, package, "**", "*.py"),
+                                recursive=True)]
+
+
+def test_every_pointer_in_the_docs_and_docstrings_resolves():
+  """A Markdown link's #anchor is a heading of its page; "(Title, below)"
+  and "(Title, above)" name a heading of the same page on that side; a
+  docstring's or comment's "docs/page.md" exists and "docs/page.md,
+  Title" is one of its headings; "README, Title" a README heading; and
+  nothing says only "see below"."""
+  wrong = []
+  for page in documentation_files():
+    text = open(page).read()
+    name = os.path.relpath(page, ROOT)
+    headings = _headings(page)
+    for link, anchor in re.findall(r"\]\(([^)#:]*)#([^)]+)\)", text):
+      target = os.path.join(os.path.dirname(page), link) if link else page
+      if not os.path.isfile(target) or anchor not in {
+          _slug(title) for _, title in _headings(target)}:
+        wrong.append(f"{name}: {link}#{anchor}")
+    for match in re.finditer(r"\(([A-Z][^()]*?(?:\([^()]*\))?),\s+"
+                             r"(below|above)\)", text):
+      title = " ".join(match.group(1).split())
+      side = [t for offset, t in headings if (offset > match.start()) ==
+              (match.group(2) == "below")]
+      if title not in side:
+        wrong.append(f"{name}: ({title}, {match.group(2)})")
+    wrong += [f"{name}: {m}" for m in re.findall(
+        r"\(see\s+(?:below|above)\)", text)]
+  readme = {t for _, t in _headings(os.path.join(ROOT, "README.md"))}
+  for path in _sources():
+    text = " ".join(open(path).read().split())
+    name = os.path.relpath(path, ROOT)
+    for title in re.findall(r"README, ([A-Z][\w' -]*[\w'])", text):
+      if title not in readme:
+        wrong.append(f"{name}: README, {title}")
+    for page, title in re.findall(
+        r"docs/(\w+\.md)(?:, ([A-Z][^)]*?(?:\([^()]*\))?)(?=[).;]))?",
+        text):
+      target = os.path.join(ROOT, "docs", page)
+      if not os.path.isfile(target) or title and title not in {
+          t for _, t in _headings(target)}:
+        wrong.append(f"{name}: docs/{page}, {title}")
+  assert not wrong, wrong
+
+
 def test_every_file_module_and_test_the_readme_names_exists():
   text = _readme()
   paths = set(re.findall(
