@@ -38,16 +38,16 @@ def flops_per_sample(config, size):
   """2 x multiply-adds of one density pass (masks ignored): the MAF
   layers' MADEs (2 outputs per dimension; an NSF's 3K - 1) and, for a
   MADE MoG base, its MADE (3K outputs per dimension)."""
-  from maf_tf.splines import spline_params_per_dimension
+  from maf_tf.models import MODELS
   def made(outputs):
     widths = [size, *config.hidden_units, outputs * size]
     return 2 * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-  layers = {"made_mog": 0, "made": 1}.get(config.model, config.num_layers)
-  mog = made(3 * config.num_components) if config.model in (
-      "made_mog", "maf_mog") else 0
-  per_dimension = (spline_params_per_dimension(config.bins)
-                   if config.model == "nsf" else 2)
-  return layers * made(per_dimension) + mog
+  record = MODELS[config.model]
+  structure = record.structure(config.num_layers, config.batch_norm)
+  mog = made(3 * config.num_components) if structure.get(
+      "base") == "made_mog" else 0
+  return structure["num_layers"] * made(
+      record.params_per_dimension(config)) + mog
 
 
 def tfp_flows(config, size):

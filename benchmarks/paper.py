@@ -42,6 +42,7 @@ from configs.checks import unused_fields
 from configs.paper import model_name
 from maf_tf.data import IMAGE_SPECS, DATASETS
 from maf_tf.data.tabular import LABELLED, PAPER_SETS
+from maf_tf.models import MODELS
 from trainers.run_dir import write_file
 from trainers.signals import exit_on_signals
 
@@ -204,7 +205,8 @@ def _run_cell(dataset: str, row: str, conditional: bool, args) -> dict:
              f"--num_layers={layers}", f"--model_dir={run_dir}",
              *(["--conditional"] if conditional else []),
              *([f"--epochs={args.epochs}"]
-               if args.epochs and model != "gaussian" else []),
+               if args.epochs and not MODELS[model].fits_in_closed_form
+               else []),
              *_data_flags(dataset, args), *args.trainer_flags]
     flags = [flag for flag in flags if not _unused(flag, model)]
     error = _run("trainers.train", flags)

@@ -9,12 +9,13 @@ from maf_tf import MAF, build_flow
 from maf_tf.data import DatasetDescription, Splits, load_dataset
 from maf_tf.data.tables import load_table
 from maf_tf.ensemble import Ensemble
-from maf_tf.models import flow_class
+from maf_tf.models import MODELS, flow_class
 
 __all__ = ["model_arguments", "load_data", "build_model"]
 
-# A flow argument whose config field has another name; dtype is Keras's.
-FIELD_OF_ARGUMENT = {"dtype": "dtype_policy", "bound": "spline_bound"}
+# A flow argument whose config field has another name; dtype is Keras's
+# (and a model's own, its record's: NSF's bound is spline_bound).
+FIELD_OF_ARGUMENT = {"dtype": "dtype_policy"}
 FROM_THE_DATA = ("event_size", "context_size")
 
 
@@ -30,10 +31,13 @@ def model_arguments(config: TrainConfig) -> dict:
   config field, read from their signatures, so a new argument needs only
   its field; not the sizes that come from the data."""
   fields = {field.name for field in dataclasses.fields(config)}
+  field_of = {**FIELD_OF_ARGUMENT, **{
+      argument: field for field, argument in
+      MODELS[config.model].own_fields.items()}}
   names = ["dtype", *_keywords(MAF), *_keywords(flow_class(config.model))]
-  return {name: getattr(config, FIELD_OF_ARGUMENT.get(name, name))
+  return {name: getattr(config, field_of.get(name, name))
           for name in dict.fromkeys(names) if name not in FROM_THE_DATA
-          and FIELD_OF_ARGUMENT.get(name, name) in fields}
+          and field_of.get(name, name) in fields}
 
 
 def load_data(config: TrainConfig) -> Splits:

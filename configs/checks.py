@@ -18,18 +18,15 @@ from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
-from maf_tf.nsf import AFFINE_ONLY
 from maf_tf.transformers import check_bins
-from maf_tf.real_nvp import MADE_ONLY
-from maf_tf.splines import spline_params_per_dimension
 
 __all__ = ["check_config", "check_cost", "check_picture_size", "CHOICES",
-           "UNUSED_BY_MODEL", "unused_fields"]
+           "unused_fields"]
 
 # The library's own lists (a flag of a field whose choices hold None takes
 # 'none'); activation: the two the presets and the paper use.
 CHOICES = {
-    "model": MODELS,
+    "model": tuple(MODELS),
     "activation": ("relu", "tanh"),
     "hidden_degrees": HIDDEN_DEGREES,
     "ordering": ORDERINGS,
@@ -59,67 +56,50 @@ MAX_MEMBERS = 100  # flows in one ensemble
 MAX_SEED = 2**32 - 1 - max(SEED_OFFSETS.values())
 
 
-# The fields each model does not use (besides bins and spline_bound, nsf's
-# only): given as flags, they are refused, never silently ignored.
-UNUSED_BY_MODEL = {
-    "made": ("num_layers", "batch_norm", "base"),   # one MADE
-    "made_mog": ("num_layers", "batch_norm", "base"),
-    "maf_mog": ("base",),
-    # fitted in closed form: no MADE, no gradient step
-    "gaussian": ("num_layers", "batch_norm", "base", "hidden_units",
-                 "embedding_units", "num_members",
-                 "activation", "hidden_degrees", "ordering",
-                 "num_components", "log_scale_bound", "affine",
-                 "initialization", "dtype_policy", "learning_rate",
-                 "cosine_decay", "weight_decay", "clip_norm"),
-    "real_nvp": tuple(MADE_ONLY),
-    "nsf": tuple(AFFINE_ONLY),
-}
+# Each model's own fields (nsf's bins and spline_bound) against any other.
+OWN_FIELDS = {field for record in MODELS.values()
+              for field in record.own_fields}
+# How an own field is checked, beyond its type.
+OWN_FIELD_CHECKS = {"bins": check_bins,
+                    "spline_bound": lambda value: check_scale("spline_bound",
+                                                              value)}
 
 
 def unused_fields(model: str) -> tuple:
-  """The config fields `model` does not use: UNUSED_BY_MODEL's, and bins
-  and spline_bound for every model but nsf."""
-  return UNUSED_BY_MODEL.get(model, ()) + (
-      () if model == "nsf" else ("bins", "spline_bound"))
+  """The config fields `model` does not use: its record's, and every
+  other model's own fields."""
+  record = MODELS[model]
+  return record.unused_fields + tuple(sorted(OWN_FIELDS -
+                                             set(record.own_fields)))
 
 
 def _check_model_fields(config: TrainConfig, given=()) -> None:
   """A field the config's model does not use must keep its default, and
   must not be among the `given` flags: a flag is never silently
   ignored."""
-  if config.model not in ("maf", "real_nvp", "nsf") and (
-      config.base != "normal" or "base" in given):
+  record = MODELS[config.model]
+  takers = [name for name, r in MODELS.items() if r.takes_base]
+  if not record.takes_base and (config.base != "normal" or "base" in given):
     raise ValueError(f"--model={config.model} sets its own base density; "
-                     f"--base applies to maf, real_nvp and nsf; got "
+                     f"--base applies to {', '.join(takers)}; got "
                      f"{config.base!r}")
-  unused = unused_fields(config.model)
-  for name in given:
-    if name in ("bins", "spline_bound") and name in unused:
-      raise ValueError(f"--{name} applies to --model=nsf only; got "
-                       f"{getattr(config, name)!r} with --model="
+  default = TrainConfig()
+  for name in unused_fields(config.model):
+    if name in OWN_FIELDS and (name in given or getattr(config, name) !=
+                               getattr(default, name)):
+      owners = [m for m, r in MODELS.items() if name in r.own_fields]
+      raise ValueError(f"--{name} applies to --model={' or '.join(owners)}"
+                       f" only; got {getattr(config, name)!r} with --model="
                        f"{config.model}")
-    if name in unused:
+    if name in given:
       raise ValueError(f"--{name} does not apply to --model={config.model}"
                        f"; got {getattr(config, name)!r}")
-  if config.model == "real_nvp":
-    for name, default in MADE_ONLY.items():
-      if getattr(config, name, default) != default:  # matmul_dtype: no flag
-        raise ValueError(f"--{name} does not apply to --model=real_nvp (it "
-                         f"has no MADE); got {getattr(config, name)!r}")
-  for name in ("bins", "spline_bound"):
-    if config.model != "nsf" and \
-        getattr(config, name) != getattr(TrainConfig(), name):
-      raise ValueError(f"--{name} applies to --model=nsf only; got "
-                       f"{getattr(config, name)!r} with --model="
-                       f"{config.model}")
-  for name, default in AFFINE_ONLY.items():
-    if config.model == "nsf" and getattr(config, name) != default:
-      raise ValueError(f"--{name} does not apply to --model=nsf (its layers "
-                       f"are splines); got {getattr(config, name)!r}")
-  if config.model == "nsf":
-    check_bins(config.bins)
-    check_scale("spline_bound", config.spline_bound)
+  for name, value in record.fixed_fields.items():
+    if getattr(config, name, value) != value:  # matmul_dtype: no flag
+      raise ValueError(f"--{name} does not apply to --model={config.model}"
+                       f"; got {getattr(config, name)!r}")
+  for name in record.own_fields:
+    OWN_FIELD_CHECKS.get(name, lambda value: value)(getattr(config, name))
 
 
 def _check_table_fields(config: TrainConfig) -> None:
@@ -171,8 +151,8 @@ def model_weights(config: TrainConfig, size: int, context_size: int = 0
       size, config.hidden_units,
       structure.get("num_layers", config.num_layers),
       structure.get("base", config.base), config.num_components,
-      spline_params_per_dimension(config.bins)
-      if config.model == "nsf" else 2, context_size, config.embedding_units)
+      MODELS[config.model].params_per_dimension(config),
+      context_size, config.embedding_units)
 
 
 def check_cost(config: TrainConfig, size: int, context_size: int = 0,

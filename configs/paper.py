@@ -12,6 +12,7 @@ hidden degrees, with batch norm after every layer of a flow. Otherwise
 from typing import List, Optional
 
 from configs.base import TrainConfig
+from maf_tf.models import MODELS as RECORDS
 
 __all__ = ["paper_result", "model_name", "differences", "TABLE_1",
            "TABLE_2", "ARCHITECTURES", "TABLE_2_DATASETS"]
@@ -80,19 +81,17 @@ def model_name(config: TrainConfig) -> Optional[str]:
   """The paper's name of the config's model ('MAF MoG(5)', 'MADE MoG',
   ...), 'NSF(5)' for the spline flow (which the paper has not), or None
   for a MAF over the global Gaussian-mixture base."""
-  layers = config.num_layers
-  if config.model in ("maf", "real_nvp") and config.base == "mixture":
+  record = RECORDS[config.model]
+  if record.takes_base and config.base == "mixture":
     return None
-  return {"maf": f"MAF({layers})", "maf_mog": f"MAF MoG({layers})",
-          "made": "MADE", "made_mog": "MADE MoG",
-          "real_nvp": f"Real NVP({layers})",
-          "gaussian": "Gaussian", "nsf": f"NSF({layers})"}[config.model]
+  return record.paper_name.format(layers=config.num_layers)
 
 
 def differences(config: TrainConfig) -> List[str]:
   """How the config's architecture differs from the paper's for its
   dataset (empty: like for like); the Gaussian has none to differ."""
-  if config.model == "gaussian" or config.dataset not in ARCHITECTURES:
+  if RECORDS[config.model].fits_in_closed_form or \
+      config.dataset not in ARCHITECTURES:
     return []
   widths, activation, degrees = ARCHITECTURES[config.dataset]
   found = []

@@ -21,6 +21,8 @@ which measured best on them.
 """
 
 from configs.base import TrainConfig
+from maf_tf.checks import check_one_of
+from maf_tf.models import MODELS
 
 __all__ = ["PRESETS", "MODEL_SETTINGS", "preset", "table_preset",
            "LARGE_TABLE_ROWS"]
@@ -99,24 +101,22 @@ PRESETS = {
 }
 
 
-# What a model changes in every preset: the MADE baselines train at Adam
-# 1e-3 (the paper's rate for them); the Gaussian is fitted in one pass.
-MODEL_SETTINGS = {
-    "made": dict(learning_rate=1e-3),
-    "made_mog": dict(learning_rate=1e-3),
-    "gaussian": dict(epochs=1, patience=1),
-}
+# What a model changes in every preset (maf_tf.MODELS' settings): the
+# MADE baselines train at Adam 1e-3 (the paper's rate for them); the
+# Gaussian is fitted in one pass.
+MODEL_SETTINGS = {name: record.settings for name, record in MODELS.items()
+                  if record.settings}
 
 
-# The spline flow's settings where a preset measured better without its
-# own (docs/models.md, Spline flows (NSF)): on the digits, whose logits
-# (alpha 0.05) lie within +-2.94, B = 3 gave 37.0 nats against 25.4 at
-# 500 steps; on the two small tables, batch norm after each layer made it
-# overfit from the third epoch (breast_cancer -13.55 nats against 1.76
-# without it).
-NSF_SETTINGS = {"digits": dict(spline_bound=3.0),
-                "wine": dict(batch_norm=None),
-                "breast_cancer": dict(batch_norm=None)}
+# A model's settings for one preset, where that preset measured better
+# without its own. The spline flow (docs/models.md, Spline flows (NSF)):
+# on the digits, whose logits (alpha 0.05) lie within +-2.94, B = 3 gave
+# 37.0 nats against 25.4 at 500 steps; on the two small tables, batch
+# norm after each layer made it overfit from the third epoch
+# (breast_cancer -13.55 nats against 1.76 without it).
+PRESET_SETTINGS = {"nsf": {"digits": dict(spline_bound=3.0),
+                           "wine": dict(batch_norm=None),
+                           "breast_cancer": dict(batch_norm=None)}}
 
 
 LARGE_TABLE_ROWS = 10_000  # training rows from which a table is 'large'
@@ -134,13 +134,12 @@ def table_preset(training_rows: int, conditional: bool = False) -> tuple:
 
 def preset(name: str, model: str = "maf") -> TrainConfig:
   """The preset called `name` for `model` (one of maf_tf.MODELS), with
-  MODEL_SETTINGS (and for nsf NSF_SETTINGS) applied; ValueError naming the
+  the model's settings and its PRESET_SETTINGS applied; ValueError naming the
   choices if unknown."""
   if name not in PRESETS:
     raise ValueError(f"unknown dataset {name!r}; expected one of "
                      f"{sorted(PRESETS)}")
+  check_one_of("model", model, tuple(MODELS))
   config = PRESETS[name].replace(model=model,
-                                 **MODEL_SETTINGS.get(model, {}))
-  if model == "nsf":
-    config = config.replace(**NSF_SETTINGS.get(name, {}))
-  return config
+                                 **MODELS[model].settings)
+  return config.replace(**PRESET_SETTINGS.get(model, {}).get(name, {}))

@@ -7,12 +7,16 @@ dataset's description.
     made_mog  MADE MoG: the MADE MoG density alone (`MADEMoG`)
     real_nvp  Real NVP(K): K coupling layers (`RealNVP`)
     gaussian  a full-covariance Gaussian fitted in closed form (`Gaussian`)
+    nsf       MAF with rational-quadratic spline layers (`NSF`)
 
 Every one is a `MAF` (or, for real_nvp, a subclass of it), so each trains
 with the same fit(), saves, exports and scores alike; over images each
-gets the logit preprocessing in front (maf_tf.pixel_flows).
+gets the logit preprocessing in front (maf_tf.pixel_flows). `MODELS`
+holds one `ModelRecord` per name: everything the library, the trainer's
+configs and checks, the presets and the benchmarks know of a model.
 """
 
+import dataclasses
 from typing import Sequence
 
 import keras
@@ -20,41 +24,12 @@ import keras
 from maf_tf.checks import check_one_of
 from maf_tf.flows import MAF, MAX_LOADED_WEIGHTS
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND
-from maf_tf.nsf import NSF
+from maf_tf.nsf import AFFINE_ONLY, NSF
 from maf_tf.pixel_flows import PixelMAF, PixelNSF, PixelRealNVP
-from maf_tf.real_nvp import RealNVP
+from maf_tf.real_nvp import MADE_ONLY, RealNVP
 
-__all__ = ["MADEMoG", "Gaussian", "MODELS", "model_structure", "flow_class",
-           "build_flow"]
-
-MODELS = ("maf", "maf_mog", "made", "made_mog", "real_nvp", "gaussian",
-          "nsf")
-
-
-def model_structure(model: str, num_layers: int, batch_norm) -> dict:
-  """The MAF arguments that make `model` (one of MODELS) out of a config's
-  num_layers and batch_norm: e.g. made_mog -> num_layers=0,
-  base='made_mog'. maf, real_nvp and nsf keep them as given."""
-  check_one_of("model", model, MODELS)
-  return {
-      "maf": {}, "real_nvp": {}, "nsf": {},
-      "maf_mog": dict(base="made_mog"),
-      "made": dict(num_layers=1, batch_norm=None, base="normal"),
-      "made_mog": dict(num_layers=0, batch_norm=None, base="made_mog"),
-      "gaussian": dict(num_layers=0, batch_norm=None, base="gaussian"),
-  }[model] | {key: value for key, value in (("num_layers", num_layers),
-                                             ("batch_norm", batch_norm))
-              if model in ("maf", "maf_mog", "real_nvp", "nsf")}
-
-
-def flow_class(model: str, images: bool = False) -> type:
-  """The class that builds `model` (one of MODELS); its pixel variant if
-  `images`."""
-  check_one_of("model", model, MODELS)
-  flow, pixel_flow = {"real_nvp": (RealNVP, PixelRealNVP),
-                      "nsf": (NSF, PixelNSF)}.get(model, (MAF, PixelMAF))
-  return pixel_flow if images else flow
-
+__all__ = ["MADEMoG", "Gaussian", "ModelRecord", "MODELS", "model_structure",
+           "flow_class", "build_flow"]
 
 @keras.saving.register_keras_serializable(package="maf_tf")
 class MADEMoG(MAF):
@@ -105,6 +80,107 @@ class Gaussian(MAF):
                        f"{kwargs['context_type']!r}")
     super().__init__(event_size=event_size, context_size=context_size,
                      **kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRecord:
+  """One model of the family.
+
+  Attributes:
+    flow, pixel_flow: the class that builds it, and over images.
+    fixed: the MAF arguments it fixes (made_mog: no layers, a MADE MoG
+      base); the others, num_layers and batch_norm included, come from
+      the caller.
+    takes_base: whether a base density may be chosen (--base).
+    own_fields: the trainer's config fields only this model reads, each
+      to its argument of `flow` (nsf: spline_bound -> bound).
+    unused_fields: config fields it does not read: given as flags, they
+      are refused, never ignored.
+    fixed_fields: those of unused_fields that must keep these values
+      even from a preset (a coupling layer has no MADE masks).
+    settings: the training settings every preset gives it.
+    paper_name: its name in the paper's tables, of `layers`.
+  """
+
+  flow: type
+  pixel_flow: type = PixelMAF
+  fixed: dict = dataclasses.field(default_factory=dict)
+  takes_base: bool = False
+  own_fields: dict = dataclasses.field(default_factory=dict)
+  unused_fields: tuple = ()
+  fixed_fields: dict = dataclasses.field(default_factory=dict)
+  settings: dict = dataclasses.field(default_factory=dict)
+  paper_name: str = ""
+
+  @property
+  def fits_in_closed_form(self) -> bool:
+    """Fitted by accumulating statistics, with no gradient step."""
+    return self.fixed.get("base") == "gaussian"
+
+  def structure(self, num_layers: int, batch_norm) -> dict:
+    """The MAF arguments that make this model of a config's num_layers
+    and batch_norm."""
+    return {"num_layers": num_layers, "batch_norm": batch_norm,
+            **self.fixed}
+
+  def params_per_dimension(self, config) -> int:
+    """Each layer's MADE outputs per dimension for a config (anything
+    with own_fields as attributes: a TrainConfig)."""
+    return self.flow._params_per_dimension({
+        argument: getattr(config, field)
+        for field, argument in self.own_fields.items()})
+
+
+_ONE_MADE = ("num_layers", "batch_norm", "base")
+MODELS = {
+    "maf": ModelRecord(MAF, takes_base=True, paper_name="MAF({layers})"),
+    "maf_mog": ModelRecord(MAF, fixed=dict(base="made_mog"),
+                           unused_fields=("base",),
+                           paper_name="MAF MoG({layers})"),
+    "made": ModelRecord(MAF, fixed=dict(num_layers=1, batch_norm=None,
+                                        base="normal"),
+                        unused_fields=_ONE_MADE,
+                        settings=dict(learning_rate=1e-3), paper_name="MADE"),
+    "made_mog": ModelRecord(MAF, fixed=dict(num_layers=0, batch_norm=None,
+                                            base="made_mog"),
+                            unused_fields=_ONE_MADE,
+                            settings=dict(learning_rate=1e-3),
+                            paper_name="MADE MoG"),
+    "real_nvp": ModelRecord(RealNVP, PixelRealNVP, takes_base=True,
+                            unused_fields=tuple(MADE_ONLY),
+                            fixed_fields=MADE_ONLY,
+                            paper_name="Real NVP({layers})"),
+    # fitted in closed form: no MADE, no gradient step
+    "gaussian": ModelRecord(
+        MAF, fixed=dict(num_layers=0, batch_norm=None, base="gaussian"),
+        unused_fields=(*_ONE_MADE, "hidden_units", "embedding_units",
+                       "num_members", "activation", "hidden_degrees",
+                       "ordering", "num_components", "log_scale_bound",
+                       "affine", "initialization", "dtype_policy",
+                       "learning_rate", "cosine_decay", "weight_decay",
+                       "clip_norm"),
+        settings=dict(epochs=1, patience=1), paper_name="Gaussian"),
+    "nsf": ModelRecord(NSF, PixelNSF, takes_base=True,
+                       own_fields={"bins": "bins", "spline_bound": "bound"},
+                       unused_fields=tuple(AFFINE_ONLY),
+                       fixed_fields=AFFINE_ONLY,
+                       paper_name="NSF({layers})"),  # not the paper's
+}
+
+
+def model_structure(model: str, num_layers: int, batch_norm) -> dict:
+  """The MAF arguments that make `model` (one of MODELS) out of a config's
+  num_layers and batch_norm: e.g. made_mog -> num_layers=0,
+  base='made_mog'."""
+  return MODELS[check_one_of("model", model, tuple(MODELS))].structure(
+      num_layers, batch_norm)
+
+
+def flow_class(model: str, images: bool = False) -> type:
+  """The class that builds `model` (one of MODELS); its pixel variant if
+  `images`."""
+  record = MODELS[check_one_of("model", model, tuple(MODELS))]
+  return record.pixel_flow if images else record.flow
 
 
 def build_flow(description, conditional: bool = False, model: str = "maf",

@@ -159,7 +159,7 @@ def test_tabular_presets_train_from_initialisation(preset):
 
 
 # The spline flow on the small tables' presets, which give it no batch
-# norm (configs.presets.NSF_SETTINGS): half the gain of one epoch from
+# norm (configs.presets.PRESET_SETTINGS): half the gain of one epoch from
 # its adapted standardisation, measured with seeds 0 and 1 (wine 4.05 to
 # 4.14, breast_cancer 17.0 to 17.5).
 NSF_TABLE_GAINS = {"wine": 2.0, "breast_cancer": 8.5}
