@@ -22,6 +22,7 @@ which measured best on them.
 
 from configs.base import TrainConfig
 from maf_tf.checks import check_one_of
+from maf_tf.data.toys import TOYS
 from maf_tf.models import MODELS
 
 __all__ = ["PRESETS", "MODEL_SETTINGS", "preset", "table_preset",
@@ -83,9 +84,7 @@ PRESETS = {
     "digits": TrainConfig(dataset="digits", num_layers=5, hidden_units=(256,),
                           learning_rate=1e-3, epochs=1000, patience=10,
                           batch_size=100, eval_batch_size=300),
-    **{name: _TOY.replace(dataset=name) for name in (
-        "two_moons", "circles", "eight_gaussians", "checkerboard",
-        "pinwheel", "two_spirals")},
+    **{name: _TOY.replace(dataset=name) for name in TOYS},
     **{name: _UCI.replace(dataset=name, hidden_units=units,
                           activation=activation)
        for name, units, activation in (
