@@ -22,6 +22,18 @@ def test_checkerboard_fills_only_black_squares():
   assert np.all((column - row) % 2 == 0)
 
 
+def test_the_swiss_roll_lies_on_its_spiral():
+  """Each point is within the noise of r = t / 4 at its own angle."""
+  points = sample_toy("swiss_roll", 5000, seed=0).astype(np.float64)
+  radius = np.hypot(points[:, 0], points[:, 1])
+  angle = np.arctan2(points[:, 1], points[:, 0])
+  # the turn t of radius 4 r, over the angles that match it
+  turns = angle[:, None] + 2 * np.pi * np.arange(-1, 4)[None, :]
+  closest = np.abs(turns / 4 - radius[:, None]).min(1)
+  assert np.quantile(closest, 0.99) < 0.4
+  assert radius.min() > 0.6 and radius.max() < 4.1
+
+
 def test_unknown_toy_names_the_choices():
   with pytest.raises(ValueError, match="expected one of.*two_moons"):
     sample_toy("three_moons", 10)

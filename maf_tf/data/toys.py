@@ -61,10 +61,20 @@ def two_spirals(n: int, rng: np.random.Generator) -> np.ndarray:
   return points + 0.1 * rng.standard_normal((n, 2))
 
 
+def swiss_roll(n: int, rng: np.random.Generator) -> np.ndarray:
+  """The 2-D Swiss roll: a spiral of 1.25 turns whose radius grows with
+  its angle t in [1.5 pi, 4.5 pi] (x = t cos t, y = t sin t), / 4, with
+  noise 0.1."""
+  turn = 1.5 * np.pi * (1.0 + 2.0 * rng.uniform(size=n))
+  points = np.stack([turn * np.cos(turn), turn * np.sin(turn)], 1) / 4.0
+  return points + 0.1 * rng.standard_normal((n, 2))
+
+
 TOYS: Dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
     "two_moons": two_moons, "circles": circles,
     "eight_gaussians": eight_gaussians, "checkerboard": checkerboard,
     "pinwheel": pinwheel, "two_spirals": two_spirals,
+    "swiss_roll": swiss_roll,
 }
 
 
