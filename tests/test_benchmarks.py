@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks import quality
 from configs.presets import PRESETS
-from maf_tf.data import sample_toy
+from maf_tf.data import TOYS, sample_toy
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -57,7 +57,7 @@ def test_the_zuko_reference_data_is_the_benchmarks_toys(tmp_path):
                                 sample_toy("two_moons", 20_000, seed=1))
   np.testing.assert_array_equal(arrays["pinwheel/test"],
                                 sample_toy("pinwheel", 10_000, seed=99))
-  assert len(arrays.files) == 6 * 3
+  assert len(arrays.files) == len(TOYS) * 3
 
 
 @pytest.mark.parametrize("argv, message", [
