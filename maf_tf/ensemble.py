@@ -50,7 +50,6 @@ class Ensemble(FlowTraining, keras.Model):
     self.built = all(m.built for m in members)
 
   metric_names = ("nll",)
-  fits_in_closed_form = False
 
   @property
   def batch_norms(self) -> list:

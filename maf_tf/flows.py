@@ -225,6 +225,7 @@ class MAF(FlowTraining, keras.Model):
   """
 
   image_shape = None  # (H, W, C) for a flow over images (PixelMAF)
+  fitted_in_closed_form = False  # maf_tf.models.Gaussian's fit
 
   def __init__(self, *, event_size: int, num_layers: int = 5,
                hidden_units: Sequence[int] = (512,), activation: str = "relu",
@@ -248,6 +249,9 @@ class MAF(FlowTraining, keras.Model):
     with_norm = batch_norm_positions(batch_norm, num_layers)
     check_positive_int("event_size", event_size)
     _check_layers(num_layers, base)
+    if base == "gaussian" and not self.fitted_in_closed_form:
+      raise ValueError("base 'gaussian' is fitted in closed form: build it "
+                       "as maf_tf.Gaussian (PixelGaussian over images)")
     hidden_units = check_hidden_units(hidden_units)
     self.event_size = int(event_size)
     self.num_layers = num_layers
@@ -347,9 +351,17 @@ class MAF(FlowTraining, keras.Model):
 
   @property
   def fits_in_closed_form(self) -> bool:
-    """True for the Gaussian baseline: fit() accumulates its statistics
-    instead of taking gradient steps (maf_tf.training)."""
+    """True for the Gaussian baseline (maf_tf.models.Gaussian): fit()
+    accumulates its statistics instead of taking gradient steps."""
     return not self.transforms and getattr(self.base, "closed_form", False)
+
+  def _needs_adapting(self) -> bool:
+    """Whether `standardize`'s layer is not yet adapted (fit adapts it)."""
+    return self.standardization is not None and \
+        not self.standardization.is_adapted
+
+  def _checks_outliers(self) -> bool:
+    return bool(self.batch_norms)
 
   # ---- the two directions -------------------------------------------------
 

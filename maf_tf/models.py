@@ -20,16 +20,18 @@ import dataclasses
 from typing import Sequence
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from maf_tf.checks import check_one_of
 from maf_tf.flows import MAF, MAX_LOADED_WEIGHTS
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND
 from maf_tf.nsf import AFFINE_ONLY, NSF
-from maf_tf.pixel_flows import PixelMAF, PixelNSF, PixelRealNVP
+from maf_tf.pixel_flows import PixelFlow, PixelMAF, PixelNSF, PixelRealNVP
 from maf_tf.real_nvp import MADE_ONLY, RealNVP
 
-__all__ = ["MADEMoG", "Gaussian", "ModelRecord", "MODELS", "model_structure",
-           "flow_class", "build_flow"]
+__all__ = ["MADEMoG", "Gaussian", "PixelGaussian", "ModelRecord", "MODELS",
+           "model_structure", "flow_class", "build_flow"]
 
 @keras.saving.register_keras_serializable(package="maf_tf")
 class MADEMoG(MAF):
@@ -71,6 +73,8 @@ class Gaussian(MAF):
   is singular, and fit refuses, undoing the fit).
   """
 
+  fitted_in_closed_form = True
+
   def __init__(self, *, event_size: int, context_size: int = 0, **kwargs):
     kwargs.update(num_layers=0, base="gaussian", batch_norm=None)
     if context_size and kwargs.setdefault("context_type",
@@ -80,6 +84,46 @@ class Gaussian(MAF):
                        f"{kwargs['context_type']!r}")
     super().__init__(event_size=event_size, context_size=context_size,
                      **kwargs)
+
+  def fit(self, *args, **kwargs):
+    """keras.Model.fit, each batch added to the statistics (train_step).
+    A fit shown no more rows than dimensions in some class would have a
+    singular covariance (a single row gave NaN everywhere): it is undone
+    and refused."""
+    before = [v.numpy() for v in self.base.weights]
+    history = super().fit(*args, **kwargs)
+    counts = self.base.count.numpy()
+    if (counts > self.event_size).all():
+      return history
+    for variable, value in zip(self.base.weights, before):
+      variable.assign(value)
+    short = np.flatnonzero(counts <= self.event_size)
+    which = (f"class {short[0]} was" if self.context_size else "it was")
+    raise ValueError(
+        f"a Gaussian fitted in closed form needs more rows than its "
+        f"{self.event_size} dimensions in every class; {which} shown "
+        f"{int(counts[short[0]])} row{'' if counts[short[0]] == 1 else 's'}"
+        ": its covariance would be singular. The fit was undone")
+
+  def train_step(self, data):
+    """The batch, mapped to the base's space, is added to the base's
+    statistics; nothing is trained by gradient and no step is skipped.
+    The epoch's training metrics score each batch before it is added, by
+    the fit so far, once that fit is determined (more points than
+    dimensions in every class): a progressive held-out score."""
+    x, context = self._split_batch(data)
+    determined = self.base.determined()
+    _, values = self.scores(x, context)
+    z, _ = self.to_base(x, context)
+    self.base.accumulate(z, self.layer_context(context))
+    return self._step_logs({**values, "grad_norm": tf.zeros([])},
+                           keep=determined, applied=True)
+
+
+@keras.saving.register_keras_serializable(package="maf_tf")
+class PixelGaussian(PixelFlow, Gaussian):
+  """The Gaussian baseline on pixel data in [0, 1]^D through a logit
+  transform (`PixelFlow`): fitted in closed form to the logits."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,7 +196,8 @@ MODELS = {
                             paper_name="Real NVP({layers})"),
     # fitted in closed form: no MADE, no gradient step
     "gaussian": ModelRecord(
-        MAF, fixed=dict(num_layers=0, batch_norm=None, base="gaussian"),
+        Gaussian, PixelGaussian,
+        fixed=dict(num_layers=0, batch_norm=None, base="gaussian"),
         unused_fields=(*_ONE_MADE, "hidden_units", "embedding_units",
                        "num_members", "activation", "hidden_degrees",
                        "ordering", "num_components", "log_scale_bound",

@@ -1,7 +1,6 @@
 """Keras fit() support for flows: the train and test steps.
 
-One training step, on every replica (a model fitted in closed form, the
-Gaussian baseline, instead adds the batch to its statistics):
+One training step, on every replica:
   loss = -sum(log p(x)) / global_batch + weight_decay * sum(kernel^2) / R
   gradients -> all-reduce (sum) -> one finite check, same on every replica
   -> clip to the global norm -> Adam, or skip the step entirely if any
@@ -163,7 +162,14 @@ class HideInternalMetrics(keras.callbacks.Callback):
 
 
 class FlowTraining:
-  """Mixin for a keras.Model with `scores(x, context, training)`.
+  """Mixin for a keras.Model with `scores(x, context, training)`,
+  `metric_names`, `event_size` and `compute_dtype`; nothing else of the
+  model is read but two hooks with defaults here: `_needs_adapting` (a
+  standardisation that fit() adapts first, by `adapt`) and
+  `_checks_outliers` (batch norm, whose statistics one outlier skews).
+  A model fitted otherwise (the closed-form Gaussian,
+  maf_tf.models.Gaussian) overrides train_step and reports through
+  `_step_logs`.
 
   `scores` returns (log_prob, {name: per-example values}) with one entry
   per name in `metric_names`: the training loss is the mean negative
@@ -226,7 +232,7 @@ class FlowTraining:
                                    or batch_size < 1):
       raise ValueError(f"batch_size must be None or a positive integer; got "
                        f"{batch_size!r}")
-    if getattr(self, "batch_norms", None) and isinstance(x, np.ndarray) \
+    if self._checks_outliers() and isinstance(x, np.ndarray) \
         and x.ndim >= 2:  # (an empty x was refused above)
       found = find_outlier(x)
       if found:
@@ -247,37 +253,14 @@ class FlowTraining:
       callbacks.insert(0, SkippedStepsWarning())
       guards = [0]
     callbacks.insert(guards[-1] + 1, HideInternalMetrics())
-    statistics = ([v.numpy() for v in self.base.weights]
-                  if self.fits_in_closed_form else None)
     try:
-      history = super().fit(*args, callbacks=callbacks, **kwargs)
-      if statistics is not None:
-        self._check_closed_form_fit(statistics)
-      return history
+      return super().fit(*args, callbacks=callbacks, **kwargs)
     except Exception:
       # A call refused inside Keras's train function leaves it half-traced:
       # every later fit would fail ("Creating variables on a non-first
       # call") until compile() ran again. The next fit traces a new one.
       self.train_function = None
       raise
-
-  def _check_closed_form_fit(self, before: list) -> None:
-    """A closed-form fit shown no more rows than dimensions in some class
-    has a singular covariance (a single row gave NaN everywhere): it is
-    undone and refused."""
-    counts = self.base.count.numpy()
-    if (counts > self.event_size).all():
-      return
-    for variable, value in zip(self.base.weights, before):
-      variable.assign(value)
-    short = np.flatnonzero(counts <= self.event_size)
-    which = (f"class {short[0]} was" if self.context_size else "it was")
-    raise ValueError(
-        f"a Gaussian fitted in closed form needs more rows than its "
-        f"{self.event_size} dimensions in every class; {which} shown "
-        f"{int(counts[short[0]])} row{'' if counts[short[0]] == 1 else 's'}"
-        ": its covariance would be singular. "
-        "The fit was undone")
 
   @property
   def metrics(self):
@@ -297,11 +280,15 @@ class FlowTraining:
     return {name: self._trackers[name].result() for name in values}
 
   def _needs_adapting(self) -> bool:
-    """Whether the flow has a standardisation not yet adapted (MAF's
-    standardize): fit adapts it to the first rows of its data (an array,
-    or the first ADAPT_ROWS rows of a dataset)."""
-    layer = getattr(self, "standardization", None)
-    return layer is not None and not layer.is_adapted
+    """Whether the model has a standardisation not yet adapted: fit
+    adapts it (`adapt`) to the first rows of its data (an array, or the
+    first ADAPT_ROWS rows of a dataset). None here."""
+    return False
+
+  def _checks_outliers(self) -> bool:
+    """Whether fit() warns of an outlier in array data (OutlierWarning):
+    for a model with batch norm. Not here."""
+    return False
 
   def _split_batch(self, data):
     x, context, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -313,8 +300,6 @@ class FlowTraining:
                                          for k in kernels])
 
   def train_step(self, data):
-    if self.fits_in_closed_form:
-      return self._closed_form_step(data)
     x, context = self._split_batch(data)
     replicas = _num_replicas()
     with tf.GradientTape() as tape:
@@ -339,28 +324,15 @@ class FlowTraining:
     if replicas > 1:  # the optimizer sums over replicas again: 1/R each
       gradients = [g / replicas for g in gradients]
     self._apply_if(finite, gradients, variables)
-    logs = self._track({**values, "grad_norm": norm}, keep=finite)
-    self._skipped.update_state(1.0 - tf.cast(finite, tf.float32))
-    self._bad_streak.update_state(finite)
-    return _as_logs({**logs, "skipped_steps": self._skipped.result(),
-                     "bad_streak": self._bad_streak.result()})
+    return self._step_logs({**values, "grad_norm": norm}, keep=finite,
+                           applied=finite)
 
-  def _closed_form_step(self, data):
-    """A step of a model fitted in closed form (the Gaussian baseline):
-    the batch, mapped to the base's space, is added to the base's
-    statistics; nothing is trained by gradient and no step is skipped.
-    The epoch's training metrics score each batch before it is added, by
-    the fit so far, once that fit is determined (more points than
-    dimensions in every class): a progressive held-out score."""
-    x, context = self._split_batch(data)
-    determined = self.base.determined()
-    _, values = self.scores(x, context)
-    z, _ = self.to_base(tf.cast(x, self.compute_dtype), context)
-    self.base.accumulate(z, self.layer_context(context))
-    logs = self._track({**values, "grad_norm": tf.zeros([])},
-                       keep=determined)
-    self._skipped.update_state(0.0)
-    self._bad_streak.update_state(True)
+  def _step_logs(self, values: dict, keep, applied) -> dict:
+    """A train step's logs: `values` averaged into the epoch's metrics if
+    `keep`, and the step counted as skipped unless `applied`."""
+    logs = self._track(values, keep=keep)
+    self._skipped.update_state(1.0 - tf.cast(applied, tf.float32))
+    self._bad_streak.update_state(applied)
     return _as_logs({**logs, "skipped_steps": self._skipped.result(),
                      "bad_streak": self._bad_streak.result()})
 

@@ -246,6 +246,8 @@ def test_conditional_score_is_logsumexp_over_labels(name):
      "num_components must be a positive integer; got 0"),
     (lambda: MAF(event_size=2, num_layers=2, base="gaussian"),
      "it needs num_layers=0"),
+    (lambda: MAF(event_size=2, num_layers=0, base="gaussian"),
+     "build it as maf_tf.Gaussian"),
     (lambda: MAF(event_size=2, num_layers=0),
      "num_layers must be a positive integer; got 0"),
     (lambda: RealNVP(event_size=1), "needs event_size >= 2"),
