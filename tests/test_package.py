@@ -280,23 +280,17 @@ def test_every_trainer_command_in_the_readme_has_valid_flags():
 
 
 def _layout_order():
-  """{'flows': (rank, 0), 'bijectors.maf': (rank, 4), ...} from the
-  README's Layout listing of maf_tf/: an entry's rank is its line's place;
-  a package's files are ranked inside it in the order the entry names
-  them."""
-  block = _readme().split("## Layout", 1)[1].split("```")[1]
-  entries = re.split(r"\n(?=  \S)", block.split("maf_tf/", 1)[1].split(
-      "\n", 1)[1].split("\nconfigs/", 1)[0])
+  """{'flows': (rank, 0), 'bijectors.maf': (rank, 6), ...} from
+  tests/layers.txt: a line's rank is its place; a package's files
+  ("package: file file ...") are ranked inside it in the order named."""
+  with open(os.path.join(ROOT, "tests", "layers.txt")) as stream:
+    lines = [line.split("#")[0].strip() for line in stream]
   order = {}
-  for rank, entry in enumerate(entries):
-    name = entry.split()[0]
-    if name.endswith(".py"):
-      order[name[:-3]] = (rank, 0)
-    else:
-      package = name.rstrip("/")
-      order[package] = (rank, 0)
-      for place, file in enumerate(re.findall(r"(\w+)\.py", entry), 1):
-        order[f"{package}.{file}"] = (rank, place)
+  for rank, line in enumerate(line for line in lines if line):
+    package, _, files = line.partition(":")
+    order[package] = (rank, 0)
+    for place, file in enumerate(files.split(), 1):
+      order[f"{package}.{file}"] = (rank, place)
   return order
 
 
@@ -328,7 +322,10 @@ def test_every_library_import_points_up_the_readmes_layout():
       os.sep, ".") for f in files if not f.endswith("__init__.py")}
   packages = {m.split(".")[0] for m in order if "." in m}
   assert named == set(order) - packages, \
-      "the Layout must list every maf_tf module"
+      "tests/layers.txt must list every maf_tf module"
+  layout = _readme().split("## Layout", 1)[1].split("```")[1]
+  missing = [m for m in named if f"{m.split('.')[-1]}.py" not in layout]
+  assert not missing, f"the README's Layout does not describe {missing}"
   wrong = []
   for path in files:
     if path.endswith("__init__.py"):
