@@ -59,6 +59,9 @@ class Ensemble(FlowTraining, keras.Model):
   def _needs_adapting(self) -> bool:
     return any(m._needs_adapting() for m in self.members)
 
+  def _checks_outliers(self) -> bool:
+    return bool(self.batch_norms)
+
   def adapt(self, x) -> None:
     """Sets each member's standardisation (see MAF.adapt) from data x."""
     for member in self.members:

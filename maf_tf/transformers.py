@@ -14,6 +14,7 @@ name or as an object; a new one is a subclass here (or anywhere) plus
     linear   a monotone piecewise-linear map (`LinearSpline`)
 """
 
+import inspect
 from typing import Union
 
 import tensorflow as tf
@@ -212,6 +213,6 @@ def transformer_from(spec: Union[str, dict, Transformer], **defaults
   cls = TRANSFORMERS[check_one_of("transformer", config.pop("name", None),
                                   tuple(TRANSFORMERS))]
   if not isinstance(spec, dict):
-    names = cls.__init__.__code__.co_varnames
+    names = inspect.signature(cls.__init__).parameters
     config = {k: v for k, v in defaults.items() if k in names}
   return cls(**config)

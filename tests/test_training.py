@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from maf_tf import MAF
+from maf_tf.ensemble import Ensemble
 from maf_tf.training import BadStreak, OutlierWarning, find_outlier
 
 
@@ -68,6 +69,12 @@ def test_an_outlier_in_batch_norm_fit_data_warns():
   with warnings.catch_warnings():
     warnings.simplefilter("error", OutlierWarning)
     no_norm.fit(data, batch_size=100, epochs=1, verbose=0)
+  # an ensemble warns when its members have batch norm
+  members = Ensemble([MAF(event_size=2, num_layers=2, hidden_units=[8],
+                          batch_norm="between", seed=k) for k in range(2)])
+  members.compile(keras.optimizers.Adam(1e-3))
+  with pytest.warns(OutlierWarning):
+    members.fit(data, batch_size=100, epochs=1, verbose=0)
 
 
 def test_ordinary_data_has_no_outlier():
