@@ -37,8 +37,9 @@ Nothing is unpickled: the paper's GAS file is a pandas pickle, refused
 with a message naming the two safe routes.
 """
 
+import dataclasses
 import os
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 
@@ -46,17 +47,10 @@ from maf_tf.data.files import MAX_ARRAY_BYTES, load_array
 from maf_tf.data.sources import Splits
 from maf_tf.data.specs import DataError, DatasetDescription
 
-__all__ = ["TABULAR_SIZES", "PAPER_SETS", "LABELLED", "load_tabular",
-           "split_by_position", "prune_correlated", "rare_minimum_columns",
-           "GAS_CONVERSION", "check_spread"]
-
-# Event size of each set after preprocessing.
-TABULAR_SIZES = {"power": 6, "gas": 8, "hepmass": 21, "miniboone": 43,
-                 "bsds300": 63, "wine": 13, "breast_cancer": 30}
-PAPER_SETS = ("power", "gas", "hepmass", "miniboone", "bsds300")
-LABELLED = ("wine", "breast_cancer")  # the sets that come with class labels
-FOLDERS = {"power": "power", "gas": "gas", "hepmass": "hepmass",
-           "miniboone": "miniboone", "bsds300": "BSDS300"}
+__all__ = ["TabularSpec", "TABULAR", "TABULAR_SIZES", "PAPER_SETS",
+           "LABELLED", "load_tabular", "split_by_position",
+           "prune_correlated", "rare_minimum_columns", "GAS_CONVERSION",
+           "check_spread"]
 SHUFFLE_SEED = 42          # POWER's RandomState in the reference code
 GAS_SAMPLE_SEED = 0        # the raw GAS file's 25% sample (ours)
 GAS_SENSORS = 16
@@ -131,10 +125,10 @@ def _folder(data_dir: Optional[str], name: str) -> str:
   if not data_dir:
     raise DataError(f"{name} needs --data_dir (Python: data_dir=): the MAF "
                     "paper's data/ folder or its "
-                    f"{FOLDERS[name]}/ folder")
+                    f"{TABULAR[name].folder}/ folder")
   if not os.path.isdir(data_dir):
     raise DataError(f"data directory {data_dir!r} does not exist")
-  nested = os.path.join(data_dir, FOLDERS[name])
+  nested = os.path.join(data_dir, TABULAR[name].folder)
   return nested if os.path.isdir(nested) else data_dir
 
 
@@ -246,7 +240,7 @@ def _hepmass(folder: str) -> Tuple[np.ndarray, ...]:
 def _miniboone(folder: str) -> Tuple[np.ndarray, ...]:
   path = _file(folder, "data.npy")
   train, validation, test = split_by_position(
-      _matrix(load_array(path), TABULAR_SIZES["miniboone"], path))
+      _matrix(load_array(path), TABULAR["miniboone"].size, path))
   return tuple(_normalise((train, validation, test),
                           np.vstack([train, validation]), ddof=0, what=path))
 
@@ -254,7 +248,7 @@ def _miniboone(folder: str) -> Tuple[np.ndarray, ...]:
 def _hdf5_array(dataset, what: str) -> np.ndarray:
   """An HDF5 dataset read into memory once its declared shape is checked:
   [N, 63] numbers of at most MAX_ARRAY_BYTES as float64."""
-  size = TABULAR_SIZES["bsds300"]
+  size = TABULAR["bsds300"].size
   shape = tuple(dataset.shape or ())
   if len(shape) != 2 or shape[1] != size or not np.issubdtype(
       dataset.dtype, np.number):
@@ -284,7 +278,7 @@ def _bsds300(folder: str) -> Tuple[np.ndarray, ...]:
                 for key in ("train", "validation", "test")]
   except OSError as error:
     raise DataError(f"cannot read {path} as HDF5: {error}") from None
-  return tuple(_matrix(a, TABULAR_SIZES["bsds300"], f"{path} {key}")
+  return tuple(_matrix(a, TABULAR["bsds300"].size, f"{path} {key}")
                for a, key in zip(arrays, ("train", "validation", "test")))
 
 
@@ -301,9 +295,38 @@ def _bundled(name: str) -> Tuple[Arrays, ...]:
                    (labels[p].astype(np.int64) for p in parts)))
 
 
-READERS: Dict[str, Callable[[str], Tuple[np.ndarray, ...]]] = {
-    "power": _power, "gas": _gas, "hepmass": _hepmass,
-    "miniboone": _miniboone, "bsds300": _bsds300}
+@dataclasses.dataclass(frozen=True)
+class TabularSpec:
+  """One tabular set.
+
+  Attributes:
+    size: its event size after preprocessing.
+    read: folder -> (train, validation, test) arrays, preprocessed as the
+      reference code does; None for a set scikit-learn bundles (read by
+      name, with its class labels).
+    folder: the folder of data_dir that holds its files.
+    paper: whether it is one of the paper's benchmarks.
+  """
+
+  size: int
+  read: Optional[Callable[[str], Tuple[np.ndarray, ...]]] = None
+  folder: Optional[str] = None
+  paper: bool = False
+
+
+TABULAR = {
+    "power": TabularSpec(6, _power, "power", paper=True),
+    "gas": TabularSpec(8, _gas, "gas", paper=True),
+    "hepmass": TabularSpec(21, _hepmass, "hepmass", paper=True),
+    "miniboone": TabularSpec(43, _miniboone, "miniboone", paper=True),
+    "bsds300": TabularSpec(63, _bsds300, "BSDS300", paper=True),
+    "wine": TabularSpec(13),
+    "breast_cancer": TabularSpec(30),
+}
+TABULAR_SIZES = {name: spec.size for name, spec in TABULAR.items()}
+PAPER_SETS = tuple(name for name, spec in TABULAR.items() if spec.paper)
+# the sets that come with class labels
+LABELLED = tuple(name for name, spec in TABULAR.items() if spec.read is None)
 
 
 def load_tabular(name: str, data_dir: Optional[str] = None) -> Splits:
@@ -315,11 +338,11 @@ def load_tabular(name: str, data_dir: Optional[str] = None) -> Splits:
       wrong shape or with non-finite values, a constant column, an empty
       split, the GAS pickle.
   """
-  if name not in TABULAR_SIZES:
+  if name not in TABULAR:
     raise DataError(f"unknown tabular dataset {name!r}; expected one of "
-                    f"{sorted(TABULAR_SIZES)}")
-  if name in READERS:
-    splits = [(a, None) for a in READERS[name](_folder(data_dir, name))]
+                    f"{sorted(TABULAR)}")
+  if TABULAR[name].read is not None:
+    splits = [(a, None) for a in TABULAR[name].read(_folder(data_dir, name))]
   else:
     splits = list(_bundled(name))
   splits = [(x.astype(np.float32), labels) for x, labels in splits]
@@ -331,7 +354,7 @@ def load_tabular(name: str, data_dir: Optional[str] = None) -> Splits:
       raise DataError(f"{name}: the {part} split holds values beyond "
                       "float32's range after preprocessing")
   size = splits[0][0].shape[1]
-  if name != "gas" and size != TABULAR_SIZES[name]:
+  if name != "gas" and size != TABULAR[name].size:
     raise DataError(f"{name}: {size} features after preprocessing; "
                     f"expected {TABULAR_SIZES[name]}")
   num_classes = 0 if splits[0][1] is None else int(
