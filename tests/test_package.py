@@ -323,9 +323,10 @@ def test_every_library_import_points_up_the_readmes_layout():
   packages = {m.split(".")[0] for m in order if "." in m}
   assert named == set(order) - packages, \
       "tests/layers.txt must list every maf_tf module"
+  # the Layout section of docs/contributing.md describes each one
   layout = _readme().split("## Layout", 1)[1].split("```")[1]
   missing = [m for m in named if f"{m.split('.')[-1]}.py" not in layout]
-  assert not missing, f"the README's Layout does not describe {missing}"
+  assert not missing, f"the Layout does not describe {missing}"
   wrong = []
   for path in files:
     if path.endswith("__init__.py"):
