@@ -114,7 +114,7 @@ class Gaussian(MAF):
     x, context = self._split_batch(data)
     determined = self.base.determined()
     _, values = self.scores(x, context)
-    z, _ = self.to_base(x, context)
+    z, _ = self.to_base(tf.cast(x, self.compute_dtype), context)
     self.base.accumulate(z, self.layer_context(context))
     return self._step_logs({**values, "grad_norm": tf.zeros([])},
                            keep=determined, applied=True)
