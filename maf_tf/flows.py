@@ -225,7 +225,9 @@ class MAF(FlowTraining, keras.Model):
   """
 
   image_shape = None  # (H, W, C) for a flow over images (PixelMAF)
-  fitted_in_closed_form = False  # maf_tf.models.Gaussian's fit
+  # True for the Gaussian baseline (maf_tf.models.Gaussian): fit()
+  # accumulates its statistics instead of taking gradient steps.
+  fits_in_closed_form = False
 
   def __init__(self, *, event_size: int, num_layers: int = 5,
                hidden_units: Sequence[int] = (512,), activation: str = "relu",
@@ -249,7 +251,7 @@ class MAF(FlowTraining, keras.Model):
     with_norm = batch_norm_positions(batch_norm, num_layers)
     check_positive_int("event_size", event_size)
     _check_layers(num_layers, base)
-    if base == "gaussian" and not self.fitted_in_closed_form:
+    if base == "gaussian" and not self.fits_in_closed_form:
       raise ValueError("base 'gaussian' is fitted in closed form: build it "
                        "as maf_tf.Gaussian (PixelGaussian over images)")
     hidden_units = check_hidden_units(hidden_units)
@@ -348,12 +350,6 @@ class MAF(FlowTraining, keras.Model):
   def mades(self) -> list:
     """The MADE layers, data side first."""
     return self.transforms
-
-  @property
-  def fits_in_closed_form(self) -> bool:
-    """True for the Gaussian baseline (maf_tf.models.Gaussian): fit()
-    accumulates its statistics instead of taking gradient steps."""
-    return not self.transforms and getattr(self.base, "closed_form", False)
 
   def _needs_adapting(self) -> bool:
     """Whether `standardize`'s layer is not yet adapted (fit adapts it)."""

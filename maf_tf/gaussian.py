@@ -51,8 +51,6 @@ class FullGaussian(keras.layers.Layer):
     [1.0, 2.0]
   """
 
-  closed_form = True
-
   def __init__(self, event_size: int, context_size: int = 0, **kwargs):
     super().__init__(**kwargs)
     self.event_size = int(event_size)

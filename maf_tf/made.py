@@ -44,7 +44,8 @@ LAYER_INITIALIZATIONS = ("uniform", "paper", "zeros")  # of a MaskedDense
 
 def affine_to_base(x: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
                    affine: str) -> Tuple[tf.Tensor, tf.Tensor]:
-  """The elementwise data -> base map of one MADE; (z, log|dz/dx| summed).
+  """The elementwise data -> base map of one MADE; (z, log|dz/dx| of each
+  element).
 
   'scale_then_shift': z = x exp(log_scale) + shift.
   'shift_then_scale': z = (x - shift) exp(-log_scale), the paper's eq. (3)
@@ -53,8 +54,8 @@ def affine_to_base(x: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
   outputs (and their gradients) scale with x (docs/quality.md).
   """
   if affine == "shift_then_scale":
-    return (x - shift) * tf.exp(-log_scale), -tf.reduce_sum(log_scale, -1)
-  return x * tf.exp(log_scale) + shift, tf.reduce_sum(log_scale, -1)
+    return (x - shift) * tf.exp(-log_scale), -log_scale
+  return x * tf.exp(log_scale) + shift, log_scale
 
 
 def affine_to_data(z: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
@@ -389,7 +390,8 @@ class MADE(keras.layers.Layer):
               ) -> Tuple[tf.Tensor, tf.Tensor]:
     """x -> z in one pass; returns (z, log|det dz/dx|) per event."""
     shift, log_scale = self(x, context)
-    return affine_to_base(x, shift, log_scale, self.affine)
+    z, log_slopes = affine_to_base(x, shift, log_scale, self.affine)
+    return z, tf.reduce_sum(log_slopes, -1)
 
   def get_config(self):
     config = super().get_config()

@@ -73,7 +73,7 @@ class Gaussian(MAF):
   is singular, and fit refuses, undoing the fit).
   """
 
-  fitted_in_closed_form = True
+  fits_in_closed_form = True
 
   def __init__(self, *, event_size: int, context_size: int = 0, **kwargs):
     kwargs.update(num_layers=0, base="gaussian", batch_norm=None)
@@ -159,7 +159,7 @@ class ModelRecord:
   @property
   def fits_in_closed_form(self) -> bool:
     """Fitted by accumulating statistics, with no gradient step."""
-    return self.fixed.get("base") == "gaussian"
+    return self.flow.fits_in_closed_form
 
   def structure(self, num_layers: int, batch_norm) -> dict:
     """The MAF arguments that make this model of a config's num_layers

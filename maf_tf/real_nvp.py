@@ -24,6 +24,7 @@ from maf_tf.bijectors.vector import VectorBijector
 from maf_tf.flows import MAF
 from maf_tf.checks import check_positive_finite
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, initializers, soft_clamp
+from maf_tf.transformers import transformer_from
 
 __all__ = ["Coupling", "CouplingBijector", "RealNVP", "MADE_ONLY"]
 
@@ -168,7 +169,7 @@ class RealNVP(MAF):
                          f"have no masks); got {name}={kwargs[name]!r}")
       kwargs.pop(name, None)
     transformer = kwargs.pop("transformer", "affine")
-    if getattr(transformer, "get", lambda _: transformer)("name") != "affine":
+    if transformer_from(transformer).name != "affine":
       raise ValueError("RealNVP's couplings are affine: it takes no other "
                        f"transformer; got transformer={transformer!r}")
     if ordering != "alternate":

@@ -1,8 +1,9 @@
 """Exact MAF sampling at the arithmetic cost of about one MADE pass.
 
-The reference sampler (`made_to_data`) runs the whole MADE D times. Here
-every hidden unit is computed once: a unit of degree k depends only on the
-inputs of degree <= k, so it is final as soon as input k is known.
+The reference sampler (`maf_tf.made.autoregressive_inverse`) runs the
+whole MADE D times. Here every hidden unit is computed once: a unit of
+degree k depends only on the inputs of degree <= k, so it is final as
+soon as input k is known.
 
 Inputs are generated in degree order, in blocks of T degrees:
   * at the start of a block, one matmul per layer adds the contributions of
@@ -24,7 +25,7 @@ Units are laid out by degree in "slots": degree k owns slots k*G .. k*G+G-1
 slots have zero weights, so they contribute nothing. Units of degree 0
 (conditional MADEs) are finished before the first block.
 
-A flow picks its sampler per MADE with `invert_made` ('fast' or the
+A flow picks its sampler per MADE with `invert_made_with` ('fast' or the
 'naive' reference) and gets its base -> data map compiled by XLA from
 `compiled_to_data`. Below FAST_FROM_EVENT_SIZE dimensions 'fast' runs the
 reference's D full passes, which are then the faster exact sampler: the
@@ -39,13 +40,12 @@ import numpy as np
 import tensorflow as tf
 
 from maf_tf.checks import check_one_of
-from maf_tf.bijectors.maf import made_to_data
 from maf_tf.made import MADE, affine_step, autoregressive_inverse
 
 __all__ = ["SAMPLERS", "FAST_FROM_EVENT_SIZE", "CHUNK_ROWS",
            "GRAPH_FROM_VALUES", "sample_in_chunks", "draw", "drawable",
            "graph_draw", "check_sampler", "fast_made_to_data",
-           "fast_autoregressive_inverse", "invert_made", "invert_made_with",
+           "fast_autoregressive_inverse", "invert_made_with",
            "compiled_to_data"]
 
 SAMPLERS = ("fast", "naive")
@@ -146,17 +146,6 @@ def _runs_fast(made: MADE, sampler: str, rank: int, batched_rank: int
   check_sampler(sampler)
   return sampler == "fast" and rank == batched_rank and \
       made.event_size >= FAST_FROM_EVENT_SIZE
-
-
-def invert_made(made: MADE, z: tf.Tensor, context: Optional[tf.Tensor] = None,
-                sampler: str = "fast") -> tf.Tensor:
-  """One MADE base -> data: 'fast' (`fast_made_to_data`, for a batch
-  [B, D] of at least FAST_FROM_EVENT_SIZE dimensions) or 'naive' (the
-  reference `made_to_data`: D full passes, any batch shape, which 'fast'
-  falls back to for other ranks and fewer dimensions)."""
-  if _runs_fast(made, sampler, z.shape.rank, 2):
-    return fast_made_to_data(made, z, context)
-  return made_to_data(made, z, context)
 
 
 def invert_made_with(made: MADE, noise: tf.Tensor, step,

@@ -103,9 +103,8 @@ class Affine(Transformer):
 
   def to_base(self, x, outputs):
     shift, raw = tf.split(outputs, 2, axis=-1)
-    log_scale = soft_clamp(raw, self.log_scale_bound)
-    z, _ = affine_to_base(x, shift, log_scale, self.affine)
-    return z, -log_scale if self.affine == "shift_then_scale" else log_scale
+    return affine_to_base(x, shift, soft_clamp(raw, self.log_scale_bound),
+                          self.affine)
 
   def step(self, parameters, noise):
     log_scale = soft_clamp(parameters[..., 1], self.log_scale_bound)
