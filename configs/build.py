@@ -11,10 +11,11 @@ from maf_tf.data.tables import load_table
 from maf_tf.ensemble import Ensemble
 from maf_tf.models import MODELS, flow_class
 
-__all__ = ["model_arguments", "load_data", "build_model"]
+__all__ = ["argument_fields", "model_arguments", "load_data",
+           "build_model"]
 
 # A flow argument whose config field has another name; dtype is Keras's
-# (and a model's own, its record's: NSF's bound is spline_bound).
+# (a model's own fields add theirs: argument_fields).
 FIELD_OF_ARGUMENT = {"dtype": "dtype_policy"}
 FROM_THE_DATA = ("event_size", "context_size")
 
@@ -25,15 +26,21 @@ def _keywords(flow: type) -> list:
           parameter.KEYWORD_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
 
 
+def argument_fields(model: str) -> dict:
+  """{flow argument: its config field} where the names differ, for
+  `model` (its record's own fields: NSF's bound is spline_bound)."""
+  return {**FIELD_OF_ARGUMENT, **{
+      argument: field
+      for field, argument in MODELS[model].own_fields.items()}}
+
+
 def model_arguments(config: TrainConfig) -> dict:
   """The flow's keyword arguments that the config holds: every argument
   of MAF and of the model's own class (NSF's bins and bound) that has a
   config field, read from their signatures, so a new argument needs only
   its field; not the sizes that come from the data."""
   fields = {field.name for field in dataclasses.fields(config)}
-  field_of = {**FIELD_OF_ARGUMENT, **{
-      argument: field for field, argument in
-      MODELS[config.model].own_fields.items()}}
+  field_of = argument_fields(config.model)
   names = ["dtype", *_keywords(MAF), *_keywords(flow_class(config.model))]
   return {name: getattr(config, field_of.get(name, name))
           for name in dict.fromkeys(names) if name not in FROM_THE_DATA

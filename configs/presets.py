@@ -25,7 +25,7 @@ from maf_tf.checks import check_one_of
 from maf_tf.data.toys import TOYS
 from maf_tf.models import MODELS
 
-__all__ = ["PRESETS", "MODEL_SETTINGS", "preset", "table_preset",
+__all__ = ["PRESETS", "PRESET_SETTINGS", "preset", "table_preset",
            "LARGE_TABLE_ROWS"]
 
 _MNIST = TrainConfig(dataset="mnist", batch_norm="after_each",
@@ -98,13 +98,6 @@ PRESETS = {
     "wine": _SMALL_TABLE.replace(dataset="wine"),
     "breast_cancer": _SMALL_TABLE.replace(dataset="breast_cancer"),
 }
-
-
-# What a model changes in every preset (maf_tf.MODELS' settings): the
-# MADE baselines train at Adam 1e-3 (the paper's rate for them); the
-# Gaussian is fitted in one pass.
-MODEL_SETTINGS = {name: record.settings for name, record in MODELS.items()
-                  if record.settings}
 
 
 # A model's settings for one preset, where that preset measured better

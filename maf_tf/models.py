@@ -176,6 +176,8 @@ class ModelRecord:
 
 
 _ONE_MADE = ("num_layers", "batch_norm", "base")
+# Settings: the MADE baselines train at Adam 1e-3 (the paper's rate for
+# them); the Gaussian is fitted in one pass.
 MODELS = {
     "maf": ModelRecord(MAF, takes_base=True, paper_name="MAF({layers})"),
     "maf_mog": ModelRecord(MAF, fixed=dict(base="made_mog"),

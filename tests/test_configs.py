@@ -6,9 +6,9 @@ import inspect
 import json
 
 from configs.base import SEED_OFFSETS, TrainConfig, help_text
-from configs.build import FIELD_OF_ARGUMENT, load_data, model_arguments
+from configs.build import argument_fields, load_data, model_arguments
 from configs.presets import preset
-from maf_tf import MAF, MODELS, NSF
+from maf_tf import MAF, NSF
 
 # Fields that are not the model's arguments: the data, the optimisation,
 # the outputs, and the two that choose the model's class and context.
@@ -28,8 +28,7 @@ def test_every_field_is_a_model_argument_or_declared_not_one():
   alone; a new field of another kind must be declared here."""
   arguments = model_arguments(preset("digits", "nsf"))
   assert arguments["bound"] == 3.0 and arguments["bins"] == 8
-  field_of = {**FIELD_OF_ARGUMENT, **{
-      argument: field for field, argument in MODELS["nsf"].own_fields.items()}}
+  field_of = argument_fields("nsf")
   used = {field_of.get(name, name) for name in arguments}
   fields = {field.name for field in dataclasses.fields(TrainConfig)}
   assert used.isdisjoint(NOT_MODEL_ARGUMENTS)
