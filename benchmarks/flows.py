@@ -38,6 +38,7 @@ def flops_per_sample(config, size):
   """2 x multiply-adds of one density pass (masks ignored): the MAF
   layers' MADEs (2 outputs per dimension; an NSF's 3K - 1) and, for a
   MADE MoG base, its MADE (3K outputs per dimension)."""
+  from configs.build import params_per_dimension
   from maf_tf.models import MODELS
   def made(outputs):
     widths = [size, *config.hidden_units, outputs * size]
@@ -46,8 +47,7 @@ def flops_per_sample(config, size):
   structure = record.structure(config.num_layers, config.batch_norm)
   mog = made(3 * config.num_components) if structure.get(
       "base") == "made_mog" else 0
-  return structure["num_layers"] * made(
-      record.params_per_dimension(config)) + mog
+  return structure["num_layers"] * made(params_per_dimension(config)) + mog
 
 
 def tfp_flows(config, size):

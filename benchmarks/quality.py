@@ -19,8 +19,8 @@ the table counts the test points whose score is not finite.
         of the training data), the spline flow (ours_nsf, 8 bins on
         [-5, 5], standardised as fit() does it; ours_nsf_bound_3, _8, _10
         and _14 on [-3, 3] to [-14, 14]; ours_nsf_unstandardized without
-        the standardisation) and
-        gradient clipping (ours_clip_5,
+        the standardisation), MAF of the piecewise-linear transformer
+        (ours_linear) and gradient clipping (ours_clip_5,
         ours_clip_50: clipped to that global norm; every other system is
         not clipped).
   tfp:  tfb.MaskedAutoregressiveFlow + tfb.AutoregressiveNetwork (relu) +
@@ -74,6 +74,8 @@ VARIANTS = {
     "ours_nsf_bound_10": dict(model="nsf", spline_bound=10.0),
     "ours_nsf_bound_14": dict(model="nsf", spline_bound=14.0),
     "ours_nsf_unstandardized": dict(model="nsf", standardize=False),
+    # MAF of the piecewise-linear transformer (--transformer=linear).
+    "ours_linear": dict(transformer="linear"),
     "ours_clip_5": dict(clip_norm=5.0),
     "ours_clip_50": dict(clip_norm=50.0),
 }

@@ -124,15 +124,22 @@ class TrainConfig:
       "MoG (maf_mog, made_mog).")
   log_scale_bound: float = _field(
       3.0, "Soft bound of each MADE log-scale (> 0).")
+  transformer: str = _field(
+      "affine", "maf, maf_mog, made: each layer's elementwise map: affine "
+      "(MAF's), spline (rational-quadratic, NSF's) or linear "
+      "(piecewise-linear); the bounded two are standardised in front.")
   affine: str = _field(
       "scale_then_shift",
-      "MADE affine form: scale_then_shift or shift_then_scale (the paper's).")
+      "Affine transformer's form: scale_then_shift or shift_then_scale (the "
+      "paper's).")
   initialization: str = _field(
       "identity", "MADE initialisation: identity, uniform or paper.")
   bins: int = _field(
-      8, "nsf: bins of each spline (3 bins - 1 MADE outputs per dimension).")
+      8, "nsf, or a spline or linear transformer: bins of each map (a "
+      "spline takes 3 bins - 1 MADE outputs per dimension, linear 2 bins).")
   spline_bound: float = _field(
-      5.0, "nsf: each spline acts on [-B, B] and is the identity outside.")
+      5.0, "nsf, or a spline or linear transformer: each map acts on "
+      "[-B, B] and is the identity outside.")
   dtype_policy: Optional[str] = _field(
       None,
       "Keras dtype policy: none (float32) or mixed_bfloat16 (the MADE "

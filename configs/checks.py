@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from configs.base import SEED_OFFSETS, TrainConfig
+from configs.build import params_per_dimension, transformer_fields
 from maf_tf.checks import (check_alpha, check_hidden_units,
                            check_log_scale, check_one_of,
                            check_positive_finite, check_positive_int,
@@ -18,7 +19,7 @@ from maf_tf.flows import weight_count
 from maf_tf.made import AFFINES, INITIALIZATIONS
 from maf_tf.masks import HIDDEN_DEGREES
 from maf_tf.models import MODELS, model_structure
-from maf_tf.transformers import check_bins
+from maf_tf.transformers import TRANSFORMERS, check_bins
 
 __all__ = ["check_config", "check_cost", "check_picture_size", "CHOICES",
            "unused_fields"]
@@ -33,6 +34,7 @@ CHOICES = {
     "batch_norm": BATCH_NORM_PLACEMENTS,
     "base": BASES[:2],  # made_mog, gaussian: through --model
     "dtype_policy": DTYPE_POLICIES,
+    "transformer": tuple(TRANSFORMERS),
     "affine": AFFINES,
     "initialization": INITIALIZATIONS,
     "missing": MISSING,
@@ -65,12 +67,34 @@ OWN_FIELD_CHECKS = {"bins": check_bins,
                                                               value)}
 
 
-def unused_fields(model: str) -> tuple:
-  """The config fields `model` does not use: its record's, and every
-  other model's own fields."""
+# The fields transformers are built from (affine's form, a spline's bins
+# and bound): a model that takes a transformer reads those of its own.
+TRANSFORMER_FIELDS = {field for name in TRANSFORMERS
+                      for field in transformer_fields(name)
+                      } - {"log_scale_bound"}  # a MADE MoG's too
+
+
+def unused_fields(model: str, transformer: str = "affine") -> tuple:
+  """The config fields `model` does not use with `transformer` (where it
+  takes one): its record's, the transformer fields its transformer has
+  not, and every other model's own fields."""
   record = MODELS[model]
-  return record.unused_fields + tuple(sorted(OWN_FIELDS -
-                                             set(record.own_fields)))
+  own = set(record.own_fields)
+  if not record.takes_transformer:
+    return ("transformer", *record.unused_fields,
+            *sorted(OWN_FIELDS - own))
+  own |= set(transformer_fields(transformer))
+  return (*record.unused_fields,
+          *sorted((OWN_FIELDS | TRANSFORMER_FIELDS) - own))
+
+
+def _appliers(name: str) -> str:
+  """Where a model's or transformer's own field applies, for a message:
+  '--model=nsf or --transformer=spline or linear'."""
+  models = [m for m, r in MODELS.items() if name in r.own_fields]
+  transformers = [t for t in TRANSFORMERS if name in transformer_fields(t)]
+  return " or ".join([*(["--model=" + " or ".join(models)] if models else []),
+                      "--transformer=" + " or ".join(transformers)])
 
 
 def _check_model_fields(config: TrainConfig, given=()) -> None:
@@ -83,14 +107,24 @@ def _check_model_fields(config: TrainConfig, given=()) -> None:
     raise ValueError(f"--model={config.model} sets its own base density; "
                      f"--base applies to {', '.join(takers)}; got "
                      f"{config.base!r}")
+  if not record.takes_transformer and (config.transformer != "affine"
+                                       or "transformer" in given):
+    takers = [name for name, r in MODELS.items() if r.takes_transformer]
+    raise ValueError(f"--model={config.model} has its own layers; "
+                     f"--transformer applies to {', '.join(takers)}; got "
+                     f"{config.transformer!r}")
   default = TrainConfig()
-  for name in unused_fields(config.model):
+  for name in unused_fields(config.model, config.transformer):
     if name in OWN_FIELDS and (name in given or getattr(config, name) !=
                                getattr(default, name)):
-      owners = [m for m, r in MODELS.items() if name in r.own_fields]
-      raise ValueError(f"--{name} applies to --model={' or '.join(owners)}"
-                       f" only; got {getattr(config, name)!r} with --model="
-                       f"{config.model}")
+      raise ValueError(f"--{name} applies to {_appliers(name)} only; got "
+                       f"{getattr(config, name)!r} with --model="
+                       f"{config.model}, --transformer={config.transformer}")
+    if record.takes_transformer and name in TRANSFORMER_FIELDS and \
+        name in given:
+      raise ValueError(f"--{name} does not apply to --transformer="
+                       f"{config.transformer}; got "
+                       f"{getattr(config, name)!r}")
     if name in given:
       raise ValueError(f"--{name} does not apply to --model={config.model}"
                        f"; got {getattr(config, name)!r}")
@@ -98,7 +132,10 @@ def _check_model_fields(config: TrainConfig, given=()) -> None:
     if getattr(config, name, value) != value:  # matmul_dtype: no flag
       raise ValueError(f"--{name} does not apply to --model={config.model}"
                        f"; got {getattr(config, name)!r}")
-  for name in record.own_fields:
+  used = set(record.own_fields) | set(
+      transformer_fields(config.transformer) if record.takes_transformer
+      else ())
+  for name in used:
     OWN_FIELD_CHECKS.get(name, lambda value: value)(getattr(config, name))
 
 
@@ -151,7 +188,7 @@ def model_weights(config: TrainConfig, size: int, context_size: int = 0
       size, config.hidden_units,
       structure.get("num_layers", config.num_layers),
       structure.get("base", config.base), config.num_components,
-      MODELS[config.model].params_per_dimension(config),
+      params_per_dimension(config),
       context_size, config.embedding_units)
 
 

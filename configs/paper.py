@@ -80,9 +80,11 @@ ARCHITECTURES = {
 def model_name(config: TrainConfig) -> Optional[str]:
   """The paper's name of the config's model ('MAF MoG(5)', 'MADE MoG',
   ...), 'NSF(5)' for the spline flow (which the paper has not), or None
-  for a MAF over the global Gaussian-mixture base."""
+  for a MAF over the global Gaussian-mixture base or of another
+  transformer than the paper's affine one."""
   record = RECORDS[config.model]
-  if record.takes_base and config.base == "mixture":
+  if record.takes_base and config.base == "mixture" or \
+      record.takes_transformer and config.transformer != "affine":
     return None
   return record.paper_name.format(layers=config.num_layers)
 

@@ -196,9 +196,9 @@ class MAF(FlowTraining, keras.Model):
       column bounds and standardisation, and the context's): carried in
       front of the layers, so log_prob and sample are in the data's units.
     standardize: put a per-dimension standardisation in front of the
-      layers, set from the data by the first fit() (or by `adapt`): what
-      the spline flow needs (NSF's default), whose splines leave data
-      outside [-bound, bound] unmoved.
+      layers, set from the data by the first fit() (or by `adapt`). None
+      (the default): when the transformer is `bounded` (spline, linear),
+      whose maps leave data outside [-bound, bound] unmoved.
     transformer: each layer's elementwise map, a name of
       `maf_tf.transformers.TRANSFORMERS` ('affine', MAF's; 'spline', NSF's)
       or a `Transformer`; the MADE gives its parameters.
@@ -239,7 +239,8 @@ class MAF(FlowTraining, keras.Model):
                context_size: int = 0, context_type: Optional[str] = None,
                embedding_units: Optional[Sequence[int]] = None,
                embedding: Optional[keras.layers.Layer] = None,
-               preprocessing: Optional[dict] = None, standardize: bool = False,
+               preprocessing: Optional[dict] = None,
+               standardize: Optional[bool] = None,
                log_scale_bound: float = DEFAULT_LOG_SCALE_BOUND,
                affine: str = "scale_then_shift",
                transformer: Union[str, dict, Transformer] = "affine",
@@ -259,6 +260,8 @@ class MAF(FlowTraining, keras.Model):
     self.num_layers = num_layers
     self.transformer = transformer_from(transformer, affine=affine,
                                         log_scale_bound=log_scale_bound)
+    if standardize is None:
+      standardize = self.transformer.bounded
     self.context_size = int(context_size)
     self.context_type = None
     if self.context_size:

@@ -136,6 +136,8 @@ class ModelRecord:
       base); the others, num_layers and batch_norm included, come from
       the caller.
     takes_base: whether a base density may be chosen (--base).
+    takes_transformer: whether its layers' transformer may be chosen
+      (--transformer; the others fix theirs, or have no MADE layers).
     own_fields: the trainer's config fields only this model reads, each
       to its argument of `flow` (nsf: spline_bound -> bound).
     unused_fields: config fields it does not read: given as flags, they
@@ -150,6 +152,7 @@ class ModelRecord:
   pixel_flow: type = PixelMAF
   fixed: dict = dataclasses.field(default_factory=dict)
   takes_base: bool = False
+  takes_transformer: bool = False
   own_fields: dict = dataclasses.field(default_factory=dict)
   unused_fields: tuple = ()
   fixed_fields: dict = dataclasses.field(default_factory=dict)
@@ -167,25 +170,21 @@ class ModelRecord:
     return {"num_layers": num_layers, "batch_norm": batch_norm,
             **self.fixed}
 
-  def params_per_dimension(self, config) -> int:
-    """Each layer's MADE outputs per dimension for a config (anything
-    with own_fields as attributes: a TrainConfig)."""
-    return self.flow._params_per_dimension({
-        argument: getattr(config, field)
-        for field, argument in self.own_fields.items()})
 
 
 _ONE_MADE = ("num_layers", "batch_norm", "base")
 # Settings: the MADE baselines train at Adam 1e-3 (the paper's rate for
 # them); the Gaussian is fitted in one pass.
 MODELS = {
-    "maf": ModelRecord(MAF, takes_base=True, paper_name="MAF({layers})"),
+    "maf": ModelRecord(MAF, takes_base=True, takes_transformer=True,
+                       paper_name="MAF({layers})"),
     "maf_mog": ModelRecord(MAF, fixed=dict(base="made_mog"),
+                           takes_transformer=True,
                            unused_fields=("base",),
                            paper_name="MAF MoG({layers})"),
     "made": ModelRecord(MAF, fixed=dict(num_layers=1, batch_norm=None,
                                         base="normal"),
-                        unused_fields=_ONE_MADE,
+                        unused_fields=_ONE_MADE, takes_transformer=True,
                         settings=dict(learning_rate=1e-3), paper_name="MADE"),
     "made_mog": ModelRecord(MAF, fixed=dict(num_layers=0, batch_norm=None,
                                             base="made_mog"),

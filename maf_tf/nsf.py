@@ -25,8 +25,9 @@ AFFINE_ONLY = {"affine": "scale_then_shift"}
 @keras.saving.register_keras_serializable(package="maf_tf")
 class NSF(MAF):
   """Neural spline flow, autoregressive: `MAF(transformer=Spline(bins,
-  bound), standardize=True)`, MAF's stack (orderings, batch norm, base
-  densities, context, dtype policy, fit, save, samplers) with a
+  bound))`, standardised in front as any bounded transformer: MAF's
+  stack (orderings, batch norm, base densities, context, dtype policy,
+  fit, save, samplers) with a
   rational-quadratic spline of `bins` bins on [-bound, bound] (identity
   outside) per dimension and layer.
 

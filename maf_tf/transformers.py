@@ -68,6 +68,15 @@ class Transformer:
   name = None
   params_per_dimension = None
   standard_scale = 1.0  # the spread `standardize` gives each dimension
+  # The identity outside an interval: data must be standardised into it
+  # (MAF's standardize defaults to this).
+  bounded = False
+
+  @classmethod
+  def arguments(cls) -> tuple:
+    """The names of its constructor's arguments (what get_config holds)."""
+    return tuple(name for name in inspect.signature(cls.__init__).parameters
+                 if name != "self")
 
   def to_base(self, x: tf.Tensor, outputs: tf.Tensor):
     """(z, log|dz/dx| per element), both like x [..., D], from the MADE's
@@ -121,6 +130,7 @@ class _Binned(Transformer):
   deviations reach the bound."""
 
   STANDARD_WIDTH = 3.0
+  bounded = True
 
   def __init__(self, bins: int = DEFAULT_BINS, bound: float = DEFAULT_BOUND):
     self.bins = check_bins(bins)
@@ -212,6 +222,5 @@ def transformer_from(spec: Union[str, dict, Transformer], **defaults
   cls = TRANSFORMERS[check_one_of("transformer", config.pop("name", None),
                                   tuple(TRANSFORMERS))]
   if not isinstance(spec, dict):
-    names = inspect.signature(cls.__init__).parameters
-    config = {k: v for k, v in defaults.items() if k in names}
+    config = {k: v for k, v in defaults.items() if k in cls.arguments()}
   return cls(**config)

@@ -6,9 +6,11 @@ import inspect
 import json
 
 from configs.base import SEED_OFFSETS, TrainConfig, help_text
-from configs.build import argument_fields, load_data, model_arguments
+from configs.build import (argument_fields, load_data, model_arguments,
+                           params_per_dimension)
 from configs.presets import preset
 from maf_tf import MAF, NSF
+from maf_tf.transformers import TRANSFORMERS, transformer_from
 
 # Fields that are not the model's arguments: the data, the optimisation,
 # the outputs, and the two that choose the model's class and context.
@@ -29,11 +31,41 @@ def test_every_field_is_a_model_argument_or_declared_not_one():
   arguments = model_arguments(preset("digits", "nsf"))
   assert arguments["bound"] == 3.0 and arguments["bins"] == 8
   field_of = argument_fields("nsf")
-  used = {field_of.get(name, name) for name in arguments}
+  used = {field_of.get(name, name) for name in arguments} | {
+      "transformer"}  # maf's (test_the_transformer_field_...)
   fields = {field.name for field in dataclasses.fields(TrainConfig)}
   assert used.isdisjoint(NOT_MODEL_ARGUMENTS)
   assert used | NOT_MODEL_ARGUMENTS == fields
   assert "bins" not in model_arguments(preset("digits", "maf"))
+
+
+def test_the_transformer_field_builds_that_transformer_from_its_fields():
+  """--transformer with the fields its arguments are read from; a bounded
+  one is standardised in front, as NSF is; a model with its own layers
+  takes no transformer argument."""
+  config = preset("digits").replace(transformer="linear", bins=4,
+                                    spline_bound=3.0)
+  assert model_arguments(config)["transformer"] == {
+      "name": "linear", "bins": 4, "bound": 3.0}
+  assert params_per_dimension(config) == 8
+  assert model_arguments(preset("digits"))["transformer"] == {
+      "name": "affine", "affine": "scale_then_shift", "log_scale_bound": 3.0}
+  assert params_per_dimension(preset("digits")) == 2
+  assert "transformer" not in model_arguments(preset("digits", "nsf"))
+  assert params_per_dimension(preset("digits", "nsf")) == 3 * 8 - 1
+  flow = MAF(event_size=2, num_layers=1, hidden_units=[4],
+             **{k: v for k, v in model_arguments(config).items()
+                if k == "transformer"})
+  assert flow.standardization is not None
+  assert MAF(event_size=2, num_layers=1).standardization is None
+  from configs.paper import model_name
+  assert model_name(preset("mnist_paper")) == "MAF(5)"
+  assert model_name(preset("mnist_paper").replace(transformer="linear")) \
+      is None  # not the paper's model: no paper figure beside it
+  for name in TRANSFORMERS:  # each argument has its field
+    spec = model_arguments(preset("digits").replace(transformer=name))[
+        "transformer"]
+    assert transformer_from(spec).name == name
 
 
 def test_a_flows_saved_config_holds_every_argument_of_its_signature():

@@ -505,10 +505,11 @@ def test_a_table_with_context_columns_trains_the_posterior_preset(
 def test_the_table_preset_trains_from_initialisation_on_a_real_table(
     tmp_path):
   """scikit-learn's breast-cancer table (569 rows x 30) through the
-  trainer's table preset, as it is but for a cap of 40 epochs (it stops
+  trainer's table preset, as it is but for a cap of 20 epochs (it stops
   early near 100): no step skipped, and a held-out log-likelihood far
   above a kernel density's (benchmarks.tables: the preset about 41
-  nats, KernelDensity 9, GaussianMixture 34)."""
+  nats, KernelDensity 9, GaussianMixture 34; at 20 epochs 21.8 and 21.4
+  with seeds 0 and 1)."""
   from sklearn.datasets import load_breast_cancer
   bunch = load_breast_cancer()
   path = os.path.join(tmp_path, "cancer.csv")
@@ -516,7 +517,7 @@ def test_the_table_preset_trains_from_initialisation_on_a_real_table(
       path, index=False)
   run = os.path.join(tmp_path, "run")
   assert run_in_process([f"--data={path}", f"--model_dir={run}",
-                         "--epochs=40"]) is None
+                         "--epochs=20"]) is None
   results = json.load(open(os.path.join(run, "results.json")))
   assert results["skipped_steps"] == 0
-  assert results["test_log_likelihood"] > 25, results
+  assert results["test_log_likelihood"] > 15, results

@@ -341,7 +341,17 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=digits", "--max_parameters=0"],
      "max_parameters must be a positive integer; got 0"),
     (["--dataset=digits", "--bins=4"],
-     "--bins applies to --model=nsf only; got 4 with --model=maf"),
+     "--bins applies to --model=nsf or --transformer=spline or linear only; "
+     "got 4 with --model=maf, --transformer=affine"),
+    (["--dataset=digits", "--transformer=cubic"],
+     "transformer must be one of 'affine', 'spline', 'linear'"),
+    (["--dataset=digits", "--transformer=linear", "--affine=shift_then_scale"],
+     "--affine does not apply to --transformer=linear"),
+    (["--dataset=digits", "--model=real_nvp", "--transformer=spline"],
+     "--model=real_nvp has its own layers; --transformer applies to maf, "
+     "maf_mog, made"),
+    (["--dataset=digits", "--transformer=linear", "--bins=1"],
+     "bins must be an integer >= 2; got 1"),
     (["--dataset=digits", "--model=nsf", "--bins=1"],
      "bins must be an integer >= 2; got 1"),
     (["--dataset=digits", "--model=nsf", "--spline_bound=0"],

@@ -11,9 +11,11 @@ import tensorflow as tf
 from test_evaluate_export import _load_and_run
 from helpers import TINY, for_model, run_in_process
 
-# The three kinds of model besides MAF (test_train.py): maf_mog and made
-# are MAFs with another base or one layer (tests/test_models.py).
-TRAINED = ["made_mog", "real_nvp", "gaussian", "nsf"]
+# The kinds of model besides MAF (test_train.py): maf_mog and made are
+# MAFs with another base or one layer (tests/test_models.py); 'linear' is
+# a MAF of another transformer, chosen by its flag.
+TRAINED = {"made_mog": [], "real_nvp": [], "gaussian": [], "nsf": [],
+           "linear": ["--transformer=linear", "--bins=4"]}
 
 
 @pytest.fixture(scope="module")
@@ -21,18 +23,19 @@ def runs(tmp_path_factory):
   """{model: run directory} of a finished conditional run of each."""
   root = tmp_path_factory.mktemp("models")
   directories = {}
-  for model in TRAINED:
+  for model, flags in TRAINED.items():
     run_dir = str(root / model)
-    error = run_in_process(for_model(model, [
-        "--dataset=digits", f"--model={model}", "--conditional",
+    name = "maf" if flags else model
+    error = run_in_process([*for_model(name, [
+        "--dataset=digits", f"--model={name}", "--conditional",
         f"--model_dir={run_dir}", "--epochs=1", "--num_layers=2",
-        "--hidden_units=16", "--batch_size=50", *TINY[3:]]))
+        "--hidden_units=16", "--batch_size=50", *TINY[3:]]), *flags])
     assert error is None, error
     directories[model] = run_dir
   return directories
 
 
-@pytest.mark.parametrize("model", TRAINED)
+@pytest.mark.parametrize("model", list(TRAINED))
 def test_each_model_trains_evaluates_and_exports(runs, model):
   from trainers import evaluate
   run_dir = runs[model]
@@ -42,6 +45,11 @@ def test_each_model_trains_evaluates_and_exports(runs, model):
   assert results["skipped_steps"] == 0
   assert os.path.isfile(os.path.join(results["saved_model"],
                                      "saved_model.pb"))
+  if model == "linear":  # the flag's transformer, standardised in front
+    _, _, flow = evaluate.restore(run_dir)
+    assert flow.transformer.spec() == {"name": "linear", "bins": 4,
+                                       "bound": 5.0}
+    assert flow.standardization is not None
   report = evaluate.evaluate(run_dir, recompute_batch_norm=True)
   assert np.isfinite(report["log_likelihood"])
   assert np.isfinite(report["conditional_log_likelihood"])
