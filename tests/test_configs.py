@@ -101,3 +101,16 @@ def test_the_split_follows_split_seed_not_the_models_seed(tmp_path):
   old = dataclasses.asdict(config.replace(seed=5))
   del old["split_seed"]
   assert TrainConfig.from_json(json.dumps(old)).split_seed == 5
+
+
+def test_every_named_dataset_has_a_preset_of_its_name():
+  """A toy or a tabular set gets its preset from its spec alone
+  (configs.presets builds them from TOYS and TABULAR); an image set from
+  a preset written for it."""
+  from configs.presets import PRESETS
+  from maf_tf.data import IMAGE_SPECS, TOYS
+  from maf_tf.data.tabular import TABULAR
+  for name in (*TOYS, *TABULAR, *IMAGE_SPECS):
+    assert PRESETS[name].dataset == name
+  assert PRESETS["gas"].activation == "tanh"  # the paper's GAS MADE
+  assert PRESETS["wine"].batch_size == 32     # the measured small tables
