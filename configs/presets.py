@@ -12,7 +12,7 @@
                    1e-6: the paper's protocol, not measured here (the files
                    are not on this machine). wine and breast_cancer (a few
                    hundred points): 5 x [128, 128], batch norm after each,
-                   Adam 1e-3, batch 32, measured (docs/training.md).
+                   Adam 1e-3, batch 32, measured (docs/quality.md).
 Every image preset puts batch norm after every MADE (the paper's placement)
 and keeps the library's MADE defaults (identity start, log-scale bound 3);
 MNIST and Fashion-MNIST train at Adam 1e-3, which measured best at equal
@@ -48,7 +48,7 @@ _PAPER_MADES = {"power": ((100, 100), "relu"), "gas": ((100, 100), "tanh"),
                 "bsds300": ((512, 512), "relu")}
 # A few hundred points (wine, breast_cancer, and any other bundled set):
 # chosen on validation NLL among MADE widths 32, 64, 128, 256 with and
-# without batch norm (docs/training.md).
+# without batch norm (docs/quality.md, The small-table presets).
 _SMALL_TABLE = TrainConfig(num_layers=5, hidden_units=(128, 128),
                            batch_norm="after_each", learning_rate=1e-3,
                            batch_size=32, epochs=1000, patience=30,
