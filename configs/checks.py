@@ -93,8 +93,8 @@ def _appliers(name: str) -> str:
   '--model=nsf or --transformer=spline or linear'."""
   models = [m for m, r in MODELS.items() if name in r.own_fields]
   transformers = [t for t in TRANSFORMERS if name in transformer_fields(t)]
-  return " or ".join([*(["--model=" + " or ".join(models)] if models else []),
-                      "--transformer=" + " or ".join(transformers)])
+  return " or ".join(f"--{flag}={' or '.join(names)}" for flag, names in (
+      ("model", models), ("transformer", transformers)) if names)
 
 
 def _check_model_fields(config: TrainConfig, given=()) -> None:

@@ -171,7 +171,6 @@ class ModelRecord:
             **self.fixed}
 
 
-
 _ONE_MADE = ("num_layers", "batch_norm", "base")
 # Settings: the MADE baselines train at Adam 1e-3 (the paper's rate for
 # them); the Gaussian is fitted in one pass.
