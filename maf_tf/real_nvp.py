@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 import keras
 import tensorflow as tf
 
-from maf_tf.bijectors.vector import VectorBijector
+from maf_tf.bijectors.coupling import CouplingBijector
 from maf_tf.flows import MAF
 from maf_tf.checks import check_positive_finite
 from maf_tf.made import DEFAULT_LOG_SCALE_BOUND, initializers, soft_clamp
@@ -121,27 +121,6 @@ class Coupling(keras.layers.Layer):
             "hidden_units": self.hidden_units, "activation": self.activation,
             "context_size": self.context_size,
             "log_scale_bound": self.log_scale_bound, "seed": self.seed}
-
-
-class CouplingBijector(VectorBijector):
-  """A `Coupling` layer as a TFP bijector (forward base -> data, inverse
-  data -> base; both one pass); holds no variables itself."""
-
-  def __init__(self, coupling: Coupling, context=None,
-               name: str = "coupling"):
-    parameters = dict(locals())
-    self._coupling = coupling
-    self._context = context
-    super().__init__(coupling.compute_dtype, parameters, name)
-
-  def _forward(self, z):
-    return self._coupling.to_data(z, self._context)
-
-  def _inverse(self, x):
-    return self._coupling.to_base(x, self._context)[0]
-
-  def _inverse_log_det_jacobian(self, x):
-    return self._coupling.to_base(x, self._context)[1]
 
 
 @keras.saving.register_keras_serializable(package="maf_tf")
