@@ -128,6 +128,13 @@ def _check_model_fields(config: TrainConfig, given=()) -> None:
     if name in given:
       raise ValueError(f"--{name} does not apply to --model={config.model}"
                        f"; got {getattr(config, name)!r}")
+  base = record.structure(config.num_layers, None).get("base", config.base)
+  if record.takes_transformer and "log_scale_bound" in given and \
+      "log_scale_bound" not in transformer_fields(config.transformer) and \
+      base != "made_mog":
+    raise ValueError(f"--log_scale_bound does not apply to --transformer="
+                     f"{config.transformer} (it bounds affine layers and a "
+                     f"MADE MoG's log-scales); got {config.log_scale_bound}")
   for name, value in record.fixed_fields.items():
     if getattr(config, name, value) != value:  # matmul_dtype: no flag
       raise ValueError(f"--{name} does not apply to --model={config.model}"

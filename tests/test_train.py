@@ -350,6 +350,8 @@ def test_steps_per_execution_gives_the_same_weights():
     (["--dataset=digits", "--model=real_nvp", "--transformer=spline"],
      "--model=real_nvp has its own layers; --transformer applies to maf, "
      "maf_mog, made"),
+    (["--dataset=digits", "--transformer=linear", "--log_scale_bound=5"],
+     "--log_scale_bound does not apply to --transformer=linear"),
     (["--dataset=digits", "--transformer=linear", "--bins=1"],
      "bins must be an integer >= 2; got 1"),
     (["--dataset=digits", "--model=nsf", "--bins=1"],
