@@ -18,7 +18,7 @@ import tensorflow as tf
 from maf_tf import masks
 from maf_tf.checks import check_log_scale, check_one_of, check_positive_int
 
-__all__ = ["MaskedDense", "MADE", "soft_clamp",
+__all__ = ["MaskedDense", "MADE", "soft_clamp", "per_dimension",
            "affine_to_base",
            "affine_to_data", "affine_step", "autoregressive_inverse",
            "masked_kernel_copies", "frozen_kernels", "AFFINES",
@@ -40,6 +40,13 @@ def soft_clamp(value: tf.Tensor, bound: float) -> tf.Tensor:
 AFFINES = ("scale_then_shift", "shift_then_scale")
 INITIALIZATIONS = ("identity", "uniform", "paper")  # of a MADE
 LAYER_INITIALIZATIONS = ("uniform", "paper", "zeros")  # of a MaskedDense
+
+
+def per_dimension(outputs: tf.Tensor, params: int) -> tf.Tensor:
+  """A MADE's outputs [..., P D] (column p D + d: parameter p of
+  dimension d) as [..., D, P]."""
+  shape = tf.concat([tf.shape(outputs)[:-1], [params, -1]], 0)
+  return tf.linalg.matrix_transpose(tf.reshape(outputs, shape))
 
 
 def affine_to_base(x: tf.Tensor, shift: tf.Tensor, log_scale: tf.Tensor,
@@ -372,10 +379,7 @@ class MADE(keras.layers.Layer):
 
   def parameters(self, inputs, context=None) -> tf.Tensor:
     """The raw (unbounded) parameters, [..., D, P]."""
-    outputs = self.outputs(inputs, context)
-    shape = tf.concat([tf.shape(outputs)[:-1],
-                       [self.num_params, self.event_size]], 0)
-    return tf.linalg.matrix_transpose(tf.reshape(outputs, shape))
+    return per_dimension(self.outputs(inputs, context), self.num_params)
 
   def call(self, inputs, context=None):
     if self.num_params != 2:

@@ -22,7 +22,7 @@ import tensorflow as tf
 from maf_tf.checks import (check_int_at_least, check_one_of,
                            check_positive_finite)
 from maf_tf.made import (AFFINES, DEFAULT_LOG_SCALE_BOUND, affine_to_base,
-                         affine_to_data, soft_clamp)
+                         affine_to_data, per_dimension, soft_clamp)
 from maf_tf.splines import (DEFAULT_BINS, DEFAULT_BOUND, MIN_BIN,
                             spline_params_per_dimension, spline_to_base,
                             spline_to_data)
@@ -49,13 +49,6 @@ def register(cls):
   transformer_from, MAF's `transformer` argument and saved configs."""
   TRANSFORMERS[cls.name] = cls
   return cls
-
-
-def per_dimension(outputs: tf.Tensor, params: int) -> tf.Tensor:
-  """A MADE's outputs [..., P D] (column p D + d: parameter p of
-  dimension d) as [..., D, P]."""
-  shape = tf.concat([tf.shape(outputs)[:-1], [params, -1]], 0)
-  return tf.linalg.matrix_transpose(tf.reshape(outputs, shape))
 
 
 class Transformer:
