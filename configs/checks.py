@@ -67,11 +67,23 @@ OWN_FIELD_CHECKS = {"bins": check_bins,
                                                               value)}
 
 
-# The fields transformers are built from (affine's form, a spline's bins
-# and bound): a model that takes a transformer reads those of its own.
+# The fields transformers are built from (affine's form and log-scale
+# bound, a spline's bins and bound): a model that takes a transformer
+# reads those of its own.
 TRANSFORMER_FIELDS = {field for name in TRANSFORMERS
-                      for field in transformer_fields(name)
-                      } - {"log_scale_bound"}  # a MADE MoG's too
+                      for field in transformer_fields(name)}
+
+
+def _own_fields(model: str, transformer: str) -> set:
+  """The model's own fields, and where it takes a transformer those
+  `transformer` is built from; a MADE MoG base's log_scale_bound."""
+  record = MODELS[model]
+  own = set(record.own_fields)
+  if record.takes_transformer:
+    own |= set(transformer_fields(transformer))
+  if record.fixed.get("base") == "made_mog":
+    own.add("log_scale_bound")
+  return own
 
 
 def unused_fields(model: str, transformer: str = "affine") -> tuple:
@@ -79,13 +91,11 @@ def unused_fields(model: str, transformer: str = "affine") -> tuple:
   takes one): its record's, the transformer fields its transformer has
   not, and every other model's own fields."""
   record = MODELS[model]
-  own = set(record.own_fields)
   if not record.takes_transformer:
     return ("transformer", *record.unused_fields,
-            *sorted(OWN_FIELDS - own))
-  own |= set(transformer_fields(transformer))
-  return (*record.unused_fields,
-          *sorted((OWN_FIELDS | TRANSFORMER_FIELDS) - own))
+            *sorted(OWN_FIELDS - _own_fields(model, transformer)))
+  return (*record.unused_fields, *sorted(
+      (OWN_FIELDS | TRANSFORMER_FIELDS) - _own_fields(model, transformer)))
 
 
 def _appliers(name: str) -> str:
@@ -128,21 +138,11 @@ def _check_model_fields(config: TrainConfig, given=()) -> None:
     if name in given:
       raise ValueError(f"--{name} does not apply to --model={config.model}"
                        f"; got {getattr(config, name)!r}")
-  base = record.structure(config.num_layers, None).get("base", config.base)
-  if record.takes_transformer and "log_scale_bound" in given and \
-      "log_scale_bound" not in transformer_fields(config.transformer) and \
-      base != "made_mog":
-    raise ValueError(f"--log_scale_bound does not apply to --transformer="
-                     f"{config.transformer} (it bounds affine layers and a "
-                     f"MADE MoG's log-scales); got {config.log_scale_bound}")
   for name, value in record.fixed_fields.items():
     if getattr(config, name, value) != value:  # matmul_dtype: no flag
       raise ValueError(f"--{name} does not apply to --model={config.model}"
                        f"; got {getattr(config, name)!r}")
-  used = set(record.own_fields) | set(
-      transformer_fields(config.transformer) if record.takes_transformer
-      else ())
-  for name in used:
+  for name in _own_fields(config.model, config.transformer):
     OWN_FIELD_CHECKS.get(name, lambda value: value)(getattr(config, name))
 
 
